@@ -1,0 +1,9 @@
+"""CLI subcommands, one module each (see archsim/cli.py for the contract).
+
+The order here is the order `archsim --help` lists them.
+"""
+COMMAND_MODULES = [
+    "run",
+    "check",
+    "list_cmd",
+]
