@@ -1,0 +1,113 @@
+"""Chip and system files -> a validated, frozen `System`.
+
+A chip's name (`h100-sxm`) or a path is accepted wherever a chip is asked
+for. A single chip is a `System` of one. Overrides (`--set hbm.bandwidth=...`)
+are applied to the YAML data before validation, so they are checked exactly
+like the file; on a system, `chip.` paths reach the member chip.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archsim.errors import ArchsimInputError, Problem, SpecError, UnknownNameError
+from archsim.hw.schema import CHIP_KINDS, SYSTEM
+from archsim.spec import SpecNode, apply_overrides, config_hash, did_you_mean, read_spec_file, validate
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = Path(os.environ.get("ARCHSIM_CONFIG_DIR", REPO_ROOT / "arch_configs"))
+
+
+@dataclass(frozen=True)
+class System:
+    """Chips of one kind plus the links between them."""
+
+    name: str
+    kind: str  # the chip family: gpu, tsp, mesh
+    chip: SpecNode
+    count: int
+    interconnect: SpecNode | None
+    description: str
+    source: str  # file it came from
+    config: dict  # the effective configuration (after overrides), plain data
+    config_hash: str
+
+    @property
+    def clock_hz(self) -> int:
+        return self.chip.clock
+
+
+def bundled_names() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def resolve_config_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if not p.exists():
+            raise ArchsimInputError(f"chip file {name_or_path!r} does not exist")
+        return p
+    candidate = CONFIG_DIR / f"{name_or_path}.yaml"
+    if candidate.exists():
+        return candidate
+    names = bundled_names()
+    raise UnknownNameError(
+        f"unknown chip or system {name_or_path!r}{did_you_mean(name_or_path, names)}; "
+        f"bundled: {', '.join(names)}"
+    )
+
+
+def _split_overrides(overrides, is_system: bool):
+    own, member = [], []
+    for path, value in overrides or []:
+        if path.startswith("chip."):
+            (member if is_system else own).append((path[len("chip."):], value))
+        else:
+            own.append((path, value))
+    return own, member
+
+
+def _load_chip_data(path: Path, overrides) -> tuple[SpecNode, dict]:
+    data, lines = read_spec_file(path)
+    file = str(path)
+    if not isinstance(data, dict):
+        raise SpecError([Problem(file, 1, "", "expected a mapping with version, kind, name, ...")])
+    kind = data.get("kind")
+    if kind not in CHIP_KINDS:
+        options = CHIP_KINDS.names()
+        raise SpecError([Problem(file, lines.get(("kind",), 1), "kind",
+                                 f"expected one of {', '.join(options)}, got {kind!r}"
+                                 f"{did_you_mean(str(kind), options)}")])
+    schema = CHIP_KINDS.get(kind)
+    data = apply_overrides(data, overrides, schema, lines, file)
+    return validate(data, schema, file, lines), data
+
+
+def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> System:
+    """Load a chip or system file (by bundled name or path) with optional overrides."""
+    path = resolve_config_path(name_or_path)
+    data, lines = read_spec_file(path)
+    file = str(path)
+    if isinstance(data, dict) and data.get("kind") == "system":
+        own, member = _split_overrides(overrides, True)
+        data = apply_overrides(data, own, SYSTEM, lines, file)
+        spec = validate(data, SYSTEM, file, lines)
+        try:
+            chip_path = resolve_config_path(spec.chip)
+        except ArchsimInputError as exc:
+            raise SpecError([Problem(file, lines.get(("chip",)), "chip", str(exc))]) from None
+        chip, chip_data = _load_chip_data(chip_path, member)
+        config = {**data, "chip": chip_data}
+        return System(spec.name, chip_data["kind"], chip, spec.count, spec.interconnect,
+                      spec.description, file, config, config_hash(config))
+    own, _ = _split_overrides(overrides, False)
+    chip, chip_data = _load_chip_data(path, own)
+    return System(chip.name, chip.kind, chip, 1, None, chip.description, file, chip_data,
+                  config_hash(chip_data))
+
+
+def check_file(path: str) -> None:
+    """Validate one chip or system file; raises SpecError listing every problem."""
+    load_system(path)

@@ -1,0 +1,320 @@
+"""Versioned YAML specs: load with line numbers, validate against a schema,
+collect every problem into one error, freeze into attribute-access nodes.
+
+Used for chip/system files (archsim.hw), workload files (archsim.workload)
+and sweep files (archsim.sweep). A schema is a nested dict whose leaves are
+`Field`s; the validator walks the YAML and the schema together (after
+timeloopfe's nodes: an unknown key is an error listing what is recognized).
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from archsim.errors import Problem, SpecError
+from archsim.units import QUANTITIES, UnitError, parse_quantity
+
+Lines = dict[tuple, int]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One leaf of a schema.
+
+    kind: "int", "float", "str", "bool", "choice", "list_str", "list_int" or a
+    quantity name from archsim.units.QUANTITIES (parsed from a unit string).
+    """
+
+    kind: str
+    doc: str = ""
+    required: bool = True
+    default: Any = None
+    choices: tuple = ()
+    minimum: float | None = None  # inclusive lower bound on the parsed value
+    positive: bool = False  # strictly greater than zero
+
+    def expected(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind in QUANTITIES:
+            desc, example = QUANTITIES[self.kind]
+            return f"{desc} like {example!r}"
+        return {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+                "list_str": "a list of strings", "list_int": "a list of integers"}[self.kind]
+
+
+class SpecNode:
+    """A frozen, validated section of a spec: `chip.hbm.bandwidth`."""
+
+    __slots__ = ("_values", "_path")
+
+    def __init__(self, values: dict, path: str = ""):
+        object.__setattr__(self, "_values", MappingProxyType(dict(values)))
+        object.__setattr__(self, "_path", path)
+
+    def __getattr__(self, name: str):
+        try:
+            return self._values[name]
+        except KeyError:
+            where = self._path or "spec"
+            raise AttributeError(f"{where} has no key {name!r}") from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("specs are immutable; use --set overrides to change a value")
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def get(self, name: str, default=None):
+        return self._values.get(name, default)
+
+    def keys(self):
+        return self._values.keys()
+
+    def to_dict(self) -> dict:
+        return {k: (v.to_dict() if isinstance(v, SpecNode) else v) for k, v in self._values.items()}
+
+    def __repr__(self) -> str:
+        return f"SpecNode({self.to_dict()!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SpecNode) and self.to_dict() == other.to_dict()
+
+    def __hash__(self):
+        return hash(json.dumps(self.to_dict(), sort_keys=True, default=str))
+
+
+# ---------------------------------------------------------------- YAML loading
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that also rejects duplicate keys (PyYAML keeps the last silently)."""
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, Lines]:
+    """Parse YAML text; return (data, {key path tuple: line number})."""
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError([Problem(file, line, "", f"not valid YAML: {problem}")]) from None
+    lines: Lines = {}
+    problems: list[Problem] = []
+    if node is None:
+        return None, lines
+    data = _construct(node, (), lines, problems, file)
+    if problems:
+        raise SpecError(problems)
+    return data, lines
+
+
+def _construct(node, path: tuple, lines: Lines, problems: list, file: str):
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            key = yaml.SafeLoader("").construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                problems.append(Problem(file, key_node.start_mark.line + 1, _join(path), "keys must be strings"))
+                continue
+            if key in out:
+                problems.append(Problem(file, key_node.start_mark.line + 1, _join(path + (key,)),
+                                        "duplicate key (it appears earlier in the same section)"))
+                continue
+            out[key] = _construct(value_node, path + (key,), lines, problems, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, path + (i,), lines, problems, file) for i, v in enumerate(node.value)]
+    return yaml.SafeLoader("").construct_object(node)
+
+
+def _join(path: tuple) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# ---------------------------------------------------------------- validation
+@dataclass
+class _Checker:
+    file: str
+    lines: Lines
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, path: tuple, message: str) -> None:
+        line = None
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in self.lines:
+                line = self.lines[path[:cut]]
+                break
+        self.problems.append(Problem(self.file, line, _join(path), message))
+
+    def section(self, data, schema: dict, path: tuple) -> SpecNode | None:
+        if not isinstance(data, dict):
+            self.problem(path, f"expected a mapping of keys, got {_describe(data)}")
+            return None
+        known = list(schema)
+        out = {}
+        for key in data:
+            if key not in schema:
+                self.problem(path + (key,), f"unknown key {key!r}{did_you_mean(key, known)}; "
+                                            f"recognized keys here: {', '.join(known)}")
+        for key, sub in schema.items():
+            if isinstance(sub, dict):
+                if key in data:
+                    node = self.section(data[key], sub, path + (key,))
+                    if node is not None:
+                        out[key] = node
+                else:
+                    self.problem(path + (key,), f"missing section {key!r}")
+                continue
+            if key not in data or data[key] is None:
+                if sub.required:
+                    self.problem(path + (key,), f"missing required key {key!r}: expected {sub.expected()}")
+                else:
+                    out[key] = sub.default
+                continue
+            ok, value = self.leaf(data[key], sub, path + (key,))
+            if ok:
+                out[key] = value
+        return SpecNode(out, _join(path))
+
+    def leaf(self, value, f: Field, path: tuple):
+        got = f"got {value!r}"
+        try:
+            if f.kind in QUANTITIES:
+                parsed = parse_quantity(value, f.kind)
+            elif f.kind == "int":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise UnitError(f"expected an integer, {got}")
+                parsed = value
+            elif f.kind == "float":
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise UnitError(f"expected a number, {got}")
+                parsed = float(value)
+            elif f.kind == "str":
+                if not isinstance(value, str):
+                    raise UnitError(f"expected a string, {got}")
+                parsed = value
+            elif f.kind == "bool":
+                if not isinstance(value, bool):
+                    raise UnitError(f"expected true or false, {got}")
+                parsed = value
+            elif f.kind == "choice":
+                if value not in f.choices:
+                    hint = did_you_mean(str(value), [str(c) for c in f.choices])
+                    raise UnitError(f"expected {f.expected()}, {got}{hint}")
+                parsed = value
+            elif f.kind in ("list_str", "list_int"):
+                item = str if f.kind == "list_str" else int
+                if not isinstance(value, list) or not all(isinstance(v, item) and not isinstance(v, bool)
+                                                          for v in value):
+                    raise UnitError(f"expected {f.expected()}, {got}")
+                parsed = tuple(value)
+            else:  # pragma: no cover - schema bug
+                raise AssertionError(f"unknown field kind {f.kind}")
+        except UnitError as exc:
+            msg = str(exc)
+            if f.kind in QUANTITIES and "got" not in msg:
+                msg = f"{msg}; expected {f.expected()}, {got}"
+            self.problem(path, msg)
+            return False, None
+        if f.positive and not parsed > 0:
+            self.problem(path, f"must be greater than zero, {got}")
+            return False, None
+        if f.minimum is not None and parsed < f.minimum:
+            self.problem(path, f"must be at least {f.minimum}, {got}")
+            return False, None
+        return True, parsed
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+
+
+def validate(data, schema: dict, file: str, lines: Lines | None = None) -> SpecNode:
+    """Validate `data` against `schema`; return a frozen SpecNode or raise SpecError with every problem."""
+    checker = _Checker(file, lines or {})
+    node = checker.section(data, schema, ())
+    if checker.problems:
+        raise SpecError(checker.problems)
+    assert node is not None
+    return node
+
+
+# ---------------------------------------------------------------- overrides
+def parse_override(text: str) -> tuple[str, Any]:
+    """'hbm.bandwidth=6 TB/s' -> ('hbm.bandwidth', '6 TB/s'); YAML scalars typed (8 -> int)."""
+    from archsim.errors import ArchsimInputError
+
+    if "=" not in text:
+        raise ArchsimInputError(f"--set expects PATH=VALUE (like hbm.bandwidth='6 TB/s'), got {text!r}")
+    path, raw = text.split("=", 1)
+    path = path.strip()
+    if not path:
+        raise ArchsimInputError(f"--set expects PATH=VALUE, got {text!r}")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return path, value
+
+
+def apply_overrides(data: dict, overrides: list[tuple[str, Any]], schema: dict, lines: Lines,
+                    file: str) -> dict:
+    """Return a copy of `data` with each (key.path, value) set; unknown paths are errors."""
+    data = json.loads(json.dumps(data))  # deep copy of plain data
+    problems = []
+    for path, value in overrides:
+        keys = path.split(".")
+        sub_schema, target = schema, data
+        for i, key in enumerate(keys):
+            if not isinstance(sub_schema, dict) or key not in sub_schema:
+                options = list(sub_schema) if isinstance(sub_schema, dict) else []
+                problems.append(Problem("--set", None, path,
+                                        f"no key {key!r} at {'.'.join(keys[:i]) or 'top level'}"
+                                        f"{did_you_mean(key, options)}; recognized: {', '.join(options)}"))
+                break
+            if i == len(keys) - 1:
+                if isinstance(sub_schema[key], dict):
+                    problems.append(Problem("--set", None, path, "is a section, not a value"))
+                    break
+                target[key] = value
+                lines[tuple(keys)] = None  # no file line for an override
+            else:
+                sub_schema = sub_schema[key]
+                target = target.setdefault(key, {})
+                if not isinstance(target, dict):
+                    problems.append(Problem("--set", None, path, f"{key!r} is not a section"))
+                    break
+    if problems:
+        raise SpecError(problems)
+    return data
+
+
+def config_hash(data) -> str:
+    """Short stable hash of an effective (post-override) config, for provenance."""
+    blob = json.dumps(data, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def read_spec_file(path: Path) -> tuple[Any, Lines]:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        from archsim.errors import ArchsimInputError
+
+        raise ArchsimInputError(f"cannot read {path}: {exc.strerror}") from None
+    return load_yaml(text, str(path))

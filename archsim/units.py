@@ -1,0 +1,163 @@
+"""Unit strings -> numbers, parsed once when a spec is loaded.
+
+Values in YAML carry their unit ("48 KiB", "1.1 GHz", "3.35 TB/s",
+"4 B/cycle", "1.2 Tb/s", "4 us", "989 TFLOP/s", "700 W", "0.5 pJ").
+Both SI (k, M, G, T, P) and binary (Ki, Mi, Gi, Ti) prefixes are accepted;
+"b" is bits and "B" bytes. Results are integers where the quantity is
+countable (bytes, Hz, bytes/s, FLOP/s) and floats otherwise (seconds,
+bytes per cycle, watts, joules).
+"""
+from __future__ import annotations
+
+import math
+import re
+
+SI = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+BINARY = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi": 2.0**50}
+SMALL = {"": 1.0, "m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}
+
+_NUMBER = r"(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
+_RE = re.compile(_NUMBER + r"\s*(?P<unit>\S.*)?$")
+
+# Each quantity: (description for error messages, example, parser of unit suffix)
+QUANTITIES: dict[str, tuple[str, str]] = {
+    "bytes": ("a size", "48 KiB"),
+    "frequency": ("a frequency", "1.1 GHz"),
+    "bandwidth": ("a bandwidth", "3.35 TB/s"),
+    "bytes_per_cycle": ("a width per cycle", "4 B/cycle"),
+    "time": ("a time", "4 us"),
+    "flops": ("a compute rate", "989 TFLOP/s"),
+    "power": ("a power", "700 W"),
+    "energy": ("an energy", "0.5 pJ"),
+}
+
+
+class UnitError(ValueError):
+    """A value that is not a number with the expected unit."""
+
+
+def _split(text: str) -> tuple[float, str]:
+    m = _RE.match(text.strip())
+    if not m:
+        raise UnitError("not a number with a unit")
+    return float(m.group("num")), (m.group("unit") or "").strip()
+
+
+def _big_prefix(prefix: str) -> float:
+    if prefix in BINARY:
+        return BINARY[prefix]
+    if prefix in SI:
+        return SI[prefix]
+    raise UnitError(f"unknown prefix {prefix!r}")
+
+
+def _size(unit: str) -> float:
+    """'KiB' -> 1024, 'Gb' -> 1.25e8 (bytes)."""
+    m = re.fullmatch(r"(Ki|Mi|Gi|Ti|Pi|[kKMGTPE]?)([Bb])", unit)
+    if not m:
+        raise UnitError(f"unit {unit!r} is not a size (B, KiB, MB, Gb, ...)")
+    per = 1.0 if m.group(2) == "B" else 0.125
+    return _big_prefix(m.group(1)) * per
+
+
+def parse_quantity(value, quantity: str):
+    """Parse `value` as `quantity` (a key of QUANTITIES). Raises UnitError."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise UnitError(f"expected {QUANTITIES[quantity][0]} like {QUANTITIES[quantity][1]!r}")
+    if not isinstance(value, str):
+        raise UnitError(
+            f"expected {QUANTITIES[quantity][0]} with a unit, like {QUANTITIES[quantity][1]!r}; "
+            f"a bare number is ambiguous"
+        )
+    number, unit = _split(value)
+    if not math.isfinite(number) or number < 0:
+        raise UnitError("must be a finite, non-negative number")
+    scale = _UNIT_PARSERS[quantity](unit)
+    result = number * scale
+    if quantity in _INTEGER_QUANTITIES:
+        return int(round(result))
+    return result
+
+
+def _frequency(unit: str) -> float:
+    m = re.fullmatch(r"([kKMGT]?)Hz", unit)
+    if not m:
+        raise UnitError(f"unit {unit!r} is not a frequency (Hz, MHz, GHz)")
+    return SI[m.group(1)]
+
+
+def _bandwidth(unit: str) -> float:
+    if not unit.endswith("/s"):
+        raise UnitError(f"unit {unit!r} is not a bandwidth (GB/s, TB/s, Gb/s, ...)")
+    return _size(unit[:-2])
+
+
+def _bytes_per_cycle(unit: str) -> float:
+    if not unit.endswith("/cycle"):
+        raise UnitError(f"unit {unit!r} is not a width per cycle (B/cycle, b/cycle)")
+    return _size(unit[: -len("/cycle")])
+
+
+def _time(unit: str) -> float:
+    m = re.fullmatch(r"([munpµ]?)s", unit)
+    if not m:
+        raise UnitError(f"unit {unit!r} is not a time (s, ms, us, ns, ps)")
+    return SMALL[m.group(1)]
+
+
+def _flops(unit: str) -> float:
+    m = re.fullmatch(r"([kKMGTPE]?)(FLOP|OP)/s", unit)
+    if not m:
+        raise UnitError(f"unit {unit!r} is not a compute rate (TFLOP/s, TOP/s)")
+    return SI[m.group(1)]
+
+
+def _power(unit: str) -> float:
+    m = re.fullmatch(r"([mkKM]?)W", unit)
+    if not m:
+        raise UnitError(f"unit {unit!r} is not a power (W, kW)")
+    return {"": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6}[m.group(1)]
+
+
+def _energy(unit: str) -> float:
+    m = re.fullmatch(r"([munpfµ]?)J", unit)
+    if not m:
+        raise UnitError(f"unit {unit!r} is not an energy (J, nJ, pJ, fJ)")
+    return SMALL[m.group(1)]
+
+
+_UNIT_PARSERS = {
+    "bytes": _size,
+    "frequency": _frequency,
+    "bandwidth": _bandwidth,
+    "bytes_per_cycle": _bytes_per_cycle,
+    "time": _time,
+    "flops": _flops,
+    "power": _power,
+    "energy": _energy,
+}
+_INTEGER_QUANTITIES = {"bytes", "frequency", "bandwidth", "flops"}
+
+
+def format_quantity(value: float, quantity: str) -> str:
+    """A readable string for a parsed value (inverse of parse_quantity, up to rounding)."""
+    units = {
+        "bytes": ("B", 1024.0, ["", "Ki", "Mi", "Gi", "Ti", "Pi"]),
+        "frequency": ("Hz", 1000.0, ["", "k", "M", "G", "T"]),
+        "bandwidth": ("B/s", 1000.0, ["", "k", "M", "G", "T", "P"]),
+        "flops": ("FLOP/s", 1000.0, ["", "k", "M", "G", "T", "P", "E"]),
+    }
+    if quantity in units:
+        suffix, base, prefixes = units[quantity]
+        v = float(value)
+        i = 0
+        while abs(v) >= base and i < len(prefixes) - 1:
+            v /= base
+            i += 1
+        return f"{v:.4g} {prefixes[i]}{suffix}"
+    if quantity == "time":
+        for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")):
+            if abs(value) >= scale:
+                return f"{value / scale:.4g} {name}"
+        return f"{value / 1e-12:.4g} ps"
+    return f"{value:.4g}"
