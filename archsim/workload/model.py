@@ -1,0 +1,142 @@
+"""Transformer specs (`workloads/*.yaml`) and the scenario a run asks for."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from archsim.errors import ArchsimInputError, Problem, SpecError, UnknownNameError
+from archsim.spec import Field, did_you_mean, read_spec_file, validate
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKLOAD_DIR = Path(os.environ.get("ARCHSIM_WORKLOAD_DIR", REPO_ROOT / "workloads"))
+
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}
+
+TRANSFORMER = {
+    "version": Field("choice", "schema version", choices=(1,)),
+    "kind": Field("choice", "workload kind", choices=("transformer",)),
+    "name": Field("str", "short name used on the command line"),
+    "description": Field("str", "one line for `archsim list`"),
+    "source": Field("str", "where the shapes come from (published config)"),
+    "layers": Field("int", "decoder layers", positive=True),
+    "hidden": Field("int", "model width d_model", positive=True),
+    "heads": Field("int", "query heads", positive=True),
+    "kv_heads": Field("int", "key/value heads (GQA); equal to heads for MHA", positive=True),
+    "head_dim": Field("int", "dimension of one head", positive=True),
+    "ffn": Field("int", "FFN inner size (per expert for MoE)", positive=True),
+    "activation": Field("choice", "FFN type", choices=("swiglu", "gelu")),
+    "norm": Field("choice", "normalization", choices=("rmsnorm", "layernorm")),
+    "vocab": Field("int", "vocabulary size", positive=True),
+    "max_context": Field("int", "longest sequence the model supports", positive=True),
+    "tied_embeddings": Field("bool", "LM head shares the embedding matrix"),
+    "bias": Field("bool", "linear layers have biases (GPT-3 style)"),
+    "learned_positions": Field("bool", "a learned position-embedding table (GPT-3) rather than RoPE"),
+    "experts": Field("int", "MoE experts per layer (1 = dense)", required=False, default=1, positive=True),
+    "top_k": Field("int", "experts each token is routed to", required=False, default=1, positive=True),
+}
+
+
+@dataclass(frozen=True)
+class Transformer:
+    name: str
+    description: str
+    source: str
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    ffn: int
+    activation: str
+    norm: str
+    vocab: int
+    max_context: int
+    tied_embeddings: bool
+    bias: bool
+    learned_positions: bool
+    experts: int = 1
+    top_k: int = 1
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts > 1
+
+
+def bundled_workloads() -> list[str]:
+    return sorted(p.stem for p in WORKLOAD_DIR.glob("*.yaml"))
+
+
+def load_transformer(name_or_path: str) -> Transformer:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if not p.exists():
+            raise ArchsimInputError(f"workload file {name_or_path!r} does not exist")
+        path = p
+    else:
+        path = WORKLOAD_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            names = bundled_workloads()
+            raise UnknownNameError(
+                f"unknown workload {name_or_path!r}{did_you_mean(name_or_path, names)}; "
+                f"bundled: {', '.join(names)}; or gemm:MxNxK / gemv:NxK"
+            )
+    data, lines = read_spec_file(path)
+    spec = validate(data, TRANSFORMER, str(path), lines)
+    problems = []
+    if spec.heads % spec.kv_heads:
+        problems.append(Problem(str(path), lines.get(("kv_heads",)), "kv_heads",
+                                f"heads ({spec.heads}) must be a multiple of kv_heads ({spec.kv_heads})"))
+    if spec.top_k > spec.experts:
+        problems.append(Problem(str(path), lines.get(("top_k",)), "top_k",
+                                f"top_k ({spec.top_k}) cannot exceed experts ({spec.experts})"))
+    if problems:
+        raise SpecError(problems)
+    values = spec.to_dict()
+    values.pop("version")
+    values.pop("kind")
+    return Transformer(**values)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What is run: one prefill of `prompt_len` tokens, or one decode step with
+    `context_len` tokens already in the KV cache, for `batch` sequences."""
+
+    phase: str = "decode"
+    batch: int = 1
+    prompt_len: int = 2048
+    context_len: int = 1024
+    weight_dtype: str = "bf16"
+    act_dtype: str = "bf16"
+    kv_dtype: str = "bf16"
+
+    def check(self, model: Transformer | None = None) -> "Scenario":
+        def bad(what):
+            raise ArchsimInputError(f"scenario: {what}")
+
+        if self.phase not in ("prefill", "decode"):
+            bad(f"phase must be 'prefill' or 'decode', got {self.phase!r}")
+        for key in ("batch", "prompt_len", "context_len"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                bad(f"{key} must be a positive integer, got {value!r}")
+        for key in ("weight_dtype", "act_dtype", "kv_dtype"):
+            value = getattr(self, key)
+            if value not in DTYPE_BYTES:
+                bad(f"{key} must be one of {', '.join(DTYPE_BYTES)}, got {value!r}"
+                    f"{did_you_mean(str(value), DTYPE_BYTES)}")
+        if model is not None:
+            length = self.prompt_len if self.phase == "prefill" else self.context_len + 1
+            if length > model.max_context:
+                name = "prompt_len" if self.phase == "prefill" else "context_len"
+                bad(f"{name} {length} exceeds {model.name}'s max_context of {model.max_context}")
+        return self
+
+    @property
+    def tokens(self) -> int:
+        """Tokens processed in this step, over the whole batch."""
+        return self.batch * (self.prompt_len if self.phase == "prefill" else 1)
+
+    def with_(self, **changes) -> "Scenario":
+        return replace(self, **changes)
