@@ -1,0 +1,32 @@
+"""`archsim list`: bundled chips, systems, workloads and mappers, one line each."""
+from __future__ import annotations
+
+NAME = "list"
+HELP = "list bundled chips, systems, workloads and mappers"
+
+
+def add_arguments(p) -> None:
+    pass
+
+
+def run(args) -> int:
+    from archsim.hw.load import bundled_names, load_system
+    from archsim.mapping.base import MAPPERS, _import_all
+    from archsim.workload.model import bundled_workloads, load_transformer
+
+    chips, systems = [], []
+    for name in bundled_names():
+        s = load_system(name)
+        (systems if s.count > 1 else chips).append(f"  {name:<16} {s.kind:<5} {s.description}")
+    print("chips:", *chips, "systems:", *systems, sep="\n")
+    print("workloads:")
+    for name in bundled_workloads():
+        print(f"  {name:<16} {load_transformer(name).description}")
+    print("  gemm:MxNxK       a single GEMM C[MxN] = A[MxK] B[KxN]  (with --dtype)")
+    print("  gemv:NxK         a single GEMV")
+    _import_all()
+    print("mappers:")
+    for name, m in MAPPERS.items():
+        opts = ", ".join(o.name for o in m.options) or "no options"
+        print(f"  {name:<16} {m.family:<5} {m.description} [{opts}]")
+    return 0

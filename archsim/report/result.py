@@ -1,0 +1,182 @@
+"""The result of one run: latency, throughput, per-operator split, provenance.
+
+Field names carry units (`_s`, `_bytes`, `_flops`). `to_dict()` is the JSON
+written by `--json`; the keys listed in issue 2 never change meaning.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from archsim import __version__
+from archsim.hw.load import System
+from archsim.mapping.roofline import OpBound
+from archsim.workload.model import Scenario
+from archsim.workload.ops import OpGraph
+
+
+@dataclass
+class OpTime:
+    name: str
+    layer: int
+    kind: str
+    flops: float
+    bytes: float
+    compute_s: float
+    memory_s: float
+    comm_s: float
+    wait_s: float
+    time_s: float
+    bound: str  # which of compute / memory / communication dominates its time
+    roofline_s: float  # the analytic lower bound of this operator
+
+
+@dataclass
+class RunResult:
+    chip: str
+    workload: str
+    phase: str
+    fidelity: str
+    batch: int
+    prompt_len: int | None
+    context_len: int | None
+    dtype: str
+    latency_s: float
+    ttft_s: float | None
+    tpot_s: float | None
+    tokens_per_s: float
+    tokens_per_s_per_user: float
+    bottleneck: str
+    chips_used: int
+    ops: list[OpTime]
+    layers: int
+    roofline_latency_s: float
+    provenance: dict
+    notes: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(d.pop("extra"))
+        return d
+
+    def totals(self) -> dict[str, float]:
+        keys = ("compute_s", "memory_s", "comm_s", "wait_s")
+        return {k: sum(getattr(o, k) for o in self.ops) for k in keys}
+
+
+def _throughput(graph: OpGraph, scenario: Scenario, latency_s: float) -> dict:
+    if graph.phase == "prefill":
+        total = scenario.batch * scenario.prompt_len / latency_s
+        return dict(ttft_s=latency_s, tpot_s=None, tokens_per_s=total,
+                    tokens_per_s_per_user=total / scenario.batch)
+    if graph.phase == "decode":
+        total = scenario.batch / latency_s
+        return dict(ttft_s=None, tpot_s=latency_s, tokens_per_s=total,
+                    tokens_per_s_per_user=total / scenario.batch)
+    # single-operator kernel study: "tokens" are the GEMM's rows
+    return dict(ttft_s=None, tpot_s=None, tokens_per_s=graph.tokens / latency_s,
+                tokens_per_s_per_user=graph.tokens / latency_s)
+
+
+def provenance(system: System, fidelity: str, mapper: str, options: dict) -> dict:
+    return dict(archsim_version=__version__, config_hash=system.config_hash, chip_source=system.source,
+                fidelity=fidelity, mapper=mapper, options=dict(options))
+
+
+def base_fields(system: System, graph: OpGraph, scenario: Scenario, fidelity: str) -> dict:
+    is_model = graph.phase in ("prefill", "decode")
+    return dict(chip=system.name, workload=graph.workload, phase=graph.phase, fidelity=fidelity,
+                batch=scenario.batch if is_model else 1,
+                prompt_len=scenario.prompt_len if graph.phase == "prefill" else None,
+                context_len=scenario.context_len if graph.phase == "decode" else None,
+                dtype=scenario.weight_dtype, layers=graph.layers)
+
+
+def result_from_roofline(system: System, graph: OpGraph, scenario: Scenario, bounds: list[OpBound],
+                         mapper: str, options: dict) -> RunResult:
+    ops = [OpTime(b.op.name, b.op.layer, b.op.kind, b.op.flops, b.op.bytes, b.compute_s, b.memory_s,
+                  0.0, 0.0, b.time_s, b.bound, b.time_s) for b in bounds]
+    latency = sum(o.time_s for o in ops)
+    by_bound = {"compute": 0.0, "memory": 0.0}
+    for o in ops:
+        by_bound[o.bound] += o.time_s
+    notes = [f"roofline: each operator takes max(FLOPs / peak, bytes / {system.count} x memory bandwidth); "
+             "operators run one after another, unfused; no communication is modelled"]
+    return RunResult(**base_fields(system, graph, scenario, "roofline"), latency_s=latency,
+                     **_throughput(graph, scenario, latency), bottleneck=max(by_bound, key=by_bound.get),
+                     chips_used=system.count, ops=ops, roofline_latency_s=latency,
+                     provenance=provenance(system, "roofline", mapper, options), notes=notes)
+
+
+def attribute_critical_path(graph, sim) -> dict[str, dict[str, float]]:
+    """Split the makespan over operators along the critical path, in cycles.
+
+    Walking the critical path in order, the gap before each task (it waited for
+    a busy resource or a fixed latency) is `wait`, its own duration goes to its
+    category. The parts add up to the makespan exactly.
+    """
+    from archsim.engine.ir import CATEGORIES
+
+    out: dict[str, dict[str, float]] = {}
+    previous_end = 0
+    for k in sim.critical_path:
+        label = str(graph.op_labels[graph.task_op[k]])
+        entry = out.setdefault(label, {"compute": 0.0, "memory": 0.0, "communication": 0.0, "wait": 0.0})
+        start, end = int(sim.start_cycle[k]), int(sim.end_cycle[k])
+        entry["wait"] += max(0, start - previous_end)
+        entry[CATEGORIES[int(graph.task_category[k])]] += end - start
+        previous_end = max(previous_end, end)
+    return out
+
+
+def _expand_label(label: str, segment, layers: int) -> list[str]:
+    """A representative layer's label ('L0.qkv') stands for every layer it repeats."""
+    if segment.repeat == layers and label.startswith("L0."):
+        return [f"L{i}.{label[3:]}" for i in range(layers)]
+    return [label]
+
+
+def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, bounds: list[OpBound],
+                           mapping, fidelity: str) -> RunResult:
+    from archsim.engine import simulate
+
+    by_name = {b.op.name: b for b in bounds}
+    times: dict[str, dict[str, float]] = {}
+    latency = 0.0
+    for segment in mapping.segments:
+        sim = simulate(segment.graph)
+        seconds_per_cycle = 1.0 / segment.graph.clock_hz
+        latency += sim.makespan_cycles * seconds_per_cycle * segment.repeat
+        per_op = attribute_critical_path(segment.graph, sim)
+        repeat_each = 1 if segment.repeat == graph.layers else segment.repeat
+        for label, parts in per_op.items():
+            for name in _expand_label(label, segment, graph.layers):
+                entry = times.setdefault(name, {k: 0.0 for k in parts})
+                for key, cycles in parts.items():
+                    entry[key] += cycles * seconds_per_cycle * repeat_each
+    for op in graph.ops:  # operators hidden behind others still get a (zero-time) row
+        times.setdefault(op.name, {"compute": 0.0, "memory": 0.0, "communication": 0.0, "wait": 0.0})
+    ops = []
+    for name, parts in times.items():
+        b = by_name.get(name)
+        op_time = sum(parts.values())
+        active = {"compute": parts["compute"], "memory": parts["memory"], "communication": parts["communication"]}
+        ops.append(OpTime(name, b.op.layer if b else _layer_of(name, graph.layers), b.op.kind if b else "collective",
+                          b.op.flops if b else 0.0, b.op.bytes if b else 0.0, parts["compute"], parts["memory"],
+                          parts["communication"], parts["wait"], op_time, max(active, key=active.get),
+                          b.time_s if b else 0.0))
+    order = {op.name: i for i, op in enumerate(graph.ops)}
+    ops.sort(key=lambda o: (o.layer if o.layer >= 0 else -1, order.get(o.name, len(order))))
+    totals = {"compute": sum(o.compute_s for o in ops), "memory": sum(o.memory_s for o in ops),
+              "communication": sum(o.comm_s for o in ops)}
+    return RunResult(**base_fields(system, graph, scenario, fidelity), latency_s=latency,
+                     **_throughput(graph, scenario, latency), bottleneck=max(totals, key=totals.get),
+                     chips_used=mapping.chips_used, ops=ops, roofline_latency_s=sum(b.time_s for b in bounds),
+                     provenance=provenance(system, fidelity, mapping.mapper, mapping.options),
+                     notes=list(mapping.notes), extra=dict(mapping.extra))
+
+
+def _layer_of(name: str, layers: int) -> int:
+    if name.startswith("L") and "." in name and name[1:name.index(".")].isdigit():
+        return int(name[1:name.index(".")])
+    return layers
