@@ -6,4 +6,5 @@ COMMAND_MODULES = [
     "run",
     "check",
     "list_cmd",
+    "validate",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from archsim.errors import ArchsimInputError, Problem, SpecError, UnknownNameError
-from archsim.hw.schema import CHIP_KINDS, SYSTEM
+from archsim.hw.schema import CHIP_KINDS, SYSTEM, _register_kinds
 from archsim.spec import SpecNode, apply_overrides, config_hash, did_you_mean, read_spec_file, validate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +70,7 @@ def _split_overrides(overrides, is_system: bool):
 
 
 def _load_chip_data(path: Path, overrides) -> tuple[SpecNode, dict]:
+    _register_kinds()
     data, lines = read_spec_file(path)
     file = str(path)
     if not isinstance(data, dict):

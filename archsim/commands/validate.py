@@ -1,0 +1,36 @@
+"""`archsim validate`: run every reference case; exit 1 if a required case leaves its tolerance."""
+from __future__ import annotations
+
+from archsim.commands.common import write_json
+
+NAME = "validate"
+HELP = "compare archsim's predictions with published measurements (shipped reference data)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--family", action="append", choices=("gpu", "tsp", "mesh"), help="only this chip family")
+    p.add_argument("--case", action="append", help="only this case id (repeatable)")
+    p.add_argument("--json", metavar="FILE", help="write every case's result as JSON")
+
+
+def run(args) -> int:
+    from archsim.validation.base import run_cases
+
+    results = run_cases(args.family, args.case)
+    header = f"{'case':<28}{'predicted':>12}{'measured':>12}  {'unit':<10}{'error':>8}{'tol':>6}  status"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        c = r.case
+        status = "ok" if r.passed and c.required else ("reported" if not c.required else "FAIL")
+        pred = f"{r.predicted:,.4g}" if r.predicted is not None else "-"
+        err = f"{r.error:+.1%}" if r.error is not None else "-"
+        print(f"{c.case_id:<28}{pred:>12}{c.measured:>12,.4g}  {c.unit:<10}{err:>8}{c.tolerance:>6.0%}  {status}")
+        if r.message:
+            print(f"    {r.message}")
+    failed = [r for r in results if not r.passed]
+    print(f"\n{len(results) - len(failed)} of {len(results)} cases within tolerance"
+          + (f"; failing: {', '.join(r.case.case_id for r in failed)}" if failed else ""))
+    if args.json:
+        write_json(args.json, [r.to_dict() for r in results])
+    return 1 if failed else 0

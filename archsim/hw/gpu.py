@@ -1,0 +1,52 @@
+"""The `gpu` chip kind: schema of its YAML files and its roofline peaks."""
+from __future__ import annotations
+
+from archsim.errors import ArchsimInputError
+from archsim.hw.peaks import PEAKS, Peaks
+from archsim.hw.schema import CHIP_KINDS, POWER, header
+from archsim.spec import Field
+
+GPU = {
+    **header("gpu"),
+    "clock": Field("frequency", "SM clock at which the tensor-core peak is quoted", positive=True),
+    "sm": {
+        "count": Field("int", "streaming multiprocessors", positive=True),
+        "shared_memory": Field("bytes", "shared memory (configurable L1) per SM", positive=True),
+        "registers": Field("bytes", "register file per SM", positive=True),
+    },
+    "compute": {
+        "fp16": Field("flops", "dense FP16 tensor-core peak (FLOP/s)", positive=True),
+        "bf16": Field("flops", "dense BF16 tensor-core peak", positive=True),
+        "fp8": Field("flops", "dense FP8 tensor-core peak; absent if unsupported", required=False),
+        "int8": Field("flops", "dense INT8 tensor-core peak (OP/s)", required=False),
+        "fp32": Field("flops", "FP32 non-tensor (CUDA core) peak, used by vector kernels", positive=True),
+    },
+    "l2": {
+        "capacity": Field("bytes", "L2 cache size", positive=True),
+        "bandwidth": Field("bandwidth", "L2 read bandwidth", positive=True),
+    },
+    "hbm": {
+        "capacity": Field("bytes", "device memory", positive=True),
+        "bandwidth": Field("bandwidth", "peak device memory bandwidth", positive=True),
+        "latency": Field("time", "load-to-use latency of a DRAM access", positive=True),
+    },
+    "power": POWER,
+}
+
+CHIP_KINDS.add("gpu", GPU)
+
+
+def _gpu_matrix_flops(chip, dtype: str) -> float:
+    table = {"fp16": chip.compute.fp16, "bf16": chip.compute.bf16, "fp8": chip.compute.fp8,
+             "int8": chip.compute.int8, "fp32": chip.compute.fp32}
+    value = table.get(dtype)
+    if value is None:
+        raise ArchsimInputError(f"{chip.name} has no {dtype} tensor-core rate in its spec")
+    return float(value)
+
+
+@PEAKS.register("gpu")
+def _gpu_peaks(system: System, dtype: str) -> Peaks:
+    c, n = system.chip, system.count
+    return Peaks(_gpu_matrix_flops(c, dtype) * n, float(c.compute.fp32) * n,
+                 float(c.hbm.bandwidth) * n, float(c.hbm.capacity) * n, "HBM")

@@ -1,0 +1,43 @@
+"""The `mesh` chip kind (Cerebras-style wafer-scale 2D mesh): schema and roofline peaks."""
+from __future__ import annotations
+
+from archsim.hw.peaks import PEAKS, Peaks
+from archsim.hw.schema import CHIP_KINDS, POWER, header
+from archsim.spec import Field
+
+MESH = {
+    **header("mesh"),
+    "clock": Field("frequency", "core and fabric clock", positive=True),
+    "grid": {
+        "width": Field("int", "cores along x usable by programs", positive=True),
+        "height": Field("int", "cores along y usable by programs", positive=True),
+    },
+    "core": {
+        "sram": Field("bytes", "SRAM per core", positive=True),
+        "sram_read": Field("bytes_per_cycle", "SRAM read bandwidth per core", positive=True),
+        "sram_write": Field("bytes_per_cycle", "SRAM write bandwidth per core", positive=True),
+        "fp16_fmac": Field("int", "FP16 fused multiply-accumulates per cycle per core (SIMD width)",
+                           positive=True),
+    },
+    "router": {
+        "link_width": Field("bytes_per_cycle", "bytes per link per direction per cycle", positive=True),
+        "hop_latency": Field("int", "cycles for a wavelet to cross one router and link", positive=True),
+        "colors": Field("int", "routable colors (virtual channels) per router", positive=True),
+    },
+    "io": {
+        "bandwidth": Field("bandwidth", "system I/O off the wafer, per direction", positive=True),
+    },
+    "power": POWER,
+}
+
+CHIP_KINDS.add("mesh", MESH)
+
+
+@PEAKS.register("mesh")
+def _mesh_peaks(system: System, dtype: str) -> Peaks:
+    c, n = system.chip, system.count
+    cores = c.grid.width * c.grid.height
+    # fp16 FMAC lanes; 2 FLOPs per FMAC. Other dtypes run at the fp16 rate (stated assumption).
+    flops = 2.0 * c.core.fp16_fmac * c.clock * cores
+    return Peaks(flops * n, flops * n, c.core.sram_read * c.clock * cores * n,
+                 float(c.core.sram) * cores * n, "SRAM")

@@ -1,0 +1,42 @@
+"""The `tsp` chip kind (Groq-style tensor streaming processor): schema and roofline peaks."""
+from __future__ import annotations
+
+from archsim.hw.peaks import PEAKS, Peaks
+from archsim.hw.schema import CHIP_KINDS, POWER, header
+from archsim.spec import Field
+
+TSP = {
+    **header("tsp"),
+    "clock": Field("frequency", "core clock", positive=True),
+    "sram": {
+        "capacity": Field("bytes", "on-chip SRAM (MEM slices), the only memory", positive=True),
+        "bandwidth": Field("bandwidth", "aggregate SRAM bandwidth", positive=True),
+    },
+    "mxm": {
+        "rows": Field("int", "rows of one weight-stationary matrix plane", positive=True),
+        "cols": Field("int", "columns of one matrix plane", positive=True),
+        "planes": Field("int", "independent matrix planes", positive=True),
+        "fp16": Field("flops", "dense FP16 peak of the matrix unit", positive=True),
+        "int8": Field("flops", "INT8 peak of the matrix unit", positive=True),
+    },
+    "vxm": {
+        "alus": Field("int", "vector ALUs", positive=True),
+    },
+    "c2c": {
+        "links": Field("int", "chip-to-chip links per chip", positive=True),
+        "bandwidth": Field("bandwidth", "per link, per direction", positive=True),
+    },
+    "power": POWER,
+}
+
+CHIP_KINDS.add("tsp", TSP)
+
+
+@PEAKS.register("tsp")
+def _tsp_peaks(system: System, dtype: str) -> Peaks:
+    c, n = system.chip, system.count
+    matrix = c.mxm.int8 if dtype in ("int8", "fp8", "int4", "fp4") else c.mxm.fp16
+    # The vector unit: one operation per ALU per cycle [G3: 5,120 ALUs].
+    vector = c.vxm.alus * c.clock
+    return Peaks(float(matrix) * n, float(vector) * n, float(c.sram.bandwidth) * n,
+                 float(c.sram.capacity) * n, "SRAM")

@@ -1,0 +1,113 @@
+"""The validation-case registry and runner."""
+from __future__ import annotations
+
+import csv
+import importlib
+import pkgutil
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from archsim.errors import ArchsimInputError
+from archsim.registry import Registry
+
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str
+    family: str  # gpu, tsp, mesh
+    tolerance: float  # allowed relative error, |predicted - measured| / measured
+    required: bool  # False: reported, never fails the run (low-confidence references)
+    predict: Callable[[], float]  # runs archsim; returns a value in the reference's unit
+    measured: float
+    unit: str
+    source: str
+    command: str  # the archsim command that reproduces the prediction
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: Case
+    predicted: float | None
+    error: float | None  # signed relative error
+    passed: bool
+    message: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        c = self.case
+        return dict(case_id=c.case_id, family=c.family, predicted=self.predicted, measured=c.measured,
+                    unit=c.unit, error=self.error, tolerance=c.tolerance, required=c.required,
+                    passed=self.passed, source=c.source, command=c.command, message=self.message)
+
+
+CASES: Registry[Case] = Registry("validation case")
+
+
+@lru_cache(maxsize=None)
+def _read_csv(name: str) -> tuple[dict, ...]:
+    with open(REFERENCE_DIR / name, newline="") as fh:
+        rows = [line for line in fh if not line.startswith("#")]
+    return tuple(csv.DictReader(rows))
+
+
+def reference_rows(name: str) -> tuple[dict, ...]:
+    """All rows of a shipped reference CSV (comment lines skipped)."""
+    return _read_csv(name)
+
+
+def reference_row(case_id: str, file: str = "published_results.csv") -> dict:
+    for row in _read_csv(file):
+        if row.get("case_id") == case_id:
+            return row
+    raise KeyError(f"no case {case_id!r} in {file}")
+
+
+def validation_case(case_id: str, family: str, tolerance: float, command: str, required: bool = True,
+                    measured: float | None = None, unit: str | None = None, source: str | None = None):
+    """Register fn() -> predicted. Measured value, unit and source default to published_results.csv."""
+
+    def decorator(fn):
+        if measured is None:
+            row = reference_row(case_id)
+            value, u, src = float(row["value"]), row["unit"], row["source"]
+        else:
+            value, u, src = measured, unit or "", source or ""
+        CASES.add(case_id, Case(case_id, family, tolerance, required, fn, value, u, src, command))
+        return fn
+
+    return decorator
+
+
+def load_all_cases() -> list[Case]:
+    import archsim.validation as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name != "base":
+            importlib.import_module(f"archsim.validation.{info.name}")
+    return [c for _, c in CASES.items()]
+
+
+def run_case(case: Case) -> CaseResult:
+    t0 = time.perf_counter()
+    try:
+        predicted = float(case.predict())
+    except ArchsimInputError as exc:
+        return CaseResult(case, None, None, not case.required, f"could not run: {exc}",
+                          time.perf_counter() - t0)
+    error = (predicted - case.measured) / case.measured
+    passed = abs(error) <= case.tolerance or not case.required
+    return CaseResult(case, predicted, error, passed, "", time.perf_counter() - t0)
+
+
+def run_cases(families: list[str] | None = None, ids: list[str] | None = None) -> list[CaseResult]:
+    cases = load_all_cases()
+    if families:
+        cases = [c for c in cases if c.family in families]
+    if ids:
+        cases = [c for c in cases if c.case_id in ids]
+    return [run_case(c) for c in sorted(cases, key=lambda c: (c.family, c.case_id))]
