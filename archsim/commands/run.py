@@ -1,6 +1,8 @@
 """`archsim run CHIP WORKLOAD`: simulate one workload on one chip or system."""
 from __future__ import annotations
 
+import argparse
+
 from archsim.commands.common import (add_mapping_arguments, add_scenario_arguments, options_from_args,
                                      overrides_from_args, scenario_from_args, write_json)
 
@@ -8,23 +10,61 @@ NAME = "run"
 HELP = "simulate a workload (a model or gemm:MxNxK / gemv:NxK) on a chip or system"
 
 
+def add_whatif_argument(p) -> None:
+    p.add_argument("--whatif", action=argparse.BooleanOptionalAction, default=None,
+                   help="re-simulate with each resource class 2x as fast (default: on unless the task graphs "
+                        "are very large; --no-whatif skips it)")
+
+
+def whatif_mode(args) -> str:
+    return "auto" if args.whatif is None else ("on" if args.whatif else "off")
+
+
 def add_arguments(p) -> None:
     p.add_argument("chip", help="bundled chip/system name (see `archsim list`) or a YAML path")
     p.add_argument("workload", help="bundled model name, a YAML path, gemm:MxNxK or gemv:NxK")
     add_scenario_arguments(p)
     add_mapping_arguments(p)
+    add_whatif_argument(p)
     p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
     p.add_argument("--per-op", action="store_true", help="one row per operator instead of folded layers")
+    p.add_argument("--per-layer", action="store_true", help="also print the time split of every layer")
+    p.add_argument("--trace", metavar="FILE",
+                   help="write a Chrome/Perfetto trace of the simulated timeline (open in ui.perfetto.dev)")
+    p.add_argument("--plot", metavar="DIR", help="write PNG and SVG plots (roofline, time breakdown, heatmaps)")
+
+
+def run_one(args, chip: str):
+    """Run the pipeline for `chip` with the scenario, mapping and what-if options in `args`."""
+    from archsim.pipeline import run as run_pipeline
+    from archsim.report.whatif import add_whatif
+
+    result = run_pipeline(chip, args.workload, scenario_from_args(args), mapper=args.mapper,
+                          options=options_from_args(args), overrides=overrides_from_args(args),
+                          fidelity=args.fidelity)
+    add_whatif(result, whatif_mode(args))
+    return result
 
 
 def run(args) -> int:
-    from archsim.pipeline import run as run_pipeline
     from archsim.report.text import render
 
-    result = run_pipeline(args.chip, args.workload, scenario_from_args(args), mapper=args.mapper,
-                          options=options_from_args(args), overrides=overrides_from_args(args),
-                          fidelity=args.fidelity)
-    print(render(result, per_op=args.per_op))
+    result = run_one(args, args.chip)
+    messages = []
+    if args.trace:
+        from archsim.report.trace import write_trace
+
+        info = write_trace(result, args.trace)
+        messages.append(f"trace: {args.trace} ({info['events']:,} events on {info['tracks']} tracks"
+                        + (f"; {info['folded']}" if info["folded"] else "") + "); open it in ui.perfetto.dev")
+    if args.plot:
+        from archsim.report.plots import write_plots
+
+        written = write_plots(result, args.plot)
+        messages.append(f"plots: {', '.join(sorted(written))} in {args.plot} (PNG and SVG)")
+    print(render(result, per_op=args.per_op, per_layer=args.per_layer))
+    for message in messages:
+        print(message)
     if args.json:
         write_json(args.json, result.to_dict())
     return 0

@@ -5,11 +5,16 @@ written by `--json`; the keys listed in issue 2 never change meaning.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
 
 from archsim import __version__
 from archsim.hw.load import System
+from archsim.hw.peaks import Peaks, system_peaks
 from archsim.mapping.roofline import OpBound
+from archsim.report.analysis import (SegmentRun, critical_path_parts, critical_path_summary, layer_breakdown,
+                                     op_spans, utilization)
 from archsim.workload.model import Scenario
 from archsim.workload.ops import OpGraph
 
@@ -28,6 +33,7 @@ class OpTime:
     time_s: float
     bound: str  # which of compute / memory / communication dominates its time
     roofline_s: float  # the analytic lower bound of this operator
+    span_s: float = 0.0  # first task start to last task end, summed over instances (overlap included)
 
 
 @dataclass
@@ -53,15 +59,47 @@ class RunResult:
     provenance: dict
     notes: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    # Added by the report stage (issue 8); see docs/report.md.
+    utilization: dict = field(default_factory=dict)  # resource class -> busy time / (capacity x latency)
+    resource_groups: list = field(default_factory=list)  # per resource group: kind, count, busy_s, utilization
+    critical_path: dict = field(default_factory=dict)  # time by category / resource class / group, bottleneck
+    per_layer: list = field(default_factory=list)  # per layer: compute_s, memory_s, comm_s, wait_s, time_s
+    peaks: dict = field(default_factory=dict)  # the chip's roofline: peak FLOP/s, bandwidth, ridge point
+    whatif: dict = field(default_factory=dict)  # resource class -> speedup of the run if it were 2x as fast
+    whatif_latency_s: dict = field(default_factory=dict)  # resource class -> latency with it 2x as fast
+    # What the engine ran (graphs and SimResults), for what-if, traces and plots; never serialized.
+    segment_runs: list = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d.update(d.pop("extra"))
+        d = asdict(replace(self, segment_runs=[], extra={}))
+        d.pop("segment_runs")
+        d.pop("extra")
+        d.update({k: _summarize(v) for k, v in self.extra.items()})
         return d
 
     def totals(self) -> dict[str, float]:
         keys = ("compute_s", "memory_s", "comm_s", "wait_s")
         return {k: sum(getattr(o, k) for o in self.ops) for k in keys}
+
+
+# Arrays in Mapping.extra larger than this (per-core heatmaps of a wafer) go to
+# JSON as a summary; the plots read the arrays themselves.
+MAX_JSON_ARRAY = 4096
+
+
+def _summarize(value):
+    if isinstance(value, np.ndarray) and value.size > MAX_JSON_ARRAY:
+        return {"shape": list(value.shape), "min": float(value.min()), "max": float(value.max()),
+                "mean": float(value.mean()), "sum": float(value.sum()),
+                "note": f"array of {value.size} values summarized; the plots use it in full"}
+    return value
+
+
+def peaks_dict(peaks: Peaks) -> dict:
+    return {"matrix_flops_per_s": peaks.matrix_flops, "vector_flops_per_s": peaks.vector_flops,
+            "memory_bytes_per_s": peaks.memory_bw, "memory_capacity_bytes": peaks.memory_capacity,
+            "memory": peaks.memory_name, "ridge_flops_per_byte": peaks.ridge_point,
+            "vector_ridge_flops_per_byte": peaks.vector_flops / peaks.memory_bw}
 
 
 def _throughput(graph: OpGraph, scenario: Scenario, latency_s: float) -> dict:
@@ -95,17 +133,28 @@ def base_fields(system: System, graph: OpGraph, scenario: Scenario, fidelity: st
 def result_from_roofline(system: System, graph: OpGraph, scenario: Scenario, bounds: list[OpBound],
                          mapper: str, options: dict) -> RunResult:
     ops = [OpTime(b.op.name, b.op.layer, b.op.kind, b.op.flops, b.op.bytes, b.compute_s, b.memory_s,
-                  0.0, 0.0, b.time_s, b.bound, b.time_s) for b in bounds]
+                  0.0, 0.0, b.time_s, b.bound, b.time_s, b.time_s) for b in bounds]
     latency = sum(o.time_s for o in ops)
     by_bound = {"compute": 0.0, "memory": 0.0}
     for o in ops:
         by_bound[o.bound] += o.time_s
     notes = [f"roofline: each operator takes max(FLOPs / peak, bytes / {system.count} x memory bandwidth); "
              "operators run one after another, unfused; no communication is modelled"]
+    busy = {"compute": sum(o.compute_s for o in ops), "memory": sum(o.memory_s for o in ops)}
+    share = {k: v / latency if latency > 0 else 0.0 for k, v in by_bound.items()}
+    bottleneck = max(by_bound, key=by_bound.get)
+    critical = {"time_s": latency, "tasks": len(ops),
+                "by_category_s": dict(by_bound, communication=0.0, wait=0.0),
+                "by_resource_kind_s": dict(by_bound), "bottleneck_kind": bottleneck,
+                "bottleneck_share": share[bottleneck], "top_resources": [], "top_ops": [], "segments": [],
+                "note": "roofline: operators in sequence, each on the resource that bounds it"}
     return RunResult(**base_fields(system, graph, scenario, "roofline"), latency_s=latency,
-                     **_throughput(graph, scenario, latency), bottleneck=max(by_bound, key=by_bound.get),
+                     **_throughput(graph, scenario, latency), bottleneck=bottleneck,
                      chips_used=system.count, ops=ops, roofline_latency_s=latency,
-                     provenance=provenance(system, "roofline", mapper, options), notes=notes)
+                     provenance=provenance(system, "roofline", mapper, options), notes=notes,
+                     utilization={k: v / latency if latency > 0 else 0.0 for k, v in busy.items()},
+                     critical_path=critical, per_layer=layer_breakdown(ops, graph.layers),
+                     peaks=peaks_dict(system_peaks(system, scenario.weight_dtype)))
 
 
 def attribute_critical_path(graph, sim) -> dict[str, dict[str, float]]:
@@ -118,14 +167,11 @@ def attribute_critical_path(graph, sim) -> dict[str, dict[str, float]]:
     from archsim.engine.ir import CATEGORIES
 
     out: dict[str, dict[str, float]] = {}
-    previous_end = 0
-    for k in sim.critical_path:
+    for k, wait, own in critical_path_parts(graph, sim):
         label = str(graph.op_labels[graph.task_op[k]])
         entry = out.setdefault(label, {"compute": 0.0, "memory": 0.0, "communication": 0.0, "wait": 0.0})
-        start, end = int(sim.start_cycle[k]), int(sim.end_cycle[k])
-        entry["wait"] += max(0, start - previous_end)
-        entry[CATEGORIES[int(graph.task_category[k])]] += end - start
-        previous_end = max(previous_end, end)
+        entry["wait"] += wait
+        entry[CATEGORIES[int(graph.task_category[k])]] += own
     return out
 
 
@@ -136,26 +182,31 @@ def _expand_label(label: str, segment, layers: int) -> list[str]:
     return [label]
 
 
-def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, bounds: list[OpBound],
-                           mapping, fidelity: str) -> RunResult:
+def simulate_segments(mapping, layers: int) -> list[SegmentRun]:
+    """Run every segment of a mapping on the engine once."""
     from archsim.engine import simulate
 
+    return [SegmentRun(s.label, s.repeat, s.graph, simulate(s.graph), s.repeat == layers)
+            for s in mapping.segments]
+
+
+def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, bounds: list[OpBound],
+                           mapping, fidelity: str) -> RunResult:
     by_name = {b.op.name: b for b in bounds}
+    runs = simulate_segments(mapping, graph.layers)
     times: dict[str, dict[str, float]] = {}
-    latency = 0.0
-    for segment in mapping.segments:
-        sim = simulate(segment.graph)
-        seconds_per_cycle = 1.0 / segment.graph.clock_hz
-        latency += sim.makespan_cycles * seconds_per_cycle * segment.repeat
-        per_op = attribute_critical_path(segment.graph, sim)
+    latency = sum(run.total_s for run in runs)
+    for segment, run in zip(mapping.segments, runs):
+        per_op = attribute_critical_path(segment.graph, run.sim)
         repeat_each = 1 if segment.repeat == graph.layers else segment.repeat
         for label, parts in per_op.items():
             for name in _expand_label(label, segment, graph.layers):
                 entry = times.setdefault(name, {k: 0.0 for k in parts})
                 for key, cycles in parts.items():
-                    entry[key] += cycles * seconds_per_cycle * repeat_each
+                    entry[key] += cycles * run.seconds_per_cycle * repeat_each
     for op in graph.ops:  # operators hidden behind others still get a (zero-time) row
         times.setdefault(op.name, {"compute": 0.0, "memory": 0.0, "communication": 0.0, "wait": 0.0})
+    spans = op_spans(runs, graph.layers)
     ops = []
     for name, parts in times.items():
         b = by_name.get(name)
@@ -164,16 +215,20 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
         ops.append(OpTime(name, b.op.layer if b else _layer_of(name, graph.layers), b.op.kind if b else "collective",
                           b.op.flops if b else 0.0, b.op.bytes if b else 0.0, parts["compute"], parts["memory"],
                           parts["communication"], parts["wait"], op_time, max(active, key=active.get),
-                          b.time_s if b else 0.0))
+                          b.time_s if b else 0.0, spans.get(name, 0.0)))
     order = {op.name: i for i, op in enumerate(graph.ops)}
     ops.sort(key=lambda o: (o.layer if o.layer >= 0 else -1, order.get(o.name, len(order))))
     totals = {"compute": sum(o.compute_s for o in ops), "memory": sum(o.memory_s for o in ops),
               "communication": sum(o.comm_s for o in ops)}
+    by_kind, groups = utilization(runs, latency)
     return RunResult(**base_fields(system, graph, scenario, fidelity), latency_s=latency,
                      **_throughput(graph, scenario, latency), bottleneck=max(totals, key=totals.get),
                      chips_used=mapping.chips_used, ops=ops, roofline_latency_s=sum(b.time_s for b in bounds),
                      provenance=provenance(system, fidelity, mapping.mapper, mapping.options),
-                     notes=list(mapping.notes), extra=dict(mapping.extra))
+                     notes=list(mapping.notes), extra=dict(mapping.extra), utilization=by_kind,
+                     resource_groups=groups, critical_path=critical_path_summary(runs, latency),
+                     per_layer=layer_breakdown(ops, graph.layers),
+                     peaks=peaks_dict(system_peaks(system, scenario.weight_dtype)), segment_runs=runs)
 
 
 def _layer_of(name: str, layers: int) -> int:
