@@ -4,6 +4,8 @@ The order here is the order `archsim --help` lists them.
 """
 COMMAND_MODULES = [
     "run",
+    "compare",
+    "explain",
     "check",
     "list_cmd",
     "validate",

@@ -130,6 +130,7 @@ def critical_path_summary(runs: list[SegmentRun], latency_s: float) -> dict:
             by_op[short] = by_op.get(short, 0.0) + (own + wait) * scale
         tasks += len(run.sim.critical_path) * run.repeat
         segments.append({"label": run.label, "repeat": run.repeat, "makespan_s": run.sim.makespan_s,
+                         "makespan_cycles": int(run.sim.makespan_cycles), "clock_hz": g.clock_hz,
                          "tasks_on_path": int(len(run.sim.critical_path)), "tasks": int(g.n_tasks)})
     active = {k: v for k, v in by_kind.items() if k != "wait"}
     bottleneck = max(active, key=active.get) if any(active.values()) else "wait"

@@ -1,0 +1,27 @@
+"""`archsim explain CHIP WORKLOAD`: a short narrative of one run, for teaching."""
+from __future__ import annotations
+
+from archsim.commands.common import add_mapping_arguments, add_scenario_arguments, write_json
+from archsim.commands.run import add_whatif_argument, run_one
+
+NAME = "explain"
+HELP = "explain one run in words: ridge point, bound of each operator, critical path, what would help"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("chip", help="bundled chip/system name (see `archsim list`) or a YAML path")
+    p.add_argument("workload", help="bundled model name, a YAML path, gemm:MxNxK or gemv:NxK")
+    add_scenario_arguments(p)
+    add_mapping_arguments(p)
+    add_whatif_argument(p)
+    p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
+
+
+def run(args) -> int:
+    from archsim.report.explain import explain
+
+    result = run_one(args, args.chip)
+    print(explain(result))
+    if args.json:
+        write_json(args.json, result.to_dict())
+    return 0

@@ -1,0 +1,89 @@
+"""One workload on several chips or systems, side by side (`archsim compare`).
+
+A chip on which the workload does not fit gets a row with the reason instead
+of numbers; every other error stops the comparison (it is bad input).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from archsim.errors import InfeasibleError
+from archsim.report.whatif import KIND_TITLES
+from archsim.units import format_quantity
+
+WHATIF_COLUMNS = ("compute", "memory", "noc", "interconnect")
+_SHORT = {"compute": "2x comp", "memory": "2x mem", "noc": "2x noc", "interconnect": "2x link"}
+
+
+@dataclass
+class CompareRow:
+    chip: str
+    result: object | None  # RunResult, or None when infeasible
+    infeasible: str | None = None
+
+    def to_dict(self) -> dict:
+        if self.result is None:
+            return {"chip": self.chip, "infeasible": self.infeasible}
+        r = self.result
+        return {"chip": r.chip, "chips_used": r.chips_used, "mapper": r.provenance["mapper"],
+                "fidelity": r.fidelity, "latency_s": r.latency_s, "ttft_s": r.ttft_s, "tpot_s": r.tpot_s,
+                "tokens_per_s": r.tokens_per_s, "tokens_per_s_per_user": r.tokens_per_s_per_user,
+                "bottleneck": r.bottleneck, "bottleneck_kind": r.critical_path.get("bottleneck_kind"),
+                "bottleneck_share": r.critical_path.get("bottleneck_share"), "utilization": r.utilization,
+                "whatif": r.whatif, "provenance": r.provenance}
+
+
+def _rate(x: float) -> str:
+    """Tokens/s, compact: 24.0, 246,981, 31.63M."""
+    if x >= 1e6:
+        return f"{x / 1e6:,.2f}M"
+    return f"{x:,.1f}" if x < 1e4 else f"{x:,.0f}"
+
+
+def compare(chips: list[str], run_one: Callable[[str], object]) -> list[CompareRow]:
+    """Run `run_one(chip)` for each chip; infeasible ones become rows with the reason."""
+    rows = []
+    for chip in chips:
+        try:
+            rows.append(CompareRow(chip, run_one(chip)))
+        except InfeasibleError as exc:
+            rows.append(CompareRow(chip, None, exc.reason))
+    return rows
+
+
+def render_compare(rows: list[CompareRow], workload: str, scenario_text: str) -> str:
+    done = [row.result for row in rows if row.result is not None]
+    phase = done[0].phase if done else ""
+    latency_name = {"prefill": "TTFT", "decode": "TPOT"}.get(phase, "latency")
+    kinds = [k for k in WHATIF_COLUMNS if any(k in r.whatif for r in done)]
+    header = f"{'chip':<16}{'chips':>6}  {'mapper':<12}{latency_name:>11}{'tokens/s':>11}{'per user':>11}" \
+             f"  {'bottleneck':<18}" + "".join(f"{_SHORT[k]:>9}" for k in kinds)
+    lines = [f"{workload} {phase}, {scenario_text}", "", header, "-" * len(header)]
+    for row in rows:
+        if row.result is None:
+            lines.append(f"{row.chip:<16}  infeasible: {row.infeasible}")
+            continue
+        r = row.result
+        cp = r.critical_path
+        neck = f"{cp.get('bottleneck_kind', r.bottleneck)} {cp.get('bottleneck_share', 0):.0%}" if cp \
+            else r.bottleneck
+        speedups = "".join(f"{r.whatif[k]:>8.2f}x" if k in r.whatif else f"{'-':>9}" for k in kinds)
+        lines.append(f"{r.chip:<16}{r.chips_used:>6}  {r.provenance['mapper']:<12}"
+                     f"{format_quantity(r.latency_s, 'time'):>11}{_rate(r.tokens_per_s):>11}"
+                     f"{_rate(r.tokens_per_s_per_user):>11}  {neck:<18}{speedups}")
+    if kinds:
+        lines.append("")
+        lines.append("bottleneck: the resource class holding most of the critical path (and its share)")
+        lines.append("2x columns: speedup of the whole run with one resource class twice as fast ("
+                     + ", ".join(f"{_SHORT[k]}: {KIND_TITLES[k]}" for k in kinds) + ")")
+    if len(done) > 1:
+        best = max(done, key=lambda r: r.tokens_per_s)
+        worst = min(done, key=lambda r: r.tokens_per_s)
+        lines.append(f"highest throughput: {best.chip} ({best.tokens_per_s / worst.tokens_per_s:,.2f}x "
+                     f"{worst.chip}); lowest {latency_name}: {min(done, key=lambda r: r.latency_s).chip}")
+    mappers = sorted({r.provenance["mapper"] for r in done})
+    if "aggregate" in mappers:
+        lines.append("note: the aggregate mapper treats a system as one compute unit and one memory "
+                     "(no communication); its rows are roofline-like")
+    return "\n".join(lines)
