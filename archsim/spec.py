@@ -28,8 +28,10 @@ Lines = dict[tuple, int]
 class Field:
     """One leaf of a schema.
 
-    kind: "int", "float", "str", "bool", "choice", "list_str", "list_int" or a
-    quantity name from archsim.units.QUANTITIES (parsed from a unit string).
+    kind: "int", "float", "str", "bool", "choice", "list_str", "list_int",
+    "scalar" (a number or a string, kept as given), "mapping" (a free-form
+    mapping with string keys, checked by its owner) or a quantity name from
+    archsim.units.QUANTITIES (parsed from a unit string).
     """
 
     kind: str
@@ -47,7 +49,8 @@ class Field:
             desc, example = QUANTITIES[self.kind]
             return f"{desc} like {example!r}"
         return {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-                "list_str": "a list of strings", "list_int": "a list of integers"}[self.kind]
+                "list_str": "a list of strings", "list_int": "a list of integers",
+                "scalar": "a number or a string", "mapping": "a mapping of keys"}[self.kind]
 
 
 class SpecNode:
@@ -221,6 +224,14 @@ class _Checker:
                                                           for v in value):
                     raise UnitError(f"expected {f.expected()}, {got}")
                 parsed = tuple(value)
+            elif f.kind == "scalar":
+                if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                    raise UnitError(f"expected {f.expected()}, {got}")
+                parsed = value
+            elif f.kind == "mapping":
+                if not isinstance(value, dict):
+                    raise UnitError(f"expected {f.expected()}, got {_describe(value)}")
+                parsed = dict(value)
             else:  # pragma: no cover - schema bug
                 raise AssertionError(f"unknown field kind {f.kind}")
         except UnitError as exc:
@@ -252,6 +263,23 @@ def validate(data, schema: dict, file: str, lines: Lines | None = None) -> SpecN
         raise SpecError(checker.problems)
     assert node is not None
     return node
+
+
+def check_section(data, schema: dict, file: str, lines: Lines | None = None,
+                  path: tuple = ()) -> tuple[SpecNode | None, list[Problem]]:
+    """Validate a sub-tree found at `path` of a file; return (node, problems) without raising,
+    so a caller checking several parts of one file can report every problem together."""
+    checker = _Checker(file, lines or {})
+    node = checker.section(data, schema, tuple(path))
+    return node, checker.problems
+
+
+def check_value(value, f: Field, file: str, lines: Lines | None = None,
+                path: tuple = ()) -> tuple[bool, Any, list[Problem]]:
+    """Check one value against a Field, located at `path`; return (ok, parsed, problems)."""
+    checker = _Checker(file, lines or {})
+    ok, parsed = checker.leaf(value, f, tuple(path))
+    return ok, parsed, checker.problems
 
 
 # ---------------------------------------------------------------- overrides
