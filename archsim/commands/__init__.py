@@ -9,4 +9,6 @@ COMMAND_MODULES = [
     "check",
     "list_cmd",
     "validate",
+    "sweep",
+    "results",
 ]

@@ -1,0 +1,269 @@
+"""Sweep files (`version: 1`): a base chip, workload, scenario and mapper, and the axes to vary.
+
+    version: 1
+    chip: h100-sxm
+    workload: llama3.1-8b
+    scenario: {phase: decode, batch: 1, context_len: 1024}
+    axes:
+      chip.hbm.bandwidth: ["2 TB/s", "3.35 TB/s", "5 TB/s"]
+      scenario.batch: {start: 1, stop: 64, factor: 4}
+    constraints: ["scenario.batch <= 16 or chip.hbm.bandwidth > 3e12"]
+
+The whole file is checked before any point runs: every problem is reported
+together with its file, line and key path (unknown keys with a did-you-mean),
+and every axis value is checked against the chip schema, the scenario fields
+and the mapper's options. See docs/sweep.md.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from archsim import __version__
+from archsim.errors import ArchsimInputError, Problem, SpecError
+from archsim.spec import Field, check_section, config_hash, did_you_mean, read_spec_file
+from archsim.sweep.axes import (SCENARIO, Axis, ValueChecker, axis_kind, axis_values, resolve_relative,
+                                unknown_axis_message)
+from archsim.sweep.constraints import Constraint, ConstraintError, parse_constraint
+
+FIDELITIES = ("roofline", "task", "cycle")
+
+SWEEP = {
+    "version": Field("choice", "schema version of this file", choices=(1,)),
+    "name": Field("str", "name of the sweep (default: the file name)", required=False),
+    "description": Field("str", "one line about what the sweep asks", required=False, default=""),
+    "chip": Field("str", "base chip or system: bundled name or path", required=False),
+    "workload": Field("str", "model name, path, gemm:MxNxK or gemv:NxK", required=False),
+    "scenario": SCENARIO,
+    "mapper": Field("str", "mapper name (default: the chip family's)", required=False, default="auto"),
+    "options": Field("mapping", "mapper options, like {tp: 8}", required=False),
+    "fidelity": Field("choice", "roofline, task or cycle (the command's --fidelity wins)", required=False,
+                      default="task", choices=FIDELITIES),
+    "axes": Field("mapping", "axis name -> list of values or a range", required=False),
+    "combine": Field("choice", "product of the axes, or zip them in step", required=False, default="product",
+                     choices=("product", "zip")),
+    "constraints": Field("list_str", "expressions a point must satisfy to run", required=False, default=()),
+}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration to run. `config()` is what a worker needs; `key` identifies its result."""
+
+    index: int
+    key: str
+    params: dict  # axis name -> value as written in the sweep file
+    chip: str
+    overrides: tuple  # ((path, value), ...) for load_system
+    workload: str
+    scenario: dict
+    mapper: str
+    options: dict
+    fidelity: str
+
+    def config(self) -> dict:
+        return dict(chip=self.chip, overrides=[list(o) for o in self.overrides], workload=self.workload,
+                    scenario=dict(self.scenario), mapper=self.mapper, options=dict(self.options),
+                    fidelity=self.fidelity)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    file: str
+    name: str
+    description: str
+    chip: str | None
+    workload: str | None
+    scenario: dict
+    mapper: str
+    options: dict
+    fidelity: str
+    axes: tuple[Axis, ...]
+    combine: str
+    constraints: tuple[tuple[Constraint, int | None], ...]  # (constraint, line in the file)
+    digests: dict  # chip/workload name -> digest of the file(s) it reads
+
+    def points(self, fidelity: str | None = None) -> list[Point]:
+        """Every point that satisfies the constraints, in axis order (the last axis varies fastest)."""
+        return self._expand(fidelity or self.fidelity)[0]
+
+    def size(self) -> tuple[int, int]:
+        """(points kept, points dropped by constraints)."""
+        kept, dropped = self._expand(self.fidelity)
+        return len(kept), dropped
+
+    def _combos(self):
+        ranges = [range(len(a.values)) for a in self.axes]
+        if self.combine == "zip":
+            return zip(*ranges) if ranges else iter([()])
+        return itertools.product(*ranges)
+
+    def _expand(self, fidelity: str) -> tuple[list[Point], int]:
+        points, dropped = [], 0
+        for combo in self._combos():
+            point, env = self._point(len(points), combo, fidelity)
+            if all(c.holds(env) for c, _ in self.constraints):
+                points.append(point)
+            else:
+                dropped += 1
+        return points, dropped
+
+    def _point(self, index: int, combo: tuple, fidelity: str) -> tuple[Point, dict]:
+        chip, workload = self.chip, self.workload
+        scenario, options, overrides, params = dict(self.scenario), dict(self.options), [], {}
+        env = {}
+        for axis, i in zip(self.axes, combo):
+            value = axis.values[i]
+            params[axis.name] = value
+            env[axis.name] = axis.parsed[i]
+            if axis.kind == "chip":
+                chip = value
+            elif axis.kind == "workload":
+                workload = value
+            elif axis.kind in ("chip_key", "system_key"):
+                overrides.append((axis.override, value))
+            elif axis.kind == "scenario":
+                scenario[axis.key] = axis.parsed[i]
+            else:
+                options[axis.key] = value
+        env.update({f"scenario.{k}": v for k, v in scenario.items()})
+        env.update({f"options.{k}": v for k, v in options.items()})
+        env.update(chip=chip, workload=workload, mapper=self.mapper)
+        overrides.sort(key=lambda o: o[0])
+        key = config_hash(dict(archsim=__version__, chip=self.digests[chip], workload=self.digests[workload],
+                               overrides=overrides, scenario=scenario, mapper=self.mapper, options=options,
+                               fidelity=fidelity))
+        return Point(index, key, params, chip, tuple(overrides), workload, scenario, self.mapper, options,
+                     fidelity), env
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and check a sweep file; raise SpecError listing every problem."""
+    file = str(path)
+    data, lines = read_spec_file(Path(path))
+    if not isinstance(data, dict):
+        raise SpecError([Problem(file, 1, "", "expected a mapping with version, chip, workload, axes, ...")])
+    data = dict(data)
+    if data.get("scenario") is None:
+        data["scenario"] = {}
+    node, problems = check_section(data, SWEEP, file, lines)
+    base_dir = Path(path).resolve().parent
+    raw_axes = node.get("axes") or {} if node is not None else {}
+    chip = resolve_relative(node.chip, base_dir) if node and node.get("chip") else None
+    workload = resolve_relative(node.workload, base_dir) if node and node.get("workload") else None
+
+    kinds = {name: axis_kind(name) for name in raw_axes}
+    values: dict[str, list] = {}
+    for name, raw in raw_axes.items():
+        if kinds[name] is None:
+            problems.append(Problem(file, lines.get(("axes", name)), f"axes.{name}", unknown_axis_message(name)))
+            continue
+        vals, more = axis_values(raw, file, lines, ("axes", name))
+        problems += more
+        if not more:
+            values[name] = [resolve_relative(v, base_dir) if kinds[name] in ("chip", "workload") and
+                            isinstance(v, str) else v for v in vals]
+    chips = values.get("chip") or ([chip] if chip else [])
+    workloads = values.get("workload") or ([workload] if workload else [])
+    if not chips and "chip" not in raw_axes:
+        problems.append(Problem(file, None, "chip", "missing: give a base `chip:` or a `chip` axis"))
+    if not workloads and "workload" not in raw_axes:
+        problems.append(Problem(file, None, "workload", "missing: give a base `workload:` or a `workload` axis"))
+
+    mapper = node.get("mapper", "auto") if node is not None else "auto"
+    systems, digests = _load_chips(chips, file, lines, problems)
+    digests.update(_load_workloads(workloads, file, lines, problems))
+    checker = ValueChecker(file, lines, systems, mapper)
+    if systems and node is not None and node.get("options"):
+        checker.check_options(dict(node.options))
+    axes = []
+    if systems:
+        for name, vals in values.items():
+            axes.append(Axis(name, kinds[name], tuple(vals), checker.check(kinds[name], name, vals)))
+    problems += checker.problems
+    combine = node.get("combine", "product") if node is not None else "product"
+    if combine == "zip" and len({len(a.values) for a in axes}) > 1:
+        problems.append(Problem(file, lines.get(("combine",)), "combine",
+                                "zip needs every axis to have the same number of values; got "
+                                + ", ".join(f"{a.name}: {len(a.values)}" for a in axes)))
+    constraints = _parse_constraints(node.get("constraints", ()) if node is not None else (), file, lines,
+                                     problems)
+    if problems:
+        raise SpecError(problems)
+    spec = SweepSpec(file, node.get("name") or Path(path).stem, node.description, chip, workload,
+                     node.scenario.to_dict(), mapper, dict(node.get("options") or {}), node.fidelity,
+                     tuple(sorted(axes, key=lambda a: list(raw_axes).index(a.name))), combine, constraints,
+                     digests)
+    _check_constraints(spec)
+    return spec
+
+
+def _load_chips(chips: list, file: str, lines, problems: list) -> tuple[dict, dict]:
+    from archsim.hw.load import load_system
+
+    systems, digests = {}, {}
+    for i, chip in enumerate(chips):
+        path = ("axes", "chip", i) if ("axes", "chip", i) in lines else ("chip",)
+        try:
+            systems[chip] = load_system(chip)
+            digests[chip] = systems[chip].config_hash  # the effective config, not the file's comments
+        except ArchsimInputError as exc:
+            problems.append(Problem(file, lines.get(path), ".".join(map(str, path)), str(exc)))
+    return systems, digests
+
+
+def _load_workloads(workloads: list, file: str, lines, problems: list) -> dict:
+    from archsim.workload.inline import inline_graph, is_inline
+    from archsim.workload.model import load_transformer
+
+    digests = {}
+    for i, workload in enumerate(workloads):
+        path = ("axes", "workload", i) if ("axes", "workload", i) in lines else ("workload",)
+        try:
+            if is_inline(workload):
+                inline_graph(workload, "bf16")
+                digests[workload] = workload
+            else:
+                digests[workload] = config_hash(asdict(load_transformer(workload)))
+        except ArchsimInputError as exc:
+            problems.append(Problem(file, lines.get(path), ".".join(map(str, path)), str(exc)))
+    return digests
+
+
+def _parse_constraints(texts, file: str, lines, problems: list) -> tuple:
+    out = []
+    for i, text in enumerate(texts):
+        try:
+            out.append((parse_constraint(text), lines.get(("constraints", i))))
+        except ConstraintError as exc:
+            problems.append(Problem(file, lines.get(("constraints", i)), f"constraints.{i}", str(exc)))
+    return tuple(out)
+
+
+def _check_constraints(spec: SweepSpec) -> None:
+    """Names must exist; every point must evaluate to true or false; some point must survive."""
+    first = next(iter(spec._combos()), None)
+    _, env = spec._point(0, first, spec.fidelity)
+    problems = []
+    for i, (c, line) in enumerate(spec.constraints):
+        for name in c.names:
+            if name not in env:
+                problems.append(Problem(spec.file, line, f"constraints.{i}",
+                                        f"unknown name {name!r}{did_you_mean(name, env)}; names: "
+                                        + ", ".join(sorted(env))))
+    if not problems:
+        for combo in spec._combos():
+            _, env = spec._point(0, combo, spec.fidelity)
+            for i, (c, line) in enumerate(spec.constraints):
+                try:
+                    c.holds(env)
+                except ConstraintError as exc:
+                    problems.append(Problem(spec.file, line, f"constraints.{i}", str(exc)))
+            if problems:
+                break
+    if not problems and spec.constraints and spec.size()[0] == 0:
+        problems.append(Problem(spec.file, spec.constraints[0][1], "constraints",
+                                "the constraints drop every point of the sweep"))
+    if problems:
+        raise SpecError(problems)

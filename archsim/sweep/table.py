@@ -1,0 +1,141 @@
+"""Reading results back: pick rows and columns, print them as a table, CSV or JSON.
+
+A column is an axis (`scenario.batch`, `chip.hbm.bandwidth`, as written in
+the sweep file) or a metric of the JSON result (`latency_s`, `tokens_per_s`,
+or a dotted path into it: `utilization.compute`).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from archsim.errors import ArchsimInputError
+from archsim.spec import did_you_mean, parse_override
+from archsim.units import QUANTITIES, UnitError, parse_quantity
+
+DEFAULT_METRICS = ("latency_s", "tokens_per_s", "bottleneck")
+
+
+def select(rows: list[dict], where: list[str] = ()) -> list[dict]:
+    """Keep rows whose axis values match every AXIS=VALUE in `where`."""
+    for text in where:
+        axis, value = parse_override(text)
+        axes = axes_of(rows)
+        if axis not in axes:
+            raise ArchsimInputError(f"--where: no axis {axis!r}{did_you_mean(axis, axes)}; axes: {', '.join(axes)}")
+        rows = [r for r in rows if _same(r["params"].get(axis), value)]
+    return rows
+
+
+def _same(a, b) -> bool:
+    return a == b or str(a) == str(b) or (numeric(a) is not None and numeric(a) == numeric(b))
+
+
+def axes_of(rows: list[dict]) -> list[str]:
+    out: list[str] = []
+    for r in rows:
+        for name in r["params"]:
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def metrics_of(rows: list[dict]) -> list[str]:
+    """Scalar metric names present in any ok row, in the result's order."""
+    out: list[str] = []
+    for r in rows:
+        for name, value in _flatten(r["metrics"]):
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def _flatten(d: dict, prefix: str = ""):
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, name + ".")
+        elif value is None or isinstance(value, (int, float, str)):
+            yield name, value
+
+
+def value(row: dict, column: str):
+    if column in row["params"]:
+        return row["params"][column]
+    node = row["metrics"]
+    for part in column.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def check_columns(rows: list[dict], columns: list[str]) -> None:
+    known = axes_of(rows) + metrics_of(rows)
+    for c in columns:
+        if c not in known:
+            raise ArchsimInputError(f"no axis or metric {c!r}{did_you_mean(c, known)}; "
+                                    f"axes: {', '.join(axes_of(rows)) or '(none)'}; metrics: "
+                                    f"{', '.join(metrics_of(rows)) or '(no point succeeded)'}")
+
+
+def numeric(v):
+    """A number for plotting and sorting: numbers as they are, unit strings parsed, else None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return v
+    if isinstance(v, str):
+        for quantity in QUANTITIES:
+            try:
+                return parse_quantity(v, quantity)
+            except UnitError:
+                continue
+    return None
+
+
+def _cell(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def render(rows: list[dict], metrics: list[str], fmt: str, errors: bool = False) -> str:
+    axes = axes_of(rows)
+    if fmt == "json":
+        return json.dumps([dict(key=r["key"], sweep=r["sweep"], params=r["params"], status=r["status"],
+                                error_kind=r["error_kind"], error=r["error"],
+                                metrics={m: value(r, m) for m in metrics} if metrics else r["metrics"])
+                           for r in rows], indent=2) + "\n"
+    header = ["key", *axes, "status", *metrics] + (["error"] if errors or fmt == "csv" else [])
+    body = [[r["key"], *(r["params"].get(a) for a in axes), r["status"], *(value(r, m) for m in metrics)]
+            + ([_error_text(r)] if errors or fmt == "csv" else []) for r in rows]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(["" if v is None else v for v in line] for line in body)
+        return out.getvalue()
+    cells = [header] + [[_cell(v) for v in line] for line in body]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == len(header) - 1 else c.rjust(w) if _numberish(c) else c.ljust(w)
+                       for i, (c, w) in enumerate(zip(line, widths))).rstrip() for line in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+def _error_text(r: dict) -> str:
+    if r["status"] == "ok":
+        return ""
+    return f"{r['error_kind']}: {r['error']}"
+
+
+def _numberish(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
