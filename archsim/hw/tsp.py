@@ -18,9 +18,19 @@ TSP = {
         "planes": Field("int", "independent matrix planes", positive=True),
         "fp16": Field("flops", "dense FP16 peak of the matrix unit", positive=True),
         "int8": Field("flops", "INT8 peak of the matrix unit", positive=True),
+        "install_bandwidth": Field("bytes_per_cycle", "weights streamed into the matrix planes per cycle, "
+                                   "all planes together (sets the weight-install time of a plane)", positive=True),
+        "double_buffered": Field("bool", "a plane installs its next weights while it computes with the current "
+                                 "ones (false: install, then stream, fold after fold, as SCALE-Sim models)"),
     },
     "vxm": {
-        "alus": Field("int", "vector ALUs", positive=True),
+        "alus": Field("int", "vector ALUs; one operation per ALU per cycle", positive=True),
+        "latency": Field("int", "cycles a vector operation takes end to end (MEM to the VXM and back)",
+                         minimum=0),
+    },
+    "sxm": {
+        "bandwidth": Field("bytes_per_cycle", "switch unit: bytes permuted/shifted per cycle (RoPE rotation)",
+                           positive=True),
     },
     "c2c": {
         "links": Field("int", "chip-to-chip links per chip", positive=True),
