@@ -21,6 +21,7 @@ LATENCY_KIND = "latency"
 PATH_KINDS = RESOURCE_KINDS + (LATENCY_KIND,)
 TOP_N = 5
 _LAYER_PREFIX = re.compile(r"^L\d+\.")
+_INDEX = re.compile(r"(?<![A-Za-z])\d+|\d+$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,8 +45,19 @@ class SegmentRun:
 
 
 def group_name(resource: str) -> str:
-    """Resources that differ only by index ('sm0'..'sm131', 'core[3,4]') form one group."""
-    return re.sub(r"\d+", "*", resource)
+    """Resources that differ only by index ('sm0'..'sm131', 'core[3,4]') form one
+    group: numbers at the end or after a non-letter become '*' ('c2c0' -> 'c2c*')."""
+    return _INDEX.sub("*", resource)
+
+
+def resource_groups(graphs) -> dict[str, str]:
+    """Resource name -> its group's label over all `graphs`; a group of one
+    keeps the resource's own name ('l2', not 'l*')."""
+    members: dict[str, set] = {}
+    for g in graphs:
+        for name in g.resource_name:
+            members.setdefault(group_name(str(name)), set()).add(str(name))
+    return {name: (key if len(names) > 1 else name) for key, names in members.items() for name in names}
 
 
 def critical_path_parts(graph, sim):
@@ -71,11 +83,12 @@ def utilization(runs: list[SegmentRun], latency_s: float) -> tuple[dict, list[di
     """
     groups: dict[str, dict] = {}
     seen: dict[str, int] = {}  # resource name -> capacity (the same name in two segments is one resource)
+    label = resource_groups(run.graph for run in runs)
     for run in runs:
         g = run.graph
         for r in range(g.n_resources):
             name = str(g.resource_name[r])
-            key = group_name(name)
+            key = label[name]
             entry = groups.setdefault(key, {"group": key, "kind": RESOURCE_KINDS[int(g.resource_kind[r])],
                                             "count": 0, "capacity": 0, "busy_s": 0.0, "_max": {}})
             if name not in seen:
@@ -113,13 +126,14 @@ def critical_path_summary(runs: list[SegmentRun], latency_s: float) -> dict:
     by_op: dict[str, float] = {}
     segments = []
     tasks = 0
+    label_of = resource_groups(run.graph for run in runs)
     for run in runs:
         g, scale = run.graph, run.seconds_per_cycle * run.repeat
         first = g.task_resource
         for k, wait, own in critical_path_parts(g, run.sim):
             r = int(first[k])
             kind = RESOURCE_KINDS[int(g.resource_kind[r])] if r >= 0 else LATENCY_KIND
-            group = group_name(str(g.resource_name[r])) if r >= 0 else "(fixed latency)"
+            group = label_of[str(g.resource_name[r])] if r >= 0 else "(fixed latency)"
             by_category["wait"] += wait * scale
             by_kind["wait"] += wait * scale
             by_category[CATEGORIES[int(g.task_category[k])]] += own * scale

@@ -42,7 +42,7 @@ def _num(x: float) -> str:
 
 
 def _para(text: str) -> str:
-    return textwrap.fill(text, WIDTH, subsequent_indent="  ")
+    return textwrap.fill(text, WIDTH, subsequent_indent="  ", break_on_hyphens=False)
 
 
 def _kind_rows(result) -> list[dict]:
@@ -97,7 +97,8 @@ def _operators(result) -> list[str]:
         position = f"{_num(factor)}x {where} the" if intensity > 0 else "no arithmetic, far below the"
         why = WHY.get((row["kind"], result.phase), "")
         why = why.format(batch=result.batch, wbytes=DTYPE_BYTES.get(result.dtype, 2.0), tokens=tokens)
-        simulated = max(("compute_s", "memory_s", "comm_s"), key=lambda k: row[k])[:-2].replace("comm", "communication")
+        simulated = {"compute_s": "compute", "memory_s": "memory", "comm_s": "communication"}[
+            max(("compute_s", "memory_s", "comm_s"), key=lambda k: row[k])]
         sim_note = "" if simulated == bound or row["time_s"] <= 0 else \
             f" (in the simulation its critical-path time is mostly {simulated})"
         names = ", ".join(row["names"][:5]) + (", ..." if len(row["names"]) > 5 else "")
@@ -108,7 +109,8 @@ def _operators(result) -> list[str]:
     if minor:
         share = sum(r["time_s"] for r, _, _ in minor) / total
         parts = ", ".join(f"{r['kind']} {_num(i)} FLOP/B ({b})" for r, i, b in minor)
-        lines.append(_para(f"- the rest, {share:.1%} of the time together: {parts}. Vector operators (norms, softmax, elementwise) do {VECTOR_WHY}."))
+        lines.append(_para(f"- the rest, {share:.1%} of the time together: {parts}. "
+                           f"Vector operators (norms, softmax, elementwise) do {VECTOR_WHY}."))
     gemm = next((r for r in _kind_rows(result) if r["kind"] == "gemm"), None)
     if result.phase == "decode" and gemm and gemm["bytes"] and gemm["time_s"] / total > 0.3:
         intensity = gemm["flops"] / gemm["bytes"]

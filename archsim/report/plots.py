@@ -106,8 +106,8 @@ def plot_roofline(result, out: Path) -> dict:
             label=f"roof: vector units {p['vector_flops_per_s'] / 1e12:,.1f} TFLOP/s")
     ax.axvline(p["ridge_flops_per_byte"], color="black", lw=0.8, ls=":")
     ax.text(p["ridge_flops_per_byte"] * 1.08, lo * bw / 1e12 * 1.5,
-            f"ridge point {p['ridge_flops_per_byte']:,.0f} FLOP/B:\nmemory-bound to the left,\ncompute-bound to the right",
-            fontsize=7)
+            f"ridge point {p['ridge_flops_per_byte']:,.0f} FLOP/B:\nmemory-bound to the left,\n"
+            "compute-bound to the right", fontsize=7)
     total = sum(r["time_s"] for r in data["ops"]) or 1.0
     kinds = sorted({r["kind"] for r in data["ops"]})
     cmap = plt.get_cmap("tab10")

@@ -26,7 +26,7 @@ def fold_layers(ops: list[OpTime], layers: int) -> list[tuple[str, int, OpTime]]
                            sum(m.bytes for m in members), *(sum(getattr(m, f) for m in members)
                                                             for f in ("compute_s", "memory_s", "comm_s",
                                                                       "wait_s", "time_s")),
-                           members[0].bound, sum(m.roofline_s for m in members))
+                           members[0].bound, sum(m.roofline_s for m in members), sum(m.span_s for m in members))
             rows.append((f"L*.{key}", len(members), total))
         else:
             rows.extend((m.name, 1, m) for m in members)
@@ -63,15 +63,15 @@ def render(result: RunResult, per_op: bool = False, per_layer: bool = False) -> 
         scen += f", context {r.context_len}"
     lines.append(scen)
     header = f"{'operator':<22}{'x':>4}{'kind':>13}{'GFLOP':>11}{'MB':>10}{'compute ' + unit:>12}" \
-             f"{'memory ' + unit:>11}{'comm ' + unit:>10}{'wait ' + unit:>10}{'time ' + unit:>12}{'bound':>9}"
-    lines += ["", header, "-" * len(header)]
+             f"{'memory ' + unit:>11}{'comm ' + unit:>10}{'wait ' + unit:>10}{'time ' + unit:>12}  bound"
+    lines += ["", header, "-" * (len(header) + 8)]
     rows = [(o.name, 1, o) for o in r.ops] if per_op else fold_layers(r.ops, r.layers)
     for label, repeat, o in rows:
         lines.append(f"{label:<22}{repeat:>4}{o.kind:>13}{o.flops / 1e9:>11.3f}{o.bytes / 1e6:>10.2f}"
                      f"{t(o.compute_s):>12}{t(o.memory_s):>11}{t(o.comm_s):>10}{t(o.wait_s):>10}"
-                     f"{t(o.time_s):>12}{o.bound:>9}")
+                     f"{t(o.time_s):>12}  {o.bound}")
     tot = r.totals()
-    lines.append("-" * len(header))
+    lines.append("-" * (len(header) + 8))
     lines.append(f"{'total':<39}{sum(o.flops for o in r.ops) / 1e9:>11.1f}{sum(o.bytes for o in r.ops) / 1e6:>10.1f}"
                  f"{t(tot['compute_s']):>12}{t(tot['memory_s']):>11}{t(tot['comm_s']):>10}{t(tot['wait_s']):>10}"
                  f"{t(r.latency_s):>12}")

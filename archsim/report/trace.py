@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from archsim.engine.ir import CATEGORIES
-from archsim.report.analysis import group_name
+from archsim.report.analysis import resource_groups
 
 MAX_EVENTS = 100_000  # ~20 MB of JSON; Perfetto opens it in seconds
 MAX_RESOURCE_TRACKS = 64  # more resources than this are drawn per group ('core[*,*]')
@@ -95,7 +95,8 @@ def _track_names(runs) -> tuple[dict[str, str], dict[str, tuple]]:
         for r in range(run.graph.n_resources):
             names.setdefault(str(run.graph.resource_name[r]), int(run.graph.resource_kind[r]))
     grouped = len(names) > MAX_RESOURCE_TRACKS
-    to_track = {n: group_name(n) if grouped else n for n in names}
+    label = resource_groups(run.graph for run in runs)
+    to_track = {n: label[n] if grouped else n for n in names}
     order = {to_track[n]: (2, kind, to_track[n]) for n, kind in names.items()}
     return to_track, order
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from archsim.engine.ir import RESOURCE_KINDS
-from archsim.report.analysis import group_name
+from archsim.report.analysis import resource_groups
 
 WHATIF_FACTOR = 2.0
 # `auto` skips the what-if when re-simulating would run more tasks than this
@@ -73,6 +73,7 @@ def _resimulate(result, factor: float) -> list[WhatIf]:
     from archsim.engine import simulate
 
     out = []
+    label = resource_groups(run.graph for run in result.segment_runs)
     for code, kind in enumerate(RESOURCE_KINDS):
         latency = 0.0
         groups: dict[str, None] = {}
@@ -82,7 +83,7 @@ def _resimulate(result, factor: float) -> list[WhatIf]:
             if not mask.any():
                 latency += run.total_s
                 continue
-            groups.update(dict.fromkeys(group_name(str(n)) for n in g.resource_name[mask]))
+            groups.update(dict.fromkeys(label[str(n)] for n in g.resource_name[mask]))
             faster = replace(g, resource_rate=np.where(mask, g.resource_rate * factor, g.resource_rate))
             latency += simulate(faster).makespan_cycles / g.clock_hz * run.repeat
         if groups:
