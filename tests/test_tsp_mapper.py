@@ -1,0 +1,150 @@
+"""The `tsp-static` mapper: placement, parallelism, C2C collectives, static schedule, validation."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from archsim.errors import ArchsimInputError, InfeasibleError
+from archsim.hw.load import load_system
+from archsim.mapping.base import resolve_mapper
+from archsim.mapping.tsp_links import Links, allreduce_steps, estimate_cycles, node_crossings
+from archsim.mapping.tsp_plan import chip_bytes, footprint, stage_layers
+from archsim.pipeline import build_graph, run
+from archsim.spec import parse_override
+from archsim.validation.base import load_all_cases, run_case
+from archsim.workload.model import Scenario
+
+INT8 = Scenario(phase="decode", context_len=4095, weight_dtype="int8", act_dtype="bf16", kv_dtype="bf16")
+
+
+@pytest.fixture(scope="module")
+def groq_70b():
+    return run("groq-lpu-576", "llama2-70b", INT8)
+
+
+def test_default_mapper_for_tsp():
+    assert resolve_mapper("auto", "tsp").name == "tsp-static"
+
+
+def test_done_when_report_has_chips_layer_split_and_schedule(groq_70b, tmp_path):
+    r = groq_70b
+    assert r.chips_used == r.extra["tp"] * r.extra["pp"] <= 576
+    assert r.chips_used >= r.extra["chips_needed_min"] == 305
+    assert r.extra["sram_used_per_chip_max_bytes"] <= load_system("groq-lpu").chip.sram.capacity
+    for key in ("per_layer_compute_us", "per_layer_c2c_us", "per_layer_bottleneck"):
+        assert key in r.extra
+    assert any("static schedule: deterministic" in n for n in r.notes)
+    data = json.loads(json.dumps(r.to_dict(), default=float))
+    assert data["chips_used"] == r.chips_used and data["schedule"] == "static (deterministic)"
+    names = {o.name for o in r.ops}
+    assert {"L0.qkv", "L79.ffn_down", "L0.allreduce_attn", "L79.allreduce_ffn", "pipeline_send"} <= names
+
+
+def test_bf16_70b_does_not_fit_576_chips():
+    with pytest.raises(InfeasibleError) as info:
+        run("groq-lpu-576", "llama2-70b", Scenario(phase="decode"))
+    assert info.value.details["chips_needed"] > 576 and "8-bit weights" in str(info.value)
+
+
+def test_cli_infeasible_exits_2_with_the_numbers(capsys):
+    from archsim.cli import main
+
+    assert main(["run", "groq-lpu-576", "llama2-70b", "--phase", "decode"]) == 2
+    err = capsys.readouterr().err
+    assert "needs at least" in err and "576" in err and "Traceback" not in err
+
+
+def test_cli_weight_dtype_runs(capsys):
+    from archsim.cli import main
+
+    argv = ["run", "groq-lpu-576", "llama2-70b", "--phase", "decode", "--weight-dtype", "int8", "--no-whatif"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "chips used" in out and "per_layer_c2c_us" in out and "bottleneck" in out
+
+
+def test_explicit_tp_pp_uses_the_576_chips():
+    r = run("groq-lpu-576", "llama2-70b", INT8, options={"tp": "8", "pp": "72"})
+    assert r.chips_used == 576 and r.provenance["options"]["tp"] == "8"
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"tp": "x"}, "positive integer or 'auto'"),
+    ({"tp": "12"}, "multiple of 8"),
+    ({"tp": "1024"}, "has 576"),
+    ({"tp": "8", "pp": "100"}, "needs 800 chips"),
+    ({"tp": "8", "pp": "30"}, "does not fit"),
+])
+def test_bad_parallelism_is_one_clear_error(options, message):
+    with pytest.raises(ArchsimInputError, match=message):
+        run("groq-lpu-576", "llama2-70b", INT8, options=options)
+
+
+def test_auto_is_no_slower_than_any_fixed_tp(groq_70b):
+    for tp in ("8", "16", "32"):
+        assert groq_70b.latency_s <= run("groq-lpu-576", "llama2-70b", INT8, options={"tp": tp}).latency_s
+
+
+def test_deterministic_and_above_the_roofline(groq_70b):
+    again = run("groq-lpu-576", "llama2-70b", INT8)
+    assert again.latency_s == groq_70b.latency_s
+    assert groq_70b.latency_s >= groq_70b.roofline_latency_s
+
+
+@pytest.mark.parametrize("override", ["interconnect.link_bandwidth=28 GB/s", "interconnect.hop_latency=300 ns",
+                                      "chip.mxm.install_bandwidth=40960 B/cycle", "chip.vxm.alus=10240"])
+def test_faster_hardware_is_never_slower(override):
+    options = {"tp": "8", "pp": "72"}
+    base = run("groq-lpu-576", "llama2-70b", INT8, options=options)
+    fast = run("groq-lpu-576", "llama2-70b", INT8, options=options, overrides=[parse_override(override)])
+    assert fast.latency_s <= base.latency_s
+
+
+def test_cycle_fidelity_equals_task_and_says_so():
+    task = run("groq-lpu", "tiny", Scenario(phase="decode"))
+    cycle = run("groq-lpu", "tiny", Scenario(phase="decode"), fidelity="cycle")
+    assert cycle.latency_s == task.latency_s and task.chips_used == 1
+    assert any("fidelity cycle = task" in n for n in cycle.notes)
+
+
+def test_prefill_and_moe_and_inline_gemm_run():
+    prefill = run("groq-lpu-576", "llama2-7b", Scenario(phase="prefill", prompt_len=512))
+    assert prefill.ttft_s > 0 and prefill.bottleneck in ("compute", "communication")
+    moe = run("groq-lpu-576", "mixtral-8x7b", Scenario(phase="decode", weight_dtype="int8"))
+    assert moe.chips_used <= 576
+    gemm = run("groq-lpu", "gemm:1024x1024x1024", Scenario(weight_dtype="int8", act_dtype="int8"))
+    # one chip, 8-bit: 4x4 tiles over 4 planes, each streaming 1,024 rows (double-buffered)
+    assert gemm.latency_s == pytest.approx((20 + 3 * 1024 + 1024 + 638 - 1) / 900e6, rel=1e-6)
+
+
+def test_stage_split_keeps_first_and_last_lighter():
+    graph = build_graph("llama2-70b", INT8)
+    fp = footprint(graph)
+    capacity = float(load_system("groq-lpu").chip.sram.capacity)
+    layers = stage_layers(fp, 8, 72, capacity)
+    assert sum(layers) == 80 and len(layers) == 72
+    assert layers[0] == layers[-1] == 1 and max(layers) == 2
+    assert chip_bytes(fp, 8, layers) <= capacity
+    assert stage_layers(fp, 8, 36, capacity) is None  # 80 layers on 36 stages of 8: too big
+
+
+def test_allreduce_picks_the_faster_plan():
+    links = Links(group_size=8, local_links=7, global_links=4, bytes_per_cycle=15.56, hop_cycles=540)
+    small = allreduce_steps(links, 8, 64.0, 2.0, 5120, 64)  # latency-bound: one-shot, one hop
+    assert len(small) == 1
+    big = allreduce_steps(links, 8, 1e6, 2.0, 5120, 64)  # bandwidth-bound: reduce-scatter + all-gather
+    assert len(big) == 2
+    across = allreduce_steps(links, 32, 16384.0, 2.0, 5120, 64)
+    assert [s.link for s in across] == ["local", "global", "local"] and across[1].transfers == 3
+    inside = allreduce_steps(links, 8, 16384.0, 2.0, 5120, 64)
+    assert estimate_cycles(across, links, 5120, 64) > estimate_cycles(inside, links, 5120, 64)
+    assert node_crossings(8, 72, 8) == 71 and node_crossings(4, 6, 8) == 2 and node_crossings(2, 4, 8) == 0
+
+
+def test_tsp_validation_cases_pass():
+    cases = {c.case_id: c for c in load_all_cases() if c.family == "tsp"}
+    assert "groq-70b" in cases and sum(k.startswith("tsp-mxm-ws-") for k in cases) == 3
+    for case in cases.values():
+        result = run_case(case)
+        assert result.passed and abs(result.error) <= case.tolerance, (case.case_id, result.predicted)
