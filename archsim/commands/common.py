@@ -19,6 +19,8 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
                    help="tokens already in the KV cache for decode (default 1024)")
     p.add_argument("--dtype", default="bf16", help="weight and activation dtype (default bf16)")
     p.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
+    p.add_argument("--weight-dtype", default=None,
+                   help="weight dtype (default: --dtype), e.g. int8 weights with bf16 activations")
 
 
 def add_mapping_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +35,8 @@ def add_mapping_arguments(p: argparse.ArgumentParser) -> None:
 
 def scenario_from_args(args) -> Scenario:
     return Scenario(phase=args.phase, batch=args.batch, prompt_len=args.prompt_len,
-                    context_len=args.context_len, weight_dtype=args.dtype, act_dtype=args.dtype,
+                    context_len=args.context_len,
+                    weight_dtype=getattr(args, "weight_dtype", None) or args.dtype, act_dtype=args.dtype,
                     kv_dtype=args.kv_dtype or args.dtype).check()
 
 
