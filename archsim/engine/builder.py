@@ -220,6 +220,8 @@ class TaskGraphBuilder:
         if isinstance(op, str):
             return np.full(n, self.op_id(op), dtype=np.int64)
         arr = np.asarray(op)
+        if arr.ndim == 0 and arr.dtype.kind in "iu":
+            arr = np.full(n, arr, dtype=np.int64)
         if arr.shape != (n,):
             _fail(f"op must be a str or have one entry per task ({n}). Got shape {arr.shape} instead.")
         if arr.dtype.kind in "iu":

@@ -203,16 +203,16 @@ def _check_shapes(g: TaskGraph) -> list[str]:
 def _check_resources(g: TaskGraph) -> list[str]:
     p = []
     for r in _bad(~(np.isfinite(g.resource_rate) & (g.resource_rate > 0))):
-        p.append(f"resource {r} ({g.resource_name[r]!r}): rate must be a positive finite number "
-                 f"of work units per cycle. Got {g.resource_rate[r]!r} instead.")
+        p.append(f"resource {r} ({str(g.resource_name[r])!r}): rate must be a positive finite number "
+                 f"of work units per cycle. Got {g.resource_rate[r].item()!r} instead.")
     for r in _bad((g.resource_latency < 0) | (g.resource_latency > MAX_CYCLES)):
-        p.append(f"resource {r} ({g.resource_name[r]!r}): latency must be an integer number of "
+        p.append(f"resource {r} ({str(g.resource_name[r])!r}): latency must be an integer number of "
                  f"cycles >= 0. Got {g.resource_latency[r]} instead.")
     for r in _bad(g.resource_capacity < 1):
-        p.append(f"resource {r} ({g.resource_name[r]!r}): capacity must be an integer >= 1. "
+        p.append(f"resource {r} ({str(g.resource_name[r])!r}): capacity must be an integer >= 1. "
                  f"Got {g.resource_capacity[r]} instead.")
     for r in _bad((g.resource_kind < 0) | (g.resource_kind >= len(RESOURCE_KINDS))):
-        p.append(f"resource {r} ({g.resource_name[r]!r}): kind code must index {RESOURCE_KINDS}. "
+        p.append(f"resource {r} ({str(g.resource_name[r])!r}): kind code must index {RESOURCE_KINDS}. "
                  f"Got {g.resource_kind[r]} instead.")
     return p
 
@@ -229,7 +229,7 @@ def _check_tasks(g: TaskGraph) -> list[str]:
         p.append(f"task {k}: dependency index {g.dep_idx[e]} is out of range; "
                  f"expected 0 <= index < {n} (the number of tasks).")
     for k in _bad(~(np.isfinite(g.task_work) & (g.task_work >= 0))):
-        p.append(f"task {k}: work must be a finite number >= 0. Got {g.task_work[k]!r} instead.")
+        p.append(f"task {k}: work must be a finite number >= 0. Got {g.task_work[k].item()!r} instead.")
     for k in _bad((g.task_latency < 0) | (g.task_latency > MAX_CYCLES)):
         p.append(f"task {k}: latency must be an integer number of cycles >= 0. Got {g.task_latency[k]} instead.")
     for k in _bad((g.task_category < 0) | (g.task_category >= len(CATEGORIES))):
@@ -242,7 +242,7 @@ def _check_tasks(g: TaskGraph) -> list[str]:
     delay = g.route_ptr[1:] == g.route_ptr[:-1]
     for k in _bad(delay & (g.task_work != 0)):
         p.append(f"{g.describe_task(k)}: a delay task (no resource) must have work 0. "
-                 f"Got {g.task_work[k]!r} instead; give it a resource or use latency.")
+                 f"Got {g.task_work[k].item()!r} instead; give it a resource or use latency.")
     owner = np.repeat(np.arange(n), np.diff(g.dep_ptr))
     for e in _bad(g.dep_idx == owner):
         p.append(f"{g.describe_task(int(owner[e]))} depends on itself.")

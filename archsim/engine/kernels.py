@@ -122,24 +122,29 @@ def _heap_push(h_time, h_task, h_hop, size, time, task, hop):
 
 @njit
 def _heap_pop(h_time, h_task, h_hop, size):
-    """Remove the root (the caller has read it); returns the new size."""
+    """Remove the root: walk the hole down to a leaf along the smaller child
+    (one comparison per level), then sift the last entry up from there."""
     size -= 1
-    time = h_time[size]
-    task = h_task[size]
-    hop = h_hop[size]
     i = 0
-    while True:
-        c = 2 * i + 1
-        if c >= size:
-            break
-        if c + 1 < size and h_time[c + 1] < h_time[c]:
-            c += 1
-        if h_time[c] >= time:
-            break
+    c = 1
+    while c < size:
+        c += np.int64(c + 1 < size and h_time[c + 1] < h_time[c])
         h_time[i] = h_time[c]
         h_task[i] = h_task[c]
         h_hop[i] = h_hop[c]
         i = c
+        c = 2 * i + 1
+    time = h_time[size]
+    task = h_task[size]
+    hop = h_hop[size]
+    while i > 0:
+        parent = (i - 1) >> 1
+        if h_time[parent] <= time:
+            break
+        h_time[i] = h_time[parent]
+        h_task[i] = h_task[parent]
+        h_hop[i] = h_hop[parent]
+        i = parent
     h_time[i] = time
     h_task[i] = task
     h_hop[i] = hop
@@ -219,7 +224,22 @@ def run(route_ptr, route_res, hold_cycles, duration, succ_ptr, succ_idx, indegre
                 blocker[k] = -1
                 size = _heap_push(h_time, h_task, h_hop, size, t + duration[k], k, -1)
                 continue
-            for e in range(route_ptr[k], route_ptr[k + 1]):
+            a = route_ptr[k]
+            b = route_ptr[k + 1]
+            idle = True
+            for e in range(a, b):
+                r = route_res[e]
+                if free[r] <= 0 or q_head[r] != q_tail[r]:
+                    idle = False
+                    break
+            if idle:  # nothing queued and a free server on every link: start now
+                for e in range(a, b):
+                    free[route_res[e]] -= 1
+                start[k] = t
+                blocker[k] = -1
+                size = _heap_push(h_time, h_task, h_hop, size, t + hold_cycles[a], k, 0)
+                continue
+            for e in range(a, b):
                 r = route_res[e]
                 pos = q_tail[r]
                 q_tail[r] += 1
@@ -275,12 +295,13 @@ def run(route_ptr, route_res, hold_cycles, duration, succ_ptr, succ_idx, indegre
                 r = route_res[e]
                 free[r] += 1
                 busy[r] += hold_cycles[e]
-                cause_time[r] = t
-                cause_task[r] = k
-                if not is_dirty[r]:
-                    is_dirty[r] = True
-                    dirty[n_dirty] = r
-                    n_dirty += 1
+                if q_head[r] != q_tail[r]:  # someone waits for r
+                    cause_time[r] = t
+                    cause_task[r] = k
+                    if not is_dirty[r]:
+                        is_dirty[r] = True
+                        dirty[n_dirty] = r
+                        n_dirty += 1
                 if e + 1 < route_ptr[k + 1]:
                     size = _heap_push(h_time, h_task, h_hop, size,
                                       start[k] + hold_cycles[e + 1], k, hop + 1)

@@ -70,7 +70,7 @@ def task_durations(graph: TaskGraph) -> tuple[np.ndarray, np.ndarray]:
                              graph.resource_rate, graph.resource_latency, hold, duration)
     if bad >= 0:
         raise TaskGraphError([f"{graph.describe_task(bad)}: its duration does not fit in 2**62 cycles "
-                              f"(work {graph.task_work[bad]!r} on route {graph.task_route(bad).tolist()})."])
+                              f"(work {graph.task_work[bad].item()!r} on route {graph.task_route(bad).tolist()})."])
     return duration, hold
 
 
