@@ -65,12 +65,15 @@ class Axis:
 
 
 def axis_kind(name: str) -> str | None:
+    """The kind of an axis name, or None if it names nothing (see unknown_axis_message)."""
     if name in ("chip", "workload"):
         return name
     head, _, rest = name.partition(".")
-    if rest and head in KIND_OF_PREFIX:
-        return KIND_OF_PREFIX[head]
-    return None
+    if not rest or head not in KIND_OF_PREFIX:
+        return None
+    if head == "scenario" and rest not in SCENARIO:
+        return None
+    return KIND_OF_PREFIX[head]
 
 
 def unknown_axis_message(name: str) -> str:
@@ -146,9 +149,18 @@ class ValueChecker:
             return self._check_chip_values(kind, name, values, path)
         return tuple(values)  # chip and workload names are checked when loaded
 
-    def check_options(self, options: dict) -> None:
+    def check_mapper(self, options: dict) -> bool:
+        """The mapper exists for every chip kind in play, and takes the base options."""
+        from archsim.mapping.base import resolve_mapper
+
         for kind_name in sorted({s.kind for s in self.systems.values()}):
+            try:
+                resolve_mapper(self.mapper, kind_name)
+            except ArchsimInputError as exc:
+                self.problem(("mapper",), str(exc))
+                return False
             self._check_options(options, kind_name, ("options",))
+        return True
 
     def _check_options(self, options: dict, chip_kind: str, path: tuple) -> None:
         from archsim.mapping.base import resolve_mapper
@@ -165,7 +177,8 @@ class ValueChecker:
         parsed: list[Any] = list(values)
         for chip, system in self.systems.items():
             if kind == "system_key" and system.count == 1 and system.interconnect is None:
-                self.problem(path, f"{chip!r} is a single chip, not a system; use chip.{axis.key}")
+                self.problem(path, f"{chip!r} is a single chip: system.<key> axes need a system "
+                                   f"(like dgx-h100) as the chip; a chip's own keys are chip.<key>")
                 continue
             for i, v in enumerate(values):
                 try:

@@ -42,7 +42,8 @@ def _one_per_cell(rows, keys: list[str]) -> None:
     if crowded:
         varying = [a for a in axes_of(rows) if a not in keys and len({str(r["params"].get(a)) for r in crowded}) > 1]
         raise ArchsimInputError(
-            f"several points share one position ({', '.join(varying)} also vary{'' if varying else ' or repeat'}); "
+            f"several points share one position ({', '.join(varying) or 'points repeat'}"
+            f"{' also varies' if len(varying) == 1 else ' also vary' if varying else ''}); "
             f"pick one with --where AXIS=VALUE or use --by")
 
 

@@ -175,11 +175,12 @@ def load_sweep(path: str | Path) -> SweepSpec:
     systems, digests = _load_chips(chips, file, lines, problems)
     digests.update(_load_workloads(workloads, file, lines, problems))
     checker = ValueChecker(file, lines, systems, mapper)
-    if systems and node is not None and node.get("options"):
-        checker.check_options(dict(node.options))
+    mapper_ok = bool(systems) and checker.check_mapper(dict(node.get("options") or {}) if node else {})
     axes = []
     if systems:
         for name, vals in values.items():
+            if kinds[name] == "option" and not mapper_ok:
+                continue
             axes.append(Axis(name, kinds[name], tuple(vals), checker.check(kinds[name], name, vals)))
     problems += checker.problems
     combine = node.get("combine", "product") if node is not None else "product"
