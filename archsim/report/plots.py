@@ -21,6 +21,7 @@ import numpy as np
 
 from archsim.errors import ArchsimInputError
 from archsim.report.text import fold_layers, time_unit
+from archsim.units import format_quantity
 
 PARTS = (("compute_s", "compute", "#4C72B0"), ("memory_s", "memory", "#DD8452"),
          ("comm_s", "communication", "#55A868"), ("wait_s", "waiting", "#8C8C8C"))
@@ -57,8 +58,14 @@ def _save(fig, out: Path, name: str) -> list[str]:
 
 
 def roofline_data(result) -> dict:
-    """Operators (folded over layers) with intensity, achieved and attainable FLOP/s."""
-    p = result.peaks
+    """Operators (folded over layers) with intensity, achieved and attainable FLOP/s.
+
+    The roofs are those of the chips the mapping used (system peaks x
+    chips_used / chips): an operator cannot run faster than those."""
+    p = dict(result.peaks)
+    share = min(1.0, result.chips_used / p.get("chips", result.chips_used)) if result.chips_used else 1.0
+    for key in ("matrix_flops_per_s", "vector_flops_per_s", "memory_bytes_per_s"):
+        p[key] *= share
     rows = []
     for label, repeat, o in fold_layers(result.ops, result.layers):
         seconds = o.span_s if o.span_s > 0 else o.time_s
@@ -72,7 +79,7 @@ def roofline_data(result) -> dict:
                      "time_s": o.time_s})
     hidden = sum(1 for _, _, o in fold_layers(result.ops, result.layers) if o.flops > 0 and o.time_s <= 0
                  and o.span_s <= 0)
-    return {"ops": rows, "peaks": dict(p), "not_shown": hidden}
+    return {"ops": rows, "peaks": p, "chips_share": share, "not_shown": hidden}
 
 
 def _label_clusters(rows: list[dict]) -> list[tuple[tuple[float, float], str]]:
@@ -101,13 +108,12 @@ def plot_roofline(result, out: Path) -> dict:
     x = np.geomspace(lo, hi, 400)
     bw = p["memory_bytes_per_s"]
     ax.plot(x, np.minimum(p["matrix_flops_per_s"], x * bw) / 1e12, color="black", lw=2,
-            label=f"roof: matrix units {p['matrix_flops_per_s'] / 1e12:,.0f} TFLOP/s")
+            label=f"roof: matrix units {format_quantity(p['matrix_flops_per_s'], 'flops')}")
     ax.plot(x, np.minimum(p["vector_flops_per_s"], x * bw) / 1e12, color="gray", lw=1.5, ls="--",
-            label=f"roof: vector units {p['vector_flops_per_s'] / 1e12:,.1f} TFLOP/s")
+            label=f"roof: vector units {format_quantity(p['vector_flops_per_s'], 'flops')}")
     ax.axvline(p["ridge_flops_per_byte"], color="black", lw=0.8, ls=":")
-    ax.text(p["ridge_flops_per_byte"] * 1.08, lo * bw / 1e12 * 1.5,
-            f"ridge point {p['ridge_flops_per_byte']:,.0f} FLOP/B:\nmemory-bound to the left,\n"
-            "compute-bound to the right", fontsize=7)
+    ax.text(p["ridge_flops_per_byte"] * 1.08, 0.03, f"ridge point {p['ridge_flops_per_byte']:,.0f} FLOP/B:\n"
+            "memory-bound to the left,\ncompute-bound to the right", fontsize=7, transform=ax.get_xaxis_transform())
     total = sum(r["time_s"] for r in data["ops"]) or 1.0
     kinds = sorted({r["kind"] for r in data["ops"]})
     cmap = plt.get_cmap("tab10")
@@ -124,10 +130,12 @@ def plot_roofline(result, out: Path) -> dict:
     ax.set_xlim(lo, hi)
     ax.set_xlabel("arithmetic intensity (FLOP per byte of memory traffic, operators unfused)")
     ax.set_ylabel("performance (TFLOP/s)")
-    ax.set_title(f"Roofline: {_title(result)}\nmemory {p['memory']} {bw / 1e12:,.2f} TB/s; "
+    chips = f"{result.chips_used} of {p['chips']} chips" if data["chips_share"] < 1 else \
+        f"{p.get('chips', result.chips_used)} chip{'s' if p.get('chips', 1) != 1 else ''}"
+    ax.set_title(f"Roofline: {_title(result)}\nroofs of the {chips} used: {p['memory']} {format_quantity(bw, 'bandwidth')}; "
                  "marker area = share of run time", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    legend = ax.legend(fontsize=8, loc="upper left")
+    legend = ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     for handle in legend.legend_handles[2:]:
         handle.set_sizes([30])
     if data["not_shown"]:

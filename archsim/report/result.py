@@ -95,8 +95,9 @@ def _summarize(value):
     return value
 
 
-def peaks_dict(peaks: Peaks) -> dict:
-    return {"matrix_flops_per_s": peaks.matrix_flops, "vector_flops_per_s": peaks.vector_flops,
+def peaks_dict(peaks: Peaks, chips: int) -> dict:
+    """The system's roofline numbers (all `chips` together), for the report and plots."""
+    return {"chips": chips, "matrix_flops_per_s": peaks.matrix_flops, "vector_flops_per_s": peaks.vector_flops,
             "memory_bytes_per_s": peaks.memory_bw, "memory_capacity_bytes": peaks.memory_capacity,
             "memory": peaks.memory_name, "ridge_flops_per_byte": peaks.ridge_point,
             "vector_ridge_flops_per_byte": peaks.vector_flops / peaks.memory_bw}
@@ -154,7 +155,7 @@ def result_from_roofline(system: System, graph: OpGraph, scenario: Scenario, bou
                      provenance=provenance(system, "roofline", mapper, options), notes=notes,
                      utilization={k: v / latency if latency > 0 else 0.0 for k, v in busy.items()},
                      critical_path=critical, per_layer=layer_breakdown(ops, graph.layers),
-                     peaks=peaks_dict(system_peaks(system, scenario.weight_dtype)))
+                     peaks=peaks_dict(system_peaks(system, scenario.weight_dtype), system.count))
 
 
 def attribute_critical_path(graph, sim) -> dict[str, dict[str, float]]:
@@ -228,7 +229,8 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
                      notes=list(mapping.notes), extra=dict(mapping.extra), utilization=by_kind,
                      resource_groups=groups, critical_path=critical_path_summary(runs, latency),
                      per_layer=layer_breakdown(ops, graph.layers),
-                     peaks=peaks_dict(system_peaks(system, scenario.weight_dtype)), segment_runs=runs)
+                     peaks=peaks_dict(system_peaks(system, scenario.weight_dtype), system.count),
+                     segment_runs=runs)
 
 
 def _layer_of(name: str, layers: int) -> int:
