@@ -52,7 +52,8 @@ def topological_order(dep_ptr, dep_idx, order):
 @njit
 def successors(dep_ptr, dep_idx, succ_ptr, succ_idx, indegree):
     """Transpose the predecessor CSR into a successor CSR (counting sort, so
-    each task's successors come in increasing index order)."""
+    each task's successors come in increasing index order) and count each
+    task's predecessors."""
     n = dep_ptr.shape[0] - 1
     succ_ptr[:] = 0
     for e in range(dep_idx.shape[0]):
@@ -60,31 +61,32 @@ def successors(dep_ptr, dep_idx, succ_ptr, succ_idx, indegree):
     for k in range(n):
         succ_ptr[k + 1] += succ_ptr[k]
         indegree[k] = dep_ptr[k + 1] - dep_ptr[k]
-    fill = succ_ptr[:n].copy()
-    for k in range(n):
+    for k in range(n):  # succ_ptr[p] walks p's segment: it ends at the next segment's start
         for e in range(dep_ptr[k], dep_ptr[k + 1]):
             p = dep_idx[e]
-            succ_idx[fill[p]] = k
-            fill[p] += 1
+            succ_idx[succ_ptr[p]] = k
+            succ_ptr[p] += 1
+    for k in range(n, 0, -1):
+        succ_ptr[k] = succ_ptr[k - 1]
+    succ_ptr[0] = 0
 
 
 @njit
-def task_times(route_ptr, route_res, work, task_latency, res_rate, res_latency,
-               hold_cycles, duration):
+def task_times(route_ptr, route_res, work, task_latency, res_rate, res_latency, hold_cycles):
     """Per route entry, the cycles from the task's start until it releases that
-    link; per task, its duration. Returns -1, or the first task whose duration
-    would not fit in int64 cycles.
+    link (the last entry's is the task's duration; a delay lasts its task
+    latency). Returns -1, or the first task whose duration would not fit in
+    2**62 cycles.
 
     duration = task latency + sum of hop latencies + ceil(work / slowest rate);
     link i is released when the tail leaves it: task latency + latencies of
     hops 0..i + ceil(work / slowest rate).
     """
-    limit = 2.0 ** 62
+    limit = 2 ** 62
     for k in range(work.shape[0]):
         a = route_ptr[k]
         b = route_ptr[k + 1]
         if a == b:
-            duration[k] = task_latency[k]
             continue
         slowest = res_rate[route_res[a]]
         for e in range(a + 1, b):
@@ -97,9 +99,8 @@ def task_times(route_ptr, route_res, work, task_latency, res_rate, res_latency,
         for e in range(a, b):
             acc += res_latency[route_res[e]]
             hold_cycles[e] = acc + serialization
-        if acc + serialization > 2 ** 62:
+        if acc + serialization > limit:
             return k
-        duration[k] = acc + serialization
     return -1
 
 
@@ -177,12 +178,14 @@ def _startable(route_ptr, route_res, queue, q_head, free, k):
 
 
 @njit
-def run(route_ptr, route_res, hold_cycles, duration, succ_ptr, succ_idx, indegree,
-        res_capacity, ready, start, end, blocker, busy):
-    """The discrete-event loop (semantics: docs/engine.md). Fills ready, start,
-    end, blocker (per task) and busy (per resource); consumes `indegree`.
-    Returns the number of tasks that finished."""
-    n = duration.shape[0]
+def run(route_ptr, route_res, hold_cycles, task_latency, succ_ptr, succ_idx, res_capacity,
+        ready, start, end, blocker, busy):
+    """The discrete-event loop (semantics: docs/engine.md). `ready` comes in
+    holding each task's number of predecessors and leaves holding its ready
+    cycle (one array for both saves memory traffic on large graphs). Fills
+    start, end, blocker (per task) and busy (per resource). Returns the number
+    of tasks that finished."""
+    n = task_latency.shape[0]
     nr = res_capacity.shape[0]
     # One FIFO per resource, as segments of one buffer: every task enters the
     # queue of each link on its route exactly once, so nothing wraps around.
@@ -203,7 +206,7 @@ def run(route_ptr, route_res, hold_cycles, duration, succ_ptr, succ_idx, indegre
     newly = np.empty(n, dtype=np.int64)
     n_new = 0
     for k in range(n):
-        if indegree[k] == 0:
+        if ready[k] == 0:
             newly[n_new] = k
             n_new += 1
     h_time = np.empty(max(n, 1), dtype=np.int64)
@@ -222,7 +225,7 @@ def run(route_ptr, route_res, hold_cycles, duration, succ_ptr, succ_idx, indegre
             if route_ptr[k] == route_ptr[k + 1]:  # delay: no resource, no queue
                 start[k] = t
                 blocker[k] = -1
-                size = _heap_push(h_time, h_task, h_hop, size, t + duration[k], k, -1)
+                size = _heap_push(h_time, h_task, h_hop, size, t + task_latency[k], k, -1)
                 continue
             a = route_ptr[k]
             b = route_ptr[k + 1]
@@ -310,8 +313,8 @@ def run(route_ptr, route_res, hold_cycles, duration, succ_ptr, succ_idx, indegre
             finished += 1
             for i in range(succ_ptr[k], succ_ptr[k + 1]):
                 s = succ_idx[i]
-                indegree[s] -= 1
-                if indegree[s] == 0:
+                ready[s] -= 1
+                if ready[s] == 0:
                     newly[n_new] = s
                     n_new += 1
     return finished

@@ -62,15 +62,22 @@ class SimResult:
         return self.busy_cycles / denom
 
 
-def task_durations(graph: TaskGraph) -> tuple[np.ndarray, np.ndarray]:
-    """(duration per task, hold cycles per route entry), both int64 cycles."""
-    duration = np.empty(graph.n_tasks, dtype=np.int64)
+def _hold_cycles(graph: TaskGraph) -> np.ndarray:
     hold = np.empty(graph.route_res.shape[0], dtype=np.int64)
     bad = kernels.task_times(graph.route_ptr, graph.route_res, graph.task_work, graph.task_latency,
-                             graph.resource_rate, graph.resource_latency, hold, duration)
+                             graph.resource_rate, graph.resource_latency, hold)
     if bad >= 0:
         raise TaskGraphError([f"{graph.describe_task(bad)}: its duration does not fit in 2**62 cycles "
                               f"(work {graph.task_work[bad].item()!r} on route {graph.task_route(bad).tolist()})."])
+    return hold
+
+
+def task_durations(graph: TaskGraph) -> tuple[np.ndarray, np.ndarray]:
+    """(duration per task, cycles from start to release per route entry), int64."""
+    hold = _hold_cycles(graph)
+    duration = graph.task_latency.copy()
+    has_route = graph.route_ptr[1:] > graph.route_ptr[:-1]
+    duration[has_route] = hold[graph.route_ptr[1:][has_route] - 1]
     return duration, hold
 
 
@@ -80,15 +87,14 @@ def simulate(graph: TaskGraph) -> SimResult:
     if not isinstance(graph, TaskGraph):
         raise TypeError(f"simulate() expects a TaskGraph. Got {type(graph).__name__} instead.")
     n = graph.n_tasks
-    duration, hold = task_durations(graph)
+    hold = _hold_cycles(graph)
     succ_ptr = np.empty(n + 1, dtype=np.int64)
     succ_idx = np.empty(graph.dep_idx.shape[0], dtype=np.int64)
-    indegree = np.empty(n, dtype=np.int64)
-    kernels.successors(graph.dep_ptr, graph.dep_idx, succ_ptr, succ_idx, indegree)
     ready, start, end, blocker = (np.empty(n, dtype=np.int64) for _ in range(4))
+    kernels.successors(graph.dep_ptr, graph.dep_idx, succ_ptr, succ_idx, ready)
     busy = np.empty(graph.n_resources, dtype=np.int64)
-    finished = kernels.run(graph.route_ptr, graph.route_res, hold, duration, succ_ptr, succ_idx,
-                           indegree, graph.resource_capacity, ready, start, end, blocker, busy)
+    finished = kernels.run(graph.route_ptr, graph.route_res, hold, graph.task_latency, succ_ptr, succ_idx,
+                           graph.resource_capacity, ready, start, end, blocker, busy)
     if finished != n:  # validation guarantees a DAG, so this is a bug, not bad input
         raise RuntimeError(f"engine finished {finished} of {n} tasks; please report this graph")
     path = np.empty(n, dtype=np.int64)
