@@ -137,6 +137,9 @@ def test_allreduce_picks_the_faster_plan():
     assert len(big) == 2
     across = allreduce_steps(links, 32, 16384.0, 2.0, 5120, 64)
     assert [s.link for s in across] == ["local", "global", "local"] and across[1].transfers == 3
+    wide = allreduce_steps(links, 64, 16384.0, 2.0, 5120, 64)  # 7 other nodes, 4 global ports per chip
+    assert wide[1].hops == ("local", "global") and wide[1].far_hops == 1
+    assert estimate_cycles(wide, links, 5120, 64) > estimate_cycles(across, links, 5120, 64)
     inside = allreduce_steps(links, 8, 16384.0, 2.0, 5120, 64)
     assert estimate_cycles(across, links, 5120, 64) > estimate_cycles(inside, links, 5120, 64)
     assert node_crossings(8, 72, 8) == 71 and node_crossings(4, 6, 8) == 2 and node_crossings(2, 4, 8) == 0

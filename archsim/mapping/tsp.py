@@ -100,6 +100,7 @@ def _resources(b: TaskGraphBuilder, chip: TspChip, links) -> SimpleNamespace:
         sxm=b.add_resource("sxm", "compute", chip.sxm_bytes_per_cycle),
         sram=b.add_resource("sram", "memory", chip.sram_bytes_per_cycle))
     if links:
+        r.hop_cycles = links.hop_cycles
         r.local = b.add_resource("c2c_local", "interconnect", links.bytes_per_cycle, latency=links.hop_cycles,
                                  capacity=max(1, links.local_links))
         r.glob = b.add_resource("c2c_global", "interconnect", links.bytes_per_cycle, latency=links.hop_cycles,
@@ -194,8 +195,10 @@ def _matrix_cycles(chip: TspChip, op, scenario, t: int) -> int:
 
 def _emit_steps(b, r, steps, deps, label, layer, alus=None) -> list[int]:
     for s in steps:
-        link = r.local if s.link == "local" else r.glob
-        deps = [b.add_transfer([link], s.nbytes, deps=deps, op=label, layer=layer) for _ in range(s.transfers)]
+        route = [r.local if hop == "local" else r.glob for hop in s.hops]
+        far = s.far_hops * r.hop_cycles
+        deps = [b.add_transfer(route, s.nbytes, deps=deps, op=label, layer=layer, latency=far)
+                for _ in range(s.transfers)]
         if s.reduce_elements:
             deps = [b.add_task(r.vxm, s.reduce_elements, deps=deps, op=label, layer=layer, category="compute")]
     return deps

@@ -9,8 +9,9 @@ hop latency per link crossed plus its bytes over the link bandwidth
 
 Placement assumptions (ASSUMED, docs/tsp.md): a tensor-parallel group fills
 nodes; chip j of one node has a global link to chip j of the nodes it talks
-to (the compiler places stages and groups that way), so every inter-node
-transfer is one global hop.
+to, as far as its global ports go (the compiler places stages and groups that
+way), so such a transfer is one global hop; further nodes are reached
+local-global-local.
 
 The schedule is static: the links a collective uses are chosen by the
 compiler, so the engine sees each link as a resource with one server per
@@ -60,10 +61,16 @@ def links_of(system) -> Links | None:
 class Step:
     """Transfers that go out together (each over its own link), then an optional reduction."""
 
-    link: str  # "local" or "global"
+    link: str  # "local" or "global": the link class that limits how many go at once
     transfers: int
     nbytes: float  # per transfer
     reduce_elements: float = 0.0  # additions on the vector unit once they have arrived
+    route: tuple[str, ...] = ()  # link classes crossed, in order; default: one hop of `link`
+    far_hops: int = 0  # further hops over other chips' links: their latency only
+
+    @property
+    def hops(self) -> tuple[str, ...]:
+        return self.route or (self.link,)
 
 
 def allreduce_steps(links: Links, t: int, nbytes: float, element_bytes: float, alus: int,
@@ -87,8 +94,12 @@ def allreduce_steps(links: Links, t: int, nbytes: float, element_bytes: float, a
         raise ArchsimInputError(f"tp={t} spans nodes of {g} chips; it must be a multiple of {g}")
     nodes = t // g
     shard = nbytes / g
+    # A chip's own global links reach `global_links` other nodes; beyond that the shard goes
+    # local-global-local through the node peer that owns the link (a minimal Dragonfly route).
+    # The node's global ports carry the same total either way, so the rounds do not change.
+    route, far = (("global",), 0) if nodes - 1 <= links.global_links else (("local", "global"), 1)
     return [Step("local", g - 1, shard, (g - 1) * elems / g),
-            Step("global", nodes - 1, shard, (nodes - 1) * elems / g),
+            Step("global", nodes - 1, shard, (nodes - 1) * elems / g, route, far),
             Step("local", g - 1, shard)]
 
 
@@ -97,7 +108,8 @@ def estimate_cycles(steps: list[Step], links: Links, alus: int, vxm_latency: int
     total = 0
     for s in steps:
         ports = links.local_links if s.link == "local" else links.global_links
-        total += math.ceil(s.transfers / ports) * links.transfer_cycles(s.nbytes)
+        hop_cycles = (len(s.hops) - 1 + s.far_hops) * links.hop_cycles
+        total += math.ceil(s.transfers / ports) * (links.transfer_cycles(s.nbytes) + hop_cycles)
         if s.reduce_elements:
             total += vxm_latency + math.ceil(s.reduce_elements / alus)
     return total
