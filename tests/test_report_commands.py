@@ -10,7 +10,8 @@ from archsim.report.compare import compare, render_compare
 
 def test_run_prints_report_and_writes_json_and_trace(tmp_path, capsys):
     out, trace = tmp_path / "r.json", tmp_path / "t.json"
-    assert main(["run", "h100-sxm", "tiny", "--per-layer", "--json", str(out), "--trace", str(trace)]) == 0
+    assert main(["run", "h100-sxm", "tiny", "--mapper", "aggregate", "--per-layer", "--json", str(out),
+                 "--trace", str(trace)]) == 0
     text = capsys.readouterr().out
     for needle in ("utilization (busy / run time)", "critical path", "bottleneck: memory", "what-if",
                    "memory bandwidth", "trace:", "layer", "post"):
@@ -24,20 +25,21 @@ def test_run_prints_report_and_writes_json_and_trace(tmp_path, capsys):
 
 def test_run_no_whatif(tmp_path, capsys):
     out = tmp_path / "r.json"
-    assert main(["run", "h100-sxm", "tiny", "--no-whatif", "--json", str(out)]) == 0
+    assert main(["run", "h100-sxm", "tiny", "--mapper", "aggregate", "--no-whatif", "--json", str(out)]) == 0
     assert "what-if" not in capsys.readouterr().out
     assert json.loads(out.read_text())["whatif"] == {}
 
 
 def test_run_per_op_expands_layers(capsys):
-    assert main(["run", "h100-sxm", "tiny", "--per-op", "--no-whatif"]) == 0
+    assert main(["run", "h100-sxm", "tiny", "--mapper", "aggregate", "--per-op", "--no-whatif"]) == 0
     out = capsys.readouterr().out
     assert "L0.qkv" in out and "L1.qkv" in out and "L*.qkv" not in out
 
 
 def test_compare_side_by_side(tmp_path, capsys):
     out = tmp_path / "c.json"
-    assert main(["compare", "h100-sxm", "groq-lpu", "wse2", "tiny", "--phase", "decode", "--json", str(out)]) == 0
+    assert main(["compare", "h100-sxm", "groq-lpu", "wse2", "tiny", "--phase", "decode", "--mapper", "aggregate",
+                 "--json", str(out)]) == 0
     text = capsys.readouterr().out
     for needle in ("h100-sxm", "groq-lpu", "wse2", "TPOT", "tokens/s", "bottleneck", "2x mem"):
         assert needle in text
@@ -57,7 +59,7 @@ def test_compare_reports_infeasible_chips_as_rows():
     def run_one(chip):
         if chip == "too-small":
             raise InfeasibleError("weights need 140 GB, the chip has 80 GB")
-        return run(chip, "tiny")
+        return run(chip, "tiny", mapper="aggregate")
 
     rows = compare(["h100-sxm", "too-small"], run_one)
     text = render_compare(rows, "tiny", "batch 1")
@@ -66,7 +68,7 @@ def test_compare_reports_infeasible_chips_as_rows():
 
 
 def test_explain_decode_names_memory_bandwidth(capsys):
-    assert main(["explain", "h100-sxm", "llama3.1-8b", "--phase", "decode"]) == 0
+    assert main(["explain", "h100-sxm", "llama3.1-8b", "--phase", "decode", "--mapper", "aggregate"]) == 0
     text = " ".join(capsys.readouterr().out.split())  # the narrative is wrapped
     for needle in ("ridge point", "295 FLOP per byte", "gemm", "memory-bound", "critical path",
                    "What would help is memory bandwidth", "batch"):
@@ -74,6 +76,7 @@ def test_explain_decode_names_memory_bandwidth(capsys):
 
 
 def test_explain_prefill_names_compute(capsys):
-    assert main(["explain", "h100-sxm", "llama3.1-8b", "--phase", "prefill", "--prompt-len", "1024"]) == 0
+    assert main(["explain", "h100-sxm", "llama3.1-8b", "--phase", "prefill", "--prompt-len", "1024",
+                 "--mapper", "aggregate"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "compute-bound" in text and "What would help is compute" in text

@@ -44,13 +44,16 @@ def test_every_resource_kind_is_tried_and_only_its_rates_change():
     r = synthetic_result()
     base_rates = [run_.graph.resource_rate.copy() for run_ in r.segment_runs]
     found = whatif(r)
-    assert [w.kind for w in found] == ["compute", "memory", "noc", "interconnect"]
-    assert dict(zip([w.kind for w in found], [w.resources for w in found]))["interconnect"] == ("c2c0",)
+    assert [w.key for w in found] == ["compute", "memory", "noc", "interconnect", "noc:link_e", "noc:link_s"]
+    by_kind = {w.key: w for w in found}
+    assert by_kind["interconnect"].resources == ("c2c0",) and by_kind["compute"].resources == ("core[*,*]",)
     for run_, rates in zip(r.segment_runs, base_rates):  # the stored graphs are untouched
         assert (run_.graph.resource_rate == rates).all()
-    by_kind = {w.kind: w for w in found}
+    # A transfer over both links runs at the slower one's rate: only both together help.
+    assert by_kind["noc:link_e"].speedup == pytest.approx(1.0)
+    assert by_kind["noc"].speedup > by_kind["noc:link_e"].speedup
     # The compute-heavy LM head dominates this mapping: faster cores help most.
-    assert max(by_kind.values(), key=lambda w: w.speedup).kind == "compute"
+    assert max(by_kind.values(), key=lambda w: w.speedup).key == "compute"
     assert by_kind["interconnect"].speedup > 1.0  # the all-reduce is on the critical path
 
 
@@ -61,3 +64,4 @@ def test_modes_off_and_auto_limit(monkeypatch):
     assert add_whatif(r, "auto") == [] and r.whatif == {}
     assert any("what-if skipped" in n for n in r.notes)
     assert add_whatif(r, "on") and set(r.whatif) == {"compute", "memory"}
+    assert set(r.whatif_groups) == {"compute:matrix", "compute:vector"}

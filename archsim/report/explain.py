@@ -166,10 +166,14 @@ def _whatif(result) -> list[str]:
     else:
         useless = [KIND_TITLES.get(k, k) for k, s in ranked if s < 1.02]
         text += f" What would help is {KIND_TITLES.get(best, best)}"
+        parts = sorted(((k.split(":", 1)[1], v) for k, v in result.whatif_groups.items()
+                        if k.split(":", 1)[0] == best), key=lambda kv: -kv[1])
+        if parts:
+            text += " (" + ", ".join(f"{g} alone {v:.2f}x" for g, v in parts) + ")"
         if speedup > 1.9:
             text += ", almost fully: the run is limited by it alone"
         elif speedup < 1.5:
-            text += ", only in part: the rest of the time is limited by other resources or latencies"
+            text += ", only in part: the rest of the time is limited by other resources or fixed latencies"
         text += "."
         if useless:
             text += f" More {' or '.join(useless)} would not help at all."

@@ -132,8 +132,8 @@ def plot_roofline(result, out: Path) -> dict:
     ax.set_ylabel("performance (TFLOP/s)")
     chips = f"{result.chips_used} of {p['chips']} chips" if data["chips_share"] < 1 else \
         f"{p.get('chips', result.chips_used)} chip{'s' if p.get('chips', 1) != 1 else ''}"
-    ax.set_title(f"Roofline: {_title(result)}\nroofs of the {chips} used: {p['memory']} {format_quantity(bw, 'bandwidth')}; "
-                 "marker area = share of run time", fontsize=10)
+    ax.set_title(f"Roofline: {_title(result)}\nroofs of the {chips} used: {p['memory']} "
+                 f"{format_quantity(bw, 'bandwidth')}; marker area = share of run time", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     legend = ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     for handle in legend.legend_handles[2:]:

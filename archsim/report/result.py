@@ -67,6 +67,7 @@ class RunResult:
     peaks: dict = field(default_factory=dict)  # the chip's roofline: peak FLOP/s, bandwidth, ridge point
     whatif: dict = field(default_factory=dict)  # resource class -> speedup of the run if it were 2x as fast
     whatif_latency_s: dict = field(default_factory=dict)  # resource class -> latency with it 2x as fast
+    whatif_groups: dict = field(default_factory=dict)  # 'class:group' -> speedup with only that group 2x
     # What the engine ran (graphs and SimResults), for what-if, traces and plots; never serialized.
     segment_runs: list = field(default_factory=list, repr=False, compare=False)
 

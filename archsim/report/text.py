@@ -159,4 +159,8 @@ def whatif_lines(r: RunResult) -> list[str]:
         title = KIND_TITLES.get(kind, kind)
         lines.append(f"  {title:<22}{names:<26}{format_quantity(r.whatif_latency_s[kind], 'time'):>12}"
                      f"{speedup:>8.2f}x")
+        for key, part in r.whatif_groups.items():
+            if key.split(":", 1)[0] == kind:
+                label = f"only {key.split(':', 1)[1]}"
+                lines.append(f"    {label:<46}{format_quantity(r.latency_s / part, 'time'):>12}{part:>8.2f}x")
     return lines

@@ -3,7 +3,9 @@
 One track per resource (or per resource group on chips with many
 resources), a track for the critical path and one for the segments; every
 event is one task holding one resource, named by its operator ('L3.qkv') with
-its layer, category and work in `args`. Open the file in ui.perfetto.dev or
+its layer, category and work in `args`. Overlapping tasks on one track go to
+lanes ('sm #0', 'sm #1', ...), at most MAX_LANES; a group or a many-server
+resource also gets a '<track> busy' counter of how many units hold a task. Open the file in ui.perfetto.dev or
 chrome://tracing. Format: the JSON object form of the Trace Event Format
 (complete 'X' events, times in microseconds).
 
@@ -37,8 +39,10 @@ class _Track:
     name: str
     order: tuple
     cap: int
+    counter: bool = False  # also count busy units over time (tracks that may hold more than `cap`)
     lanes: list = field(default_factory=list)  # end time of the last event on each lane
     tids: list = field(default_factory=list)
+    changes: list = field(default_factory=list)  # (time, +1 / -1) for the counter
 
 
 class _TraceBuilder:
@@ -49,14 +53,16 @@ class _TraceBuilder:
         self.max_lanes = max_lanes
         self._next_tid = 1
 
-    def track(self, name: str, order: tuple, cap: int | None = None) -> _Track:
+    def track(self, name: str, order: tuple, cap: int | None = None, counter: bool = False) -> _Track:
         if name not in self.tracks:
-            self.tracks[name] = _Track(name, order, cap or self.max_lanes)
+            self.tracks[name] = _Track(name, order, min(cap or self.max_lanes, self.max_lanes), counter)
         return self.tracks[name]
 
     def add(self, track: _Track, name: str, ts_s: float, dur_s: float, cat: str, args: dict) -> None:
         end = ts_s + dur_s
         eps = 1e-15
+        if track.counter:
+            track.changes += [(ts_s, 1), (end, -1)]
         lane = next((i for i, last in enumerate(track.lanes) if last <= ts_s + eps), None)
         if lane is None:
             if len(track.lanes) >= track.cap:
@@ -69,6 +75,20 @@ class _TraceBuilder:
         track.lanes[lane] = end
         self.events.append({"name": name, "cat": cat, "ph": "X", "ts": round(ts_s * _US, 6),
                             "dur": round(dur_s * _US, 6), "pid": 1, "tid": track.tids[lane], "args": args})
+
+    def counters(self) -> list[dict]:
+        """'<track> busy' counter events: how many of a group's units (or a
+        many-server resource's servers) hold a task, over time."""
+        out = []
+        for track in self.tracks.values():
+            busy = 0
+            points: dict[float, int] = {}
+            for t, delta in sorted(track.changes, key=lambda c: (c[0], c[1])):
+                busy += delta
+                points[round(t * _US, 6)] = busy
+            out += [{"name": f"{track.name} busy", "ph": "C", "pid": 1, "ts": ts, "args": {"busy": n}}
+                    for ts, n in points.items()]
+        return out
 
     def metadata(self, process: str) -> list[dict]:
         meta = [{"name": "process_name", "ph": "M", "pid": 1, "args": {"name": process}}]
@@ -85,7 +105,7 @@ class _TraceBuilder:
 def _events_per_copy(run) -> int:
     g = run.graph
     delays = int(np.count_nonzero(g.route_ptr[1:] == g.route_ptr[:-1]))
-    return int(g.route_res.shape[0]) + delays + len(run.sim.critical_path) + 1
+    return 3 * int(g.route_res.shape[0]) + delays + len(run.sim.critical_path) + 1  # slices + counter points
 
 
 def _track_names(runs) -> tuple[dict[str, str], dict[str, tuple]]:
@@ -125,7 +145,8 @@ def build_trace(result, max_events: int = MAX_EVENTS, max_lanes: int = MAX_LANES
             offset += run.repeat * span
     else:
         _add_roofline(b, result)
-    b.events.sort(key=lambda e: (e["ts"], e["tid"]))
+    b.events += b.counters()
+    b.events.sort(key=lambda e: (e["ts"], e.get("tid", 0)))
     meta = b.metadata(f"{result.workload} {result.phase} on {result.chip} ({result.fidelity})")
     other = {"archsim_version": result.provenance.get("archsim_version"), "chip": result.chip,
              "workload": result.workload, "phase": result.phase, "fidelity": result.fidelity,
@@ -137,7 +158,8 @@ def build_trace(result, max_events: int = MAX_EVENTS, max_lanes: int = MAX_LANES
              "tracks": "one per resource" if runs and len(_track_names(runs)[0]) <= MAX_RESOURCE_TRACKS
              else "one per resource group (indices folded into '*')"}
     if b.dropped:
-        other["events_not_drawn_reason"] = f"more than {max_lanes} overlapping tasks on one grouped track"
+        other["events_not_drawn_reason"] = (f"more than {max_lanes} overlapping tasks on one track; the "
+                                            "'<track> busy' counters count them all")
     return {"traceEvents": meta + b.events, "displayTimeUnit": "ns", "otherData": other}
 
 
@@ -168,9 +190,10 @@ def _add_copy(b: _TraceBuilder, run, copy: int, offset: float, to_track, order, 
                   cat, args)
         for e in range(a, z):
             name = str(g.resource_name[g.route_res[e]])
-            track = b.track(to_track[name], order[to_track[name]],
-                            cap=max(1, int(g.resource_capacity[g.route_res[e]]))
-                            if to_track[name] == name else None)
+            grouped = to_track[name] != name
+            capacity = int(g.resource_capacity[g.route_res[e]])
+            track = b.track(to_track[name], order[to_track[name]], cap=None if grouped else max(1, capacity),
+                            counter=grouped or capacity > b.max_lanes)
             b.add(track, label, start, int(hold[e]) * spc, cat, dict(args, resource=name))
         if on_path[k]:
             b.add(b.track(CRITICAL_TRACK, (0,)), label, start, int(sim.end_cycle[k] - sim.start_cycle[k]) * spc,
