@@ -200,9 +200,12 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
     latency = sum(run.total_s for run in runs)
     for segment, run in zip(mapping.segments, runs):
         per_op = attribute_critical_path(segment.graph, run.sim)
-        repeat_each = 1 if segment.repeat == graph.layers else segment.repeat
         for label, parts in per_op.items():
-            for name in _expand_label(label, segment, graph.layers):
+            names = _expand_label(label, segment, graph.layers)
+            # 'L0.x' in a per-layer segment becomes one row per layer; any other label
+            # (a hand-off between layer regions) gets all of the segment's repeats.
+            repeat_each = segment.repeat // len(names)
+            for name in names:
                 entry = times.setdefault(name, {k: 0.0 for k in parts})
                 for key, cycles in parts.items():
                     entry[key] += cycles * run.seconds_per_cycle * repeat_each
