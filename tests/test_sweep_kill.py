@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from archsim.sweep.runner import run_sweep
 from archsim.sweep.spec import load_sweep
 
 SWEEP = """version: 1
@@ -16,9 +17,9 @@ chip: h100-sxm
 workload: llama3.1-8b
 fidelity: roofline
 axes:
-  chip.hbm.bandwidth: {start: "1 TB/s", stop: "5 TB/s", num: 40}
+  chip.hbm.bandwidth: {start: "1 TB/s", stop: "5 TB/s", num: 20}
   scenario.batch: {start: 1, stop: 512, factor: 2}
-"""  # 400 points: ~2 s on 2 cores, long enough to stop it in the middle
+"""  # 200 points: ~1-2 s on 2 cores, long enough to stop it in the middle
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -103,3 +104,28 @@ def test_ctrl_c_stops_cleanly_then_resumes(tmp_path):
     assert proc.returncode == 130
     assert "interrupted with" in proc.stdout_text and "run the same command to resume" in proc.stdout_text
     _resume_and_check(spec, db, before)
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the worker processes in /proc")
+def test_a_lost_local_worker_costs_only_unfinished_points(tmp_path):
+    spec_path, db = tmp_path / "sweep.yaml", tmp_path / "r.sqlite"
+    spec_path.write_text(SWEEP)
+    spec = load_sweep(spec_path)
+    before = set(_children(os.getpid()))
+    killed = []
+
+    def kill_a_worker(row):
+        if not killed:
+            worker = sorted(set(_children(os.getpid())) - before)[0]
+            os.kill(worker, signal.SIGKILL)
+            killed.append(worker)
+
+    first = run_sweep(spec, db, jobs=2, progress=False, on_row=kill_a_worker)
+    total = len(spec.points())
+    assert killed and first.lost > 0 and not first.complete
+    assert first.ran + first.lost == total and "run the same command to resume" in first.text()
+    second = run_sweep(spec, db, jobs=2, progress=False)
+    assert second.complete and second.skipped == first.ran and second.ran == first.lost
+    with sqlite3.connect(db) as conn:
+        keys = [k for (k,) in conn.execute("SELECT key FROM points")]
+    assert sorted(keys) == sorted(p.key for p in spec.points())

@@ -24,9 +24,8 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from archsim.errors import ArchsimInputError
-    from archsim.sweep.db import ResultsDB
     from archsim.sweep.executors import default_jobs, describe
-    from archsim.sweep.runner import run_sweep
+    from archsim.sweep.runner import plan_sweep, run_sweep
     from archsim.sweep.spec import load_sweep
 
     if args.jobs is not None and args.jobs < 1:
@@ -34,16 +33,13 @@ def run(args) -> int:
     spec = load_sweep(args.spec)
     if args.dry_run:
         return _dry_run(spec, args)
-    points = spec.points(args.fidelity)
-    with ResultsDB(args.db) as db:
-        done = db.done_keys(args.retry_errors)
-    missing = sum(p.key not in done for p in points)
+    plan = plan_sweep(spec, args.db, args.fidelity, args.retry_errors)
     jobs = args.jobs or default_jobs()
-    print(f"sweep {spec.name}: {len(points)} points at {args.fidelity or spec.fidelity} fidelity, "
-          f"{len(points) - missing} already in {args.db}, running {missing} on {describe(jobs, args.scheduler)}",
-          file=sys.stderr)
+    print(f"sweep {spec.name}: {len(plan.points)} points at {args.fidelity or spec.fidelity} fidelity, "
+          f"{len(plan.points) - len(plan.todo)} already in {args.db}, running {len(plan.todo)} on "
+          f"{describe(jobs, args.scheduler)}", file=sys.stderr)
     summary = run_sweep(spec, args.db, jobs=jobs, scheduler=args.scheduler, fidelity=args.fidelity,
-                        retry_errors=args.retry_errors, progress=not args.quiet)
+                        retry_errors=args.retry_errors, progress=not args.quiet, plan=plan)
     print(summary.text())
     if summary.interrupted:
         return 130
@@ -51,12 +47,12 @@ def run(args) -> int:
 
 
 def _dry_run(spec, args) -> int:
+    from pathlib import Path
+
     from archsim.sweep.db import ResultsDB
 
     points = spec.points(args.fidelity)
     done: set = set()
-    from pathlib import Path
-
     if Path(args.db).exists():
         with ResultsDB(args.db, create=False) as db:
             done = db.done_keys(args.retry_errors)

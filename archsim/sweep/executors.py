@@ -38,14 +38,15 @@ def run_inline(items: list) -> Iterator[dict]:
 
 
 # ---------------------------------------------------------------- local processes
-def _init_worker(parent_pid: int) -> None:
+def _init_worker() -> None:
     # Ctrl-C is the parent's to handle: it stops submitting and keeps what finished.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
 
     def watch_parent():  # a SIGKILLed parent must not leave workers behind
         while True:
             time.sleep(0.5)
-            if os.getppid() != parent_pid:
+            if os.getppid() != parent:
                 os._exit(1)
 
     threading.Thread(target=watch_parent, daemon=True).start()
@@ -57,14 +58,21 @@ def _batches(items: list, jobs: int) -> Iterator[list]:
         yield items[i:i + size]
 
 
+def _context():
+    """fork where there is one (POSIX): workers start in milliseconds with archsim imported
+    and see everything registered in this process (a mapper defined in a script, say).
+    forkserver or spawn would start them bare."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
+
+
 def run_local(items: list, jobs: int) -> Iterator[dict]:
-    """Run on `jobs` worker processes (forked, so they start with archsim imported).
-    The workers start before this returns, so nothing the caller opens later is inherited."""
+    """Run on `jobs` worker processes. The workers start before this returns, so nothing
+    the caller opens later (the database) is inherited by them."""
     import archsim.pipeline  # noqa: F401  (imported once here, inherited by forked workers)
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                               initializer=_init_worker, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_init_worker)
     batches = _batches(items, jobs)
     pending: set = set()
 

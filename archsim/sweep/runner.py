@@ -57,25 +57,40 @@ class SweepSummary:
         return text
 
 
+@dataclass
+class Plan:
+    points: list  # every point of the sweep, one per key
+    todo: list  # the points the database lacks
+    dropped: int  # points the constraints removed
+
+
+def plan_sweep(spec: SweepSpec, db_path: str | Path, fidelity: str | None = None,
+               retry_errors: bool = False) -> Plan:
+    """The sweep's points and which of them the database at `db_path` still lacks."""
+    by_key: dict = {}
+    for p in spec.points(fidelity):  # two spellings of one configuration run once
+        by_key.setdefault(p.key, p)
+    points = list(by_key.values())
+    with ResultsDB(db_path) as db:
+        done = db.done_keys(retry_errors)
+    return Plan(points, [p for p in points if p.key not in done], spec.size()[1] if spec.constraints else 0)
+
+
 def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, scheduler: str | None = None,
               fidelity: str | None = None, retry_errors: bool = False, progress: bool = True,
-              on_row: Callable[[dict], None] | None = None, client=None) -> SweepSummary:
+              on_row: Callable[[dict], None] | None = None, client=None, plan: Plan | None = None) -> SweepSummary:
     """Run the points of `spec` missing from the database at `db_path`.
 
     jobs: local worker processes (default: the CPUs this process may use; 1 runs in this process).
     scheduler: address of a Dask scheduler (tcp://host:8786); `client`: an existing distributed.Client.
     on_row: called with each row after it is written (tests use it to interrupt a sweep on cue).
+    plan: from plan_sweep(), if the caller made one already.
     """
-    points = spec.points(fidelity)
-    dropped = spec.size()[1] if spec.constraints else 0
-    unique = {}
-    for p in points:
-        unique.setdefault(p.key, p)
+    plan = plan or plan_sweep(spec, db_path, fidelity, retry_errors)
     with ResultsDB(db_path) as db:
-        done = db.done_keys(retry_errors)
-        db.register_sweep(spec.name, spec.file, [a.name for a in spec.axes], list(unique.values()))
-    todo = [p for p in unique.values() if p.key not in done]
-    summary = SweepSummary(spec.name, len(unique), dropped, len(unique) - len(todo))
+        db.register_sweep(spec.name, spec.file, [a.name for a in spec.axes], plan.points)
+    todo = plan.todo
+    summary = SweepSummary(spec.name, len(plan.points), plan.dropped, len(plan.points) - len(todo))
     if not todo:
         return summary
     owned_client = None
@@ -83,7 +98,7 @@ def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, 
         from archsim.sweep.executors import dask_client
 
         client = owned_client = dask_client(scheduler)
-    bar = Progress(len(unique), summary.skipped, enabled=progress)
+    bar = Progress(summary.total, summary.skipped, enabled=progress)
     start = time.perf_counter()
     failed: Counter = Counter()
     rows = points_iter(((p.key, p.config()) for p in todo), jobs or default_jobs(), client)
