@@ -9,10 +9,20 @@ from archsim.spec import Field
 GPU = {
     **header("gpu"),
     "clock": Field("frequency", "SM clock at which the tensor-core peak is quoted", positive=True),
+    "clock_under_load": Field("frequency", "SM clock sustained under dense tensor-core load (power-limited); "
+                              "scales the tensor-core rate; default: clock", required=False, positive=True),
     "sm": {
         "count": Field("int", "streaming multiprocessors", positive=True),
         "shared_memory": Field("bytes", "shared memory (configurable L1) per SM", positive=True),
         "registers": Field("bytes", "register file per SM", positive=True),
+        "max_warps": Field("int", "resident warps per SM (CUDA programming guide, per compute capability)",
+                           required=False, default=64, positive=True),
+        "max_blocks": Field("int", "resident thread blocks per SM (CUDA programming guide)",
+                            required=False, default=32, positive=True),
+        "sfu_rate": Field("int", "special-function results (exp2, rcp) per clock per SM (CUDA programming "
+                          "guide throughput table)", required=False, default=16, positive=True),
+        "cluster_multicast": Field("int", "CTAs of a thread-block cluster that share one operand fetch from L2 "
+                                   "(TMA multicast, sm_90+); 1 = none", required=False, default=1, positive=True),
     },
     "compute": {
         "fp16": Field("flops", "dense FP16 tensor-core peak (FLOP/s)", positive=True),

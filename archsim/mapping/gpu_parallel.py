@@ -1,0 +1,136 @@
+"""Tensor and pipeline parallelism over the GPUs of a system, and the HBM check.
+
+Tensor parallelism (Megatron-LM style, what gpt-fast, vLLM and TensorRT-LLM do):
+- QKV, FFN up (and gate), MoE expert up: column-parallel, each GPU computes
+  1/tp of the output columns; attention heads split the same way. With fewer
+  K/V heads than GPUs, each K/V head is replicated on tp / kv_heads GPUs;
+- O projection, FFN down, MoE expert down: row-parallel (1/tp of K), each GPU
+  holds a partial sum: one all-reduce of the layer's activations after each,
+  so two per layer;
+- LM head: vocabulary-parallel, then an all-gather of the logits;
+- norms, residual adds, the embedding gather and the MoE router: replicated.
+Pipeline parallelism: layers split into `pp` consecutive stages; one token
+crosses pp - 1 stage boundaries (a point-to-point send of its activations).
+At batch 1 the stages run one after another (no microbatch overlap).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from archsim.errors import ArchsimInputError, InfeasibleError
+from archsim.workload.ops import Op, OpGraph
+
+COLUMN = {"qkv", "ffn_up", "experts_up", "lm_head"}
+ROW = {"o_proj", "ffn_down", "experts_down"}
+ALLREDUCE_AFTER = {"o_proj": "allreduce_attn", "ffn_down": "allreduce_ffn", "experts_down": "allreduce_ffn"}
+
+
+def check_parallel(system, tp: int, pp: int) -> None:
+    if tp < 1 or pp < 1:
+        raise ArchsimInputError(f"mapper 'gpu-tiled' options tp and pp must be at least 1, got tp={tp}, pp={pp}")
+    if tp * pp > system.count:
+        raise ArchsimInputError(f"tp x pp = {tp} x {pp} = {tp * pp} GPUs, but {system.name} has {system.count}; "
+                                "use a system file (e.g. dgx-h100) or smaller degrees")
+    if tp * pp > 1 and system.interconnect is None:
+        raise ArchsimInputError(f"{system.name} has no interconnect; tp and pp need a multi-GPU system")
+
+
+def geometry(graph: OpGraph) -> dict:
+    """Attention heads of the model (from its attention ops), or {} for a bare GEMM."""
+    for op in graph.ops:
+        if op.kind == "attn_score":
+            return dict(op.attrs)
+    return {}
+
+
+def shard_op(op: Op, tp: int, geo: dict) -> Op:
+    """The part of `op` one GPU runs under tensor parallelism of degree `tp`."""
+    if tp == 1:
+        return op
+    name = op.short_name
+    if op.kind in ("attn_score", "softmax", "attn_context") or name == "rope":
+        return _shard_heads(op, tp, geo)
+    if name in COLUMN or (not geo and op.kind == "gemm"):
+        n = math.ceil(op.n / tp) if name != "qkv" else _qkv_columns(op, tp, geo)
+        f = n / op.n
+        return replace(op, n=n, flops=op.flops * f, weight_bytes=op.weight_bytes * f,
+                       act_write_bytes=op.act_write_bytes * f)
+    if name in ROW:
+        k = math.ceil(op.k / tp)
+        f = k / op.k
+        return replace(op, k=k, flops=op.flops * f, weight_bytes=op.weight_bytes * f,
+                       act_read_bytes=op.act_read_bytes * f)
+    if name in ("ffn_act", "experts_act"):
+        f = 1.0 / tp
+        return replace(op, flops=op.flops * f, act_read_bytes=op.act_read_bytes * f,
+                       act_write_bytes=op.act_write_bytes * f)
+    return op
+
+
+def _local_heads(tp: int, geo: dict) -> tuple[int, int]:
+    heads, kv = geo["heads"], geo["kv_heads"]
+    if heads % tp:
+        raise ArchsimInputError(f"tp={tp} must divide the model's {heads} attention heads")
+    return heads // tp, math.ceil(kv / tp) if kv >= tp else 1
+
+
+def _qkv_columns(op: Op, tp: int, geo: dict) -> int:
+    h, kv = _local_heads(tp, geo)
+    return (h + 2 * kv) * geo["head_dim"]
+
+
+def _shard_heads(op: Op, tp: int, geo: dict) -> Op:
+    h, kv = _local_heads(tp, geo)
+    fq, fkv = h / geo["heads"], kv / geo["kv_heads"]
+    attrs = dict(op.attrs, heads=h, kv_heads=kv) if op.attrs else op.attrs
+    if op.short_name == "rope":
+        f = (h + kv) / (geo["heads"] + geo["kv_heads"])
+        return replace(op, flops=op.flops * f, act_read_bytes=op.act_read_bytes * f,
+                       act_write_bytes=op.act_write_bytes * f)
+    return replace(op, flops=op.flops * fq, count=max(1, round(op.count * fq)),
+                   kv_read_bytes=op.kv_read_bytes * fkv, kv_write_bytes=op.kv_write_bytes * fkv,
+                   act_read_bytes=op.act_read_bytes * fq, act_write_bytes=op.act_write_bytes * fq, attrs=attrs)
+
+
+def collective_after(op: Op, tp: int, act_bytes: float) -> tuple[str, str, float] | None:
+    """(label suffix, algorithm, bytes) of the collective that follows `op`, if any."""
+    if tp == 1:
+        return None
+    name = op.short_name
+    if name in ALLREDUCE_AFTER:
+        return ALLREDUCE_AFTER[name], "allreduce", op.m * op.n * op.count * act_bytes
+    if name == "lm_head":
+        return "gather", "allgather", op.m * op.n * tp * act_bytes
+    return None
+
+
+def check_capacity(system, graph: OpGraph, scenario, tp: int, pp: int, hbm_capacity: float) -> dict:
+    """Bytes one GPU holds (weights, KV cache, activations); InfeasibleError if over its HBM."""
+    if not geometry(graph):  # a bare GEMM: its operands
+        need = sum(op.bytes for op in graph.ops) / tp
+        parts = {"operands_bytes": need}
+    else:
+        from archsim.workload.lower import kv_cache_bytes, parameter_count
+        from archsim.workload.model import DTYPE_BYTES, load_transformer
+
+        model = load_transformer(graph.workload)
+        w = DTYPE_BYTES[scenario.weight_dtype]
+        table = model.vocab * model.hidden * w
+        tables = table * (1 if model.tied_embeddings else 2)
+        layers = parameter_count(model) * w - tables
+        stage_layers = math.ceil(model.layers / pp) / model.layers
+        _, kv_local = _local_heads(tp, geometry(graph)) if tp > 1 else (0, model.kv_heads)
+        kv = kv_cache_bytes(model, scenario) * kv_local / model.kv_heads * stage_layers
+        weights = layers * stage_layers / tp + table + (0 if model.tied_embeddings else table / tp)
+        acts = 2 * max(op.act_read_bytes + op.act_write_bytes for op in graph.ops)
+        parts = {"weights_bytes": weights, "kv_cache_bytes": kv, "activations_bytes": acts}
+        need = weights + kv + acts
+    if need > hbm_capacity:
+        detail = ", ".join(f"{k[:-6].replace('_', ' ')} {v / 1e9:.2f} GB" for k, v in parts.items())
+        raise InfeasibleError(
+            f"{graph.workload} needs {need / 1e9:.1f} GB per GPU ({detail}) with tp={tp}, pp={pp}, "
+            f"batch {scenario.batch}; {system.chip.name} has {hbm_capacity / 1e9:.1f} GB of HBM. "
+            "Raise tp/pp (on a multi-GPU system) or lower the batch or context.",
+            dict(parts, need_bytes=need, capacity_bytes=hbm_capacity, tp=tp, pp=pp))
+    return dict(parts, need_bytes=need, capacity_bytes=hbm_capacity)
