@@ -90,6 +90,10 @@ def test_critical_path_parts_add_up_to_latency(synthetic):
                for k, v in cp["by_resource_kind_s"].items() if k != "wait")
     assert [s["label"] for s in cp["segments"]] == ["pre", "layer", "post"]
     assert cp["by_resource_kind_s"]["latency"] > 0  # the launch delays sit on the path
+    # The all-reduce pays the link's 50-cycle latency once per layer instance: fixed, not rate-bound.
+    assert cp["fixed_latency_s"]["interconnect"] == pytest.approx(2 * 50 / r.segment_runs[1].graph.clock_hz)
+    assert cp["fixed_latency_s"]["noc"] <= cp["by_resource_kind_s"]["noc"]
+    assert "compute" not in cp["fixed_latency_s"]  # the cores have no latency
 
 
 def test_utilization_matches_busy_cycles(synthetic):

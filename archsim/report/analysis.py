@@ -115,24 +115,38 @@ def utilization(runs: list[SegmentRun], latency_s: float) -> tuple[dict, list[di
     return ordered, out
 
 
+def fixed_cycles(graph) -> np.ndarray:
+    """Per task, the cycles of its duration that do not shrink with a faster
+    rate: its own latency plus the latency of every resource on its route."""
+    owner = np.repeat(np.arange(graph.n_tasks), np.diff(graph.route_ptr))
+    hops = np.bincount(owner, weights=graph.resource_latency[graph.route_res], minlength=graph.n_tasks)
+    return graph.task_latency + hops.astype(np.int64)
+
+
 def critical_path_summary(runs: list[SegmentRun], latency_s: float) -> dict:
     """The critical path's time by task category, by resource class and by
-    resource group, with the class that dominates it (the bottleneck)."""
+    resource group, with the class that dominates it (the bottleneck).
+    `fixed_latency_s[class]` is the part of that class's time that is fixed
+    latency (per task or per hop), which a faster rate would not shorten."""
     by_category = {c: 0.0 for c in CATEGORIES}
     by_category["wait"] = 0.0
     by_kind = {k: 0.0 for k in PATH_KINDS}
     by_kind["wait"] = 0.0
     by_group: dict[tuple[str, str], float] = {}
     by_op: dict[str, float] = {}
+    fixed_by_kind: dict[str, float] = {}
     segments = []
     tasks = 0
     label_of = resource_groups(run.graph for run in runs)
     for run in runs:
         g, scale = run.graph, run.seconds_per_cycle * run.repeat
         first = g.task_resource
+        fixed = fixed_cycles(g)
         for k, wait, own in critical_path_parts(g, run.sim):
             r = int(first[k])
             kind = RESOURCE_KINDS[int(g.resource_kind[r])] if r >= 0 else LATENCY_KIND
+            if r >= 0 and fixed[k] > 0:
+                fixed_by_kind[kind] = fixed_by_kind.get(kind, 0.0) + min(own, int(fixed[k])) * scale
             group = label_of[str(g.resource_name[r])] if r >= 0 else "(fixed latency)"
             by_category["wait"] += wait * scale
             by_kind["wait"] += wait * scale
@@ -161,6 +175,7 @@ def critical_path_summary(runs: list[SegmentRun], latency_s: float) -> dict:
         "by_resource_kind_s": {k: v for k, v in by_kind.items() if v > 0 or k in ("compute", "memory")},
         "bottleneck_kind": bottleneck,
         "bottleneck_share": share(by_kind.get(bottleneck, 0.0)),
+        "fixed_latency_s": {k: fixed_by_kind[k] for k in RESOURCE_KINDS if k in fixed_by_kind},
         "top_resources": [{"resource": grp, "kind": kind, "time_s": s, "share": share(s)}
                           for (grp, kind), s in top_groups],
         "top_ops": [{"op": op, "time_s": s, "share": share(s)} for op, s in top_ops],

@@ -134,6 +134,10 @@ def _critical_path(result) -> list[str]:
     text = (f"The critical path, the chain of tasks that sets the latency "
             f"({format_quantity(cp['time_s'], 'time')}), is {parts} by resource class, so the bottleneck is "
             f"{cp['bottleneck_kind']}.")
+    fixed = sum(cp.get("fixed_latency_s", {}).values()) + cp["by_resource_kind_s"].get("latency", 0.0)
+    if fixed > 0.2 * total:
+        text += (f" {fixed / total:.0%} of it is fixed latency (per task, per hop or per launch), which faster "
+                 "units or links would not shorten.")
     if top:
         text += f" Busiest on it: {top}."
     if ops:
@@ -197,9 +201,10 @@ def explain(result) -> str:
     lines += _ridge(result) + [""] + _operators(result) + [""]
     lines += _critical_path(result) + [""] + _whatif(result)
     if result.fidelity != "roofline" and result.latency_s > 0:
-        gap = result.latency_s / result.roofline_latency_s - 1 if result.roofline_latency_s else 0.0
+        ratio = result.latency_s / result.roofline_latency_s if result.roofline_latency_s else 1.0
+        gap = f"{ratio - 1:.1%} above" if ratio < 2 else f"{ratio:,.1f}x"
         lines += ["", _para(
-            f"Against the roofline: the simulated latency is {gap:.1%} above the analytic bound "
+            f"Against the roofline: the simulated latency is {gap} the analytic bound "
             f"({format_quantity(result.roofline_latency_s, 'time')}), the time lost to latencies, contention "
             "and imperfect overlap in this mapping.")]
     if result.provenance.get("mapper") == "aggregate":

@@ -124,7 +124,10 @@ def summary_lines(r: RunResult) -> list[str]:
         lines.append("utilization (busy / run time): " + "   ".join(parts))
     cp = r.critical_path
     if cp:
-        kinds = ", ".join(f"{k} {fq(v, 'time')}" for k, v in cp["by_resource_kind_s"].items() if v > 0)
+        fixed = cp.get("fixed_latency_s", {})
+        kinds = ", ".join(f"{k} {fq(v, 'time')}" + (f" ({fq(fixed[k], 'time')} fixed latency)"
+                                                    if fixed.get(k, 0) > 0.01 * cp["time_s"] else "")
+                          for k, v in cp["by_resource_kind_s"].items() if v > 0)
         lines.append(f"critical path {fq(cp['time_s'], 'time')} over {cp['tasks']:,} tasks: {kinds or 'empty'}")
     lines.append(f"bottleneck: {r.bottleneck}" + (_bottleneck_detail(cp) if cp else ""))
     return lines
