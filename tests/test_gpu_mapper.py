@@ -1,0 +1,116 @@
+"""The gpu-tiled mapper end to end: breakdowns, parallelism, launch modes,
+capacity, options, the CLI, and the validation cases."""
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from archsim.cli import main
+from archsim.errors import ArchsimInputError, InfeasibleError
+from archsim.mapping.base import resolve_mapper
+from archsim.pipeline import run
+from archsim.spec import parse_override
+from archsim.workload.model import Scenario
+
+DECODE = Scenario(phase="decode", context_len=1024)
+
+
+@pytest.fixture(scope="module")
+def tp8_decode():
+    return run("dgx-h100", "llama3.1-70b", DECODE, options={"tp": 8})
+
+
+def test_is_the_default_for_gpus():
+    assert resolve_mapper("auto", "gpu").name == "gpu-tiled"
+
+
+def test_tp8_decode_splits_time_into_memory_compute_and_communication(tp8_decode):
+    r = tp8_decode
+    by_name = {o.name: o for o in r.ops}
+    assert by_name["L0.allreduce_attn"].comm_s > 0 and by_name["L79.allreduce_ffn"].comm_s > 0
+    assert by_name["L3.ffn_up"].memory_s > 0 and by_name["L3.ffn_up"].bound == "memory"
+    totals = r.totals()
+    assert totals["compute_s"] > 0 and totals["memory_s"] > totals["comm_s"] > 0
+    assert r.chips_used == 8 and r.latency_s >= r.roofline_latency_s
+    assert sum(o.time_s for o in r.ops) == pytest.approx(r.latency_s, rel=1e-6)
+
+
+def test_weights_are_sharded_so_tp_speeds_up_memory_bound_decode(tp8_decode):
+    tp2 = run("dgx-h100", "llama3.1-70b", DECODE, options={"tp": 2})
+    assert tp8_decode.latency_s < 0.5 * tp2.latency_s
+    assert tp8_decode.extra["hbm_need_gb"] < 0.3 * tp2.extra["hbm_need_gb"]
+
+
+def test_prefill_is_compute_bound_and_uses_the_fused_attention_kernel():
+    r = run("dgx-h100", "llama3.1-8b", Scenario(phase="prefill", prompt_len=2048), options={"tp": 2})
+    by_name = {o.name: o for o in r.ops}
+    assert by_name["L0.ffn_up"].bound == "compute"
+    assert by_name["L0.softmax"].time_s == 0 and by_name["L0.attn_context"].time_s == 0
+    assert by_name["L0.attn_score"].time_s > 0
+    plan = {p["op"]: p for p in r.extra["gpu_kernel_plan"]}
+    assert "FlashAttention" in plan["L0.attn_score"]["kernel"]
+
+
+def test_eager_launch_is_slower_than_cuda_graphs_in_decode():
+    graphs = run("a100-sxm-80gb", "llama2-7b", DECODE)
+    eager = run("a100-sxm-80gb", "llama2-7b", DECODE, options={"cuda_graphs": False})
+    assert eager.latency_s > 1.1 * graphs.latency_s
+    assert eager.latency_s >= eager.extra["host_dispatch_s"]  # the host dispatches one op after another
+    assert eager.extra["host_dispatch_s"] == pytest.approx(eager.extra["gpu_kernels_per_step"] * 20e-6)
+    assert graphs.extra["host_dispatch_s"] == pytest.approx(20e-6)
+
+
+def test_pipeline_parallel_adds_stage_sends():
+    r = run("dgx-h100", "llama3.1-70b", DECODE, options={"tp": 4, "pp": 2})
+    names = {o.name for o in r.ops}
+    assert "pp_send" in names and r.chips_used == 8
+
+
+def test_model_that_does_not_fit_is_infeasible_with_numbers():
+    with pytest.raises(InfeasibleError) as info:
+        run("h100-sxm", "llama3.1-70b", DECODE)
+    assert "141" in str(info.value) and "80.0 GB" in str(info.value)
+    assert info.value.details["need_bytes"] > info.value.details["capacity_bytes"]
+
+
+@pytest.mark.parametrize("options,fragment", [({"tp": 16}, "has 8"), ({"tp": 3}, "divide"),
+                                              ({"tile": "7x7x7"}, "multiple of 16"), ({"tp": 0}, "at least 1")])
+def test_bad_options_are_one_clear_error(options, fragment):
+    with pytest.raises(ArchsimInputError, match=fragment):
+        run("dgx-h100", "llama3.1-70b", DECODE, options=options)
+
+
+def test_cycle_fidelity_says_it_reuses_the_task_model():
+    r = run("h100-sxm", "tiny", DECODE, fidelity="cycle")
+    assert any("reuses the task-level model" in n for n in r.notes)
+
+
+def test_moe_and_gelu_models_map():
+    assert run("dgx-h100", "mixtral-8x7b", Scenario(phase="prefill", prompt_len=256), options={"tp": 2}).latency_s > 0
+    assert run("dgx-a100", "gpt3-175b", DECODE, options={"tp": 8}).latency_s > 0
+
+
+@settings(max_examples=8, deadline=None)
+@given(scale=st.sampled_from([1.5, 2.0, 4.0]), phase=st.sampled_from(["decode", "prefill"]))
+def test_more_hbm_bandwidth_never_slower(scale, phase):
+    scenario = Scenario(phase=phase, prompt_len=256, context_len=512)
+    base = run("h100-sxm", "llama3.1-8b", scenario)
+    fast = run("h100-sxm", "llama3.1-8b", scenario,
+               overrides=[parse_override(f"hbm.bandwidth={3.35 * scale} TB/s")])
+    assert fast.latency_s <= base.latency_s * (1 + 1e-9)
+
+
+def test_done_when_commands_print_per_layer_breakdowns(capsys):
+    assert main(["run", "dgx-h100", "llama3.1-70b", "--phase", "decode", "-o", "tp=8"]) == 0
+    out = capsys.readouterr().out
+    assert "L*.allreduce_ffn" in out and "memory us" in out and "comm us" in out
+    assert main(["run", "dgx-h100", "llama3.1-70b", "--phase", "prefill", "--prompt-len", "2048",
+                 "-o", "tp=8"]) == 0
+    assert "TTFT" in capsys.readouterr().out
+
+
+def test_gpu_validation_cases_pass():
+    from archsim.validation.base import run_cases
+
+    results = run_cases(["gpu"])
+    assert len(results) >= 16
+    failing = [(r.case.case_id, r.error) for r in results if not r.passed]
+    assert not failing
