@@ -80,3 +80,15 @@ def test_explain_prefill_names_compute(capsys):
                  "--mapper", "aggregate"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "compute-bound" in text and "What would help is compute" in text
+
+
+def test_compare_scopes_options_to_one_chip(capsys):
+    import argparse
+
+    from archsim.commands.compare import chip_args
+
+    args = argparse.Namespace(option=["tile=64", "dgx-h100:tp=8", "wse2:region=4x4"])
+    assert chip_args(args, "dgx-h100", ["dgx-h100", "wse2"]).option == ["tile=64", "tp=8"]
+    assert chip_args(args, "wse2", ["dgx-h100", "wse2"]).option == ["tile=64", "region=4x4"]
+    assert main(["compare", "h100-sxm", "tiny", "--mapper", "aggregate", "-o", "h100-sxm:tp=8"]) == 2
+    assert "has no option 'tp'" in capsys.readouterr().err
