@@ -200,7 +200,8 @@ def plot_whatif(result, out: Path) -> dict:
     data = {"speedup": dict(result.whatif)}
     fig, ax = plt.subplots(figsize=(7, 4))
     kinds = list(result.whatif)
-    ax.bar([KIND_TITLES.get(k, k) for k in kinds], [result.whatif[k] for k in kinds], color="#4C72B0")
+    ax.bar([KIND_TITLES.get(k, k).replace(" ", "\n", 1) for k in kinds], [result.whatif[k] for k in kinds],
+           color="#4C72B0")
     ax.axhline(1.0, color="black", lw=0.8)
     for i, k in enumerate(kinds):
         ax.text(i, result.whatif[k], f"{result.whatif[k]:.2f}x", ha="center", va="bottom", fontsize=9)
