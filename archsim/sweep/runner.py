@@ -33,6 +33,7 @@ class SweepSummary:
     interrupted: bool = False
     wall_s: float = 0.0
     run_s: float = 0.0  # sum over points of the time spent in the worker on the point itself
+    cpu_s: float = 0.0  # the same in CPU time of the worker
 
     @property
     def complete(self) -> bool:
@@ -109,6 +110,7 @@ def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, 
             db.record(by_key[row["key"]].config(), row)
             summary.ran += 1
             summary.run_s += row.get("run_s") or 0.0
+            summary.cpu_s += row.get("cpu_s") or 0.0
             if row["status"] == "ok":
                 summary.ok += 1
             else:

@@ -17,7 +17,7 @@ and the mapper's options. See docs/sweep.md.
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from archsim import __version__
@@ -82,7 +82,8 @@ class SweepSpec:
     axes: tuple[Axis, ...]
     combine: str
     constraints: tuple[tuple[Constraint, int | None], ...]  # (constraint, line in the file)
-    digests: dict  # chip/workload name -> digest of the file(s) it reads
+    digests: dict  # chip/workload name -> digest of its effective configuration
+    _expanded: dict = field(default_factory=dict, compare=False, repr=False)  # fidelity -> (points, dropped)
 
     def points(self, fidelity: str | None = None) -> list[Point]:
         """Every point that satisfies the constraints, in axis order (the last axis varies fastest)."""
@@ -100,14 +101,26 @@ class SweepSpec:
         return itertools.product(*ranges)
 
     def _expand(self, fidelity: str) -> tuple[list[Point], int]:
+        if fidelity in self._expanded:
+            return self._expanded[fidelity]
         points, dropped = [], 0
         for combo in self._combos():
             point, env = self._point(len(points), combo, fidelity)
-            if all(c.holds(env) for c, _ in self.constraints):
+            if self._keep(env):
                 points.append(point)
             else:
                 dropped += 1
+        self._expanded[fidelity] = (points, dropped)
         return points, dropped
+
+    def _keep(self, env: dict) -> bool:
+        for i, (c, line) in enumerate(self.constraints):
+            try:
+                if not c.holds(env):
+                    return False
+            except ConstraintError as exc:
+                raise SpecError([Problem(self.file, line, f"constraints.{i}", str(exc))]) from None
+        return True
 
     def _point(self, index: int, combo: tuple, fidelity: str) -> tuple[Point, dict]:
         chip, workload = self.chip, self.workload
@@ -149,21 +162,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
         data["scenario"] = {}
     node, problems = check_section(data, SWEEP, file, lines)
     base_dir = Path(path).resolve().parent
-    raw_axes = node.get("axes") or {} if node is not None else {}
+    raw_axes = (node.get("axes") or {}) if node is not None else {}
     chip = resolve_relative(node.chip, base_dir) if node and node.get("chip") else None
     workload = resolve_relative(node.workload, base_dir) if node and node.get("workload") else None
-
-    kinds = {name: axis_kind(name) for name in raw_axes}
-    values: dict[str, list] = {}
-    for name, raw in raw_axes.items():
-        if kinds[name] is None:
-            problems.append(Problem(file, lines.get(("axes", name)), f"axes.{name}", unknown_axis_message(name)))
-            continue
-        vals, more = axis_values(raw, file, lines, ("axes", name))
-        problems += more
-        if not more:
-            values[name] = [resolve_relative(v, base_dir) if kinds[name] in ("chip", "workload") and
-                            isinstance(v, str) else v for v in vals]
+    kinds, values = _read_axes(raw_axes, file, lines, base_dir, problems)
     chips = values.get("chip") or ([chip] if chip else [])
     workloads = values.get("workload") or ([workload] if workload else [])
     if not chips and "chip" not in raw_axes:
@@ -194,10 +196,25 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise SpecError(problems)
     spec = SweepSpec(file, node.get("name") or Path(path).stem, node.description, chip, workload,
                      node.scenario.to_dict(), mapper, dict(node.get("options") or {}), node.fidelity,
-                     tuple(sorted(axes, key=lambda a: list(raw_axes).index(a.name))), combine, constraints,
-                     digests)
+                     tuple(axes), combine, constraints, digests)
     _check_constraints(spec)
     return spec
+
+
+def _read_axes(raw_axes: dict, file: str, lines, base_dir: Path, problems: list) -> tuple[dict, dict]:
+    """Axis names -> (kind of each, values of each well-formed axis, in file order)."""
+    kinds = {name: axis_kind(name) for name in raw_axes}
+    values: dict[str, list] = {}
+    for name, raw in raw_axes.items():
+        if kinds[name] is None:
+            problems.append(Problem(file, lines.get(("axes", name)), f"axes.{name}", unknown_axis_message(name)))
+            continue
+        vals, more = axis_values(raw, file, lines, ("axes", name))
+        problems += more
+        if not more:
+            values[name] = [resolve_relative(v, base_dir) if kinds[name] in ("chip", "workload") and
+                            isinstance(v, str) else v for v in vals]
+    return kinds, values
 
 
 def _load_chips(chips: list, file: str, lines, problems: list) -> tuple[dict, dict]:
@@ -244,8 +261,7 @@ def _parse_constraints(texts, file: str, lines, problems: list) -> tuple:
 
 def _check_constraints(spec: SweepSpec) -> None:
     """Names must exist; every point must evaluate to true or false; some point must survive."""
-    first = next(iter(spec._combos()), None)
-    _, env = spec._point(0, first, spec.fidelity)
+    _, env = spec._point(0, next(iter(spec._combos())), spec.fidelity)
     problems = []
     for i, (c, line) in enumerate(spec.constraints):
         for name in c.names:
@@ -253,18 +269,8 @@ def _check_constraints(spec: SweepSpec) -> None:
                 problems.append(Problem(spec.file, line, f"constraints.{i}",
                                         f"unknown name {name!r}{did_you_mean(name, env)}; names: "
                                         + ", ".join(sorted(env))))
-    if not problems:
-        for combo in spec._combos():
-            _, env = spec._point(0, combo, spec.fidelity)
-            for i, (c, line) in enumerate(spec.constraints):
-                try:
-                    c.holds(env)
-                except ConstraintError as exc:
-                    problems.append(Problem(spec.file, line, f"constraints.{i}", str(exc)))
-            if problems:
-                break
-    if not problems and spec.constraints and spec.size()[0] == 0:
-        problems.append(Problem(spec.file, spec.constraints[0][1], "constraints",
-                                "the constraints drop every point of the sweep"))
     if problems:
         raise SpecError(problems)
+    if spec.constraints and spec.size()[0] == 0:  # expands once; a constraint that cannot be evaluated raises
+        raise SpecError([Problem(spec.file, spec.constraints[0][1], "constraints",
+                                 "the constraints drop every point of the sweep")])

@@ -13,7 +13,7 @@ import socket
 import traceback
 from collections import OrderedDict
 from dataclasses import fields, replace
-from time import perf_counter
+from time import perf_counter, process_time
 
 # Chips loaded in this process, by (name, overrides). Loading and validating a
 # chip file costs more than a roofline point, and a sweep revisits the same
@@ -68,7 +68,7 @@ def run_point(key: str, config: dict) -> dict:
     from archsim.pipeline import run
     from archsim.workload.model import Scenario
 
-    start = perf_counter()
+    start, cpu_start = perf_counter(), process_time()
     row: dict = {"key": key, "status": "error", "error_kind": None, "error": None, "metrics": None}
     try:
         system = _system(config["chip"], tuple(tuple(o) for o in config["overrides"]))
@@ -85,6 +85,7 @@ def run_point(key: str, config: dict) -> dict:
         where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
         row.update(error_kind="internal", error=f"{type(exc).__name__}: {exc}{where}")
     row["run_s"] = perf_counter() - start
+    row["cpu_s"] = process_time() - cpu_start  # for benchmarks: run_s minus waiting for a busy CPU
     row["worker"] = worker_id()
     return row
 
