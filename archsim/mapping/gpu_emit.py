@@ -78,7 +78,7 @@ class GpuEmitter:
         n = cyc.shape[0]
         # per active SM: its pipeline fill (a latency), then compute and load issue side by side
         fill = self.b.add_tasks(np.full(n, -1), latency=np.ceil(fills).astype(np.int64), dep_ptr=np.arange(n + 1),
-                                dep_idx=np.full(n, launch), op=k.label, layer=k.layer)
+                                dep_idx=np.full(n, launch), op=k.label, layer=k.layer, category="memory")
         tasks = []
         for resource, work in ((self.sm, cyc), (self.sm_mem, issue)):
             has = np.flatnonzero(work > 0)
