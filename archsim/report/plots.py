@@ -212,10 +212,11 @@ def plot_whatif(result, out: Path) -> dict:
     return data
 
 
-def _heatmap(ax, plt, values, origin, title, label, scale):
+def _heatmap(ax, plt, values, origin, title, label, scale, vmax=None):
     r0, c0 = origin
     rows, cols = values.shape
-    im = ax.imshow(values / scale, origin="upper", aspect="auto", cmap="viridis",
+    im = ax.imshow(values / scale, origin="upper", aspect="auto", cmap="viridis", vmin=0,
+                   vmax=None if vmax is None else vmax / scale,
                    extent=(c0 - 0.5, c0 + cols - 0.5, r0 + rows - 0.5, r0 - 0.5))
     ax.set_xlabel("core column on the wafer")
     ax.set_ylabel("core row on the wafer")
@@ -233,8 +234,10 @@ def plot_heatmaps(result, out: Path) -> dict:
         cap = result.extra.get(SRAM_CAPACITY_KEY)
         fig, ax = plt.subplots(figsize=(8, 6))
         note = f" of {cap / 1024:,.0f} KiB" if cap else ""
-        _heatmap(ax, plt, sram, origin, f"SRAM used per core{note}: {_title(result)}\n"
-                 f"max {sram.max() / 1024:,.1f} KiB, mean {sram.mean() / 1024:,.1f} KiB", "SRAM used (KiB)", 1024)
+        title = (f"SRAM used per core{note}: {_title(result)}\n"
+                 f"max {sram.max() / 1024:,.1f} KiB, mean {sram.mean() / 1024:,.1f} KiB"
+                 + ("; colour scale up to the capacity" if cap else ""))
+        _heatmap(ax, plt, sram, origin, title, "SRAM used (KiB)", 1024, vmax=cap)
         data["sram_heatmap"] = {"max_bytes": float(sram.max()), "mean_bytes": float(sram.mean()),
                                 "files": _save(fig, out, "sram_heatmap")}
     links = [(k, np.asarray(result.extra[k], dtype=float)) for k in LINK_KEYS if result.extra.get(k) is not None]
