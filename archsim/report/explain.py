@@ -129,7 +129,8 @@ def _critical_path(result) -> list[str]:
         return []
     total = cp["time_s"] or 1.0
     parts = ", ".join(f"{k} {v / total:.1%}" for k, v in cp["by_resource_kind_s"].items() if v > 0)
-    top = ", ".join(f"{g['resource']} ({g['kind']}) {g['share']:.1%}" for g in cp["top_resources"][:3])
+    top = ", ".join(f"fixed latencies {g['share']:.1%}" if g["kind"] == "latency" else
+                    f"{g['resource']} ({g['kind']}) {g['share']:.1%}" for g in cp["top_resources"][:3])
     ops = ", ".join(f"{o['op']} {o['share']:.1%}" for o in cp["top_ops"][:4])
     text = (f"The critical path, the chain of tasks that sets the latency "
             f"({format_quantity(cp['time_s'], 'time')}), is {parts} by resource class, so the bottleneck is "
