@@ -218,7 +218,8 @@ def run(route_ptr, route_res, hold_cycles, task_latency, succ_ptr, succ_idx, res
     finished = 0
     while True:
         # 1. Tasks that became ready at t join their queues in index order.
-        _sort_small(newly, n_new)
+        if n_new > 1:
+            _sort_small(newly, n_new)
         for i in range(n_new):
             k = newly[i]
             ready[k] = t
@@ -262,9 +263,19 @@ def run(route_ptr, route_res, hold_cycles, task_latency, succ_ptr, succ_idx, res
             is_dirty[r] = False
             while free[r] > 0 and q_head[r] < q_tail[r]:
                 k = queue[q_head[r]]
+                a = route_ptr[k]
+                if a + 1 == route_ptr[k + 1]:  # one resource: it is r, and it has a free server
+                    q_head[r] += 1
+                    free[r] -= 1
+                    blk = -1
+                    if t > ready[k] and cause_time[r] == t:
+                        blk = cause_task[r]
+                    start[k] = t
+                    blocker[k] = blk
+                    size = _heap_push(h_time, h_task, h_hop, size, t + hold_cycles[a], k, 0)
+                    continue
                 if not _startable(route_ptr, route_res, queue, q_head, free, k):
                     break
-                a = route_ptr[k]
                 blk = -1
                 if t > ready[k]:
                     for e in range(a, route_ptr[k + 1]):
