@@ -18,6 +18,12 @@ MESH = {
         "sram_write": Field("bytes_per_cycle", "SRAM write bandwidth per core", positive=True),
         "fp16_fmac": Field("int", "FP16 fused multiply-accumulates per cycle per core (SIMD width)",
                            positive=True),
+        # Software costs of the mesh mapper's PLMR model (docs/wafer.md). Absent: the calibrated
+        # defaults in archsim/mapping/mesh_costs.py apply; set them for what-if studies.
+        "message_overhead": Field("int", "cycles a core spends per message of a collective step "
+                                  "(PLMR beta); default: calibrated", required=False, minimum=0),
+        "vector_overhead": Field("int", "start-up cycles of one vector (DSD) instruction; default: calibrated",
+                                 required=False, minimum=0),
     },
     "router": {
         "link_width": Field("bytes_per_cycle", "bytes per link per direction per cycle", positive=True),

@@ -1,0 +1,175 @@
+"""`mesh-dataflow`: the default mapper for wafer-scale mesh chips (Cerebras WSE-2/WSE-3).
+
+Decoder layers are placed on rectangular regions of cores (archsim/mapping/
+mesh_place.py), weights and KV cache resident in SRAM; GEMV/GEMM run as mesh
+algorithms with explicit reduction and broadcast traffic (mesh_layer.py) whose
+costs follow WaferLLM's PLMR model (mesh_costs.py). One representative layer is
+simulated and repeated `layers` times; region hand-offs, wafer crossings, the
+embedding and the LM head are segments of their own. Model, constants and
+validation: docs/wafer.md.
+"""
+from __future__ import annotations
+
+from archsim.engine import CATEGORIES, simulate
+from archsim.errors import ArchsimInputError, InfeasibleError
+from archsim.mapping.base import Mapping, Option, Segment, register_mapper
+from archsim.mapping.mesh_costs import ACCUMULATOR_BYTES, KERNEL_PROFILES, MeshCosts, MeshEmitter, colors_needed
+from archsim.mapping.mesh_layer import RegionLowering
+from archsim.mapping.mesh_place import Demand, Placement, footprint, parse_region, place
+from archsim.workload.model import DTYPE_BYTES
+
+NAME = "mesh-dataflow"
+STRATEGIES = ("meshgemv", "gather")
+
+
+@register_mapper(
+    NAME, family="mesh", default_for=("mesh",),
+    description="layers on core regions, weights in SRAM; MeshGEMV/MeshGEMM (WaferLLM) or gather-style collectives",
+    options=(
+        Option("region", str, "auto", "cores per decoder-layer region: auto (fewest regions that fit, the "
+                                      "whole system) or WxH like 420x420"),
+        Option("strategy", str, "meshgemv", "meshgemv: K-tree reductions and MeshGEMM (WaferLLM); gather: "
+                                            "partial sums gathered to one core per line and SUMMA broadcasts "
+                                            "(GPU/T10 style)", choices=STRATEGIES),
+        Option("tree_levels", int, 2, "levels of the K-tree reduction (meshgemv; WaferLLM uses 2)"),
+        Option("kernels", str, "waferllm", "software whose overheads (beta, sigma) apply: waferllm (calibrated "
+                                           "on WaferLLM, OSDI 2025) or cerebras-2024 (Cerebras's Aug-2024 "
+                                           "inference service)", choices=tuple(KERNEL_PROFILES)),
+        Option("accumulate", str, "fp16", "precision of partial sums (local accumulators and reduction "
+                                          "messages): fp16 as WaferLLM's kernels, or fp32",
+               choices=("fp16", "fp32")),
+        Option("layers_only", bool, False, "time only the decoder layers, per-layer time x layers, as WaferLLM "
+                                           "reports (no embedding, LM head, hand-offs or wafer crossings)"),
+    ))
+def map_mesh(system, graph, scenario, options) -> Mapping:
+    strategy, levels = options["strategy"], options["tree_levels"]
+    if levels < 1:
+        raise ArchsimInputError(f"mapper {NAME!r} option 'tree_levels' must be at least 1, got {levels}")
+    costs = MeshCosts.from_system(system, DTYPE_BYTES[scenario.act_dtype], options["kernels"],
+                                  ACCUMULATOR_BYTES[options["accumulate"]])
+    need = colors_needed(strategy, levels)
+    if need > costs.colors:
+        raise InfeasibleError(f"strategy {strategy} with {levels} tree levels needs {need} routable colours per "
+                              f"router; {system.chip.name} has {costs.colors}", {"colors_needed": need})
+    region = parse_region(options["region"])
+    if graph.phase == "gemm":
+        return _map_kernel(system, graph, options, costs, region)
+    layers_only = options["layers_only"]
+    fp = footprint(graph, scenario)
+    plan = place(fp, costs, system.count, region, layers_only, graph.workload, system.chip.name)
+    segments = []
+    if not layers_only:
+        segments += _pre(graph, plan, costs, strategy, levels)
+    layer = _layer(graph, plan, costs, strategy, levels)
+    segments.append(Segment(layer, graph.layers, "decoder layer"))
+    if not layers_only:
+        segments += _between(graph, plan, costs, strategy, levels)
+        segments += _post(graph, plan, costs, strategy, levels)
+    notes, extra = _describe(system, graph, plan, costs, options, layer)
+    return Mapping(NAME, dict(options), segments, chips_used=plan.wafers_used, notes=notes, extra=extra)
+
+
+def _emitter(costs: MeshCosts, strategy: str, levels: int) -> MeshEmitter:
+    return MeshEmitter(costs, strategy, levels)
+
+
+def _layer(graph, plan: Placement, costs, strategy, levels):
+    em = _emitter(costs, strategy, levels)
+    low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens)
+    deps: list[int] = []
+    for op in graph.layer_ops(0):
+        deps = low.emit(op, deps)
+    return em.build()
+
+
+def _vector_bytes(graph, costs, lines: int) -> float:
+    """Bytes one line of cores carries when the hidden state of every token moves between regions."""
+    hidden_bytes = graph.ops[0].act_write_bytes if graph.ops else 0.0  # the embedding writes tokens x hidden
+    return max(costs.dtype_bytes, hidden_bytes / max(1, lines))
+
+
+def _pre(graph, plan, costs, strategy, levels) -> list[Segment]:
+    ops = graph.pre_ops
+    if not ops:
+        return []
+    em = _emitter(costs, strategy, levels)
+    # the token's row moves from the embedding region into the first layer region, every column in parallel
+    em.hop(ops[0].name, ops[0].layer, "y", plan.region_h, _vector_bytes(graph, costs, plan.region_w), [])
+    return [Segment(em.build(), 1, "embedding")]
+
+
+def _between(graph, plan, costs, strategy, levels) -> list[Segment]:
+    out = []
+    if plan.handoffs:
+        em = _emitter(costs, strategy, levels)
+        em.hop("handoff", -1, "y", plan.region_h, _vector_bytes(graph, costs, plan.region_w), [])
+        out.append(Segment(em.build(), plan.handoffs, "region hand-off"))
+    if plan.crossings:
+        em = _emitter(costs, strategy, levels)
+        nbytes = _vector_bytes(graph, costs, 1)
+        to_edge = em.hop("wafer_io", -1, "x", costs.grid_w // 2, _vector_bytes(graph, costs, plan.region_w), [])
+        across = em.wafer_crossing("wafer_io", -1, nbytes, to_edge)
+        em.hop("wafer_io", -1, "x", costs.grid_w // 2, _vector_bytes(graph, costs, plan.region_w), across)
+        out.append(Segment(em.build(), plan.crossings, "wafer crossing"))
+    return out
+
+
+def _post(graph, plan, costs, strategy, levels) -> list[Segment]:
+    ops = graph.post_ops
+    if not ops:
+        return []
+    em = _emitter(costs, strategy, levels)
+    w, h = plan.head_shape
+    low = RegionLowering(em, w, h, graph.phase, graph.tokens)
+    deps: list[int] = []
+    for op in ops:
+        deps = low.emit(op, deps)
+    # sampling: arg-max over the vocabulary, then the token goes back to the embedding (first wafer)
+    layer = ops[-1].layer
+    deps = em.allreduce("sample", layer, "x", w, 2 * graph.batch, deps)
+    deps = em.allreduce("sample", layer, "y", h, 2 * graph.batch, deps)
+    if plan.wafers_used > 1:
+        em.wafer_crossing("sample", layer, 4 * graph.batch, deps)
+    else:
+        em.hop("sample", layer, "x", (costs.grid_w + costs.grid_h) // 2, 4 * graph.batch, deps)
+    return [Segment(em.build(), 1, "LM head and sampling")]
+
+
+def _map_kernel(system, graph, options, costs, region) -> Mapping:
+    """A single GEMM/GEMV (gemm:MxNxK) on one region (default: the whole wafer)."""
+    w, h = region or (costs.grid_w, costs.grid_h)
+    if w > costs.grid_w or h > costs.grid_h:
+        raise ArchsimInputError(f"region {w}x{h} does not fit {system.chip.name}'s {costs.grid_w}x{costs.grid_h} "
+                                "core grid")
+    op = graph.ops[0]
+    per_core = Demand(op.weight_bytes / (w * h), 0.0, 2.0 * (op.act_read_bytes + op.act_write_bytes) / min(w, h)
+                      if op.m < min(w, h) else 6.0 * max(op.act_read_bytes, op.act_write_bytes) / (w * h))
+    if per_core.total > costs.sram_bytes:
+        raise InfeasibleError(f"{op.name} does not fit a {w}x{h} region of {system.chip.name}: each core would "
+                              f"hold {per_core.describe()} but has {costs.sram_bytes / 1024:.1f} KiB",
+                              {"per_core_bytes": per_core.total})
+    em = _emitter(costs, options["strategy"], options["tree_levels"])
+    RegionLowering(em, w, h, "decode" if op.m < min(w, h) else "prefill", op.m).emit(op, [])
+    notes = [f"{NAME}: {op.name} on a {w}x{h} core region ({options['strategy']}); "
+             f"each core holds {per_core.describe()}"]
+    return Mapping(NAME, dict(options), [Segment(em.build(), 1, "kernel")], chips_used=1, notes=notes,
+                   extra={"region": f"{w}x{h}"})
+
+
+def _critical_split_s(task_graph) -> dict[str, float]:
+    """Seconds of one simulated layer along its critical path, by category (and waiting)."""
+    sim = simulate(task_graph)
+    parts = {"compute": 0.0, "memory": 0.0, "communication": 0.0, "wait": 0.0}
+    previous = 0
+    for k in sim.critical_path:
+        start, end = int(sim.start_cycle[k]), int(sim.end_cycle[k])
+        parts["wait"] += max(0, start - previous)
+        parts[CATEGORIES[int(task_graph.task_category[k])]] += end - start
+        previous = max(previous, end)
+    return {key: cycles / task_graph.clock_hz for key, cycles in parts.items()}
+
+
+def _describe(system, graph, plan: Placement, costs: MeshCosts, options, layer_graph):
+    from archsim.mapping.mesh_report import describe
+
+    return describe(system, graph, plan, costs, options, _critical_split_s(layer_graph))
