@@ -27,6 +27,7 @@ class Case:
     unit: str
     source: str
     command: str  # the archsim command that reproduces the prediction
+    at_least: bool = False  # one-sided: passes when predicted >= measured * (1 - tolerance)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class CaseResult:
     def to_dict(self) -> dict:
         c = self.case
         return dict(case_id=c.case_id, family=c.family, predicted=self.predicted, measured=c.measured,
-                    unit=c.unit, error=self.error, tolerance=c.tolerance, required=c.required,
+                    unit=c.unit, error=self.error, tolerance=c.tolerance, at_least=c.at_least, required=c.required,
                     passed=self.passed, source=c.source, command=c.command, message=self.message)
 
 
@@ -68,7 +69,8 @@ def reference_row(case_id: str, file: str = "published_results.csv") -> dict:
 
 
 def validation_case(case_id: str, family: str, tolerance: float, command: str, required: bool = True,
-                    measured: float | None = None, unit: str | None = None, source: str | None = None):
+                    measured: float | None = None, unit: str | None = None, source: str | None = None,
+                    at_least: bool = False):
     """Register fn() -> predicted. Measured value, unit and source default to published_results.csv."""
 
     def decorator(fn):
@@ -77,7 +79,7 @@ def validation_case(case_id: str, family: str, tolerance: float, command: str, r
             value, u, src = float(row["value"]), row["unit"], row["source"]
         else:
             value, u, src = measured, unit or "", source or ""
-        CASES.add(case_id, Case(case_id, family, tolerance, required, fn, value, u, src, command))
+        CASES.add(case_id, Case(case_id, family, tolerance, required, fn, value, u, src, command, at_least))
         return fn
 
     return decorator
@@ -100,7 +102,8 @@ def run_case(case: Case) -> CaseResult:
         return CaseResult(case, None, None, not case.required, f"could not run: {exc}",
                           time.perf_counter() - t0)
     error = (predicted - case.measured) / case.measured
-    passed = abs(error) <= case.tolerance or not case.required
+    within = error >= -case.tolerance if case.at_least else abs(error) <= case.tolerance
+    passed = within or not case.required
     return CaseResult(case, predicted, error, passed, "", time.perf_counter() - t0)
 
 
