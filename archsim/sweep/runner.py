@@ -102,12 +102,12 @@ def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, 
     bar = Progress(summary.total, summary.skipped, enabled=progress)
     start = time.perf_counter()
     failed: Counter = Counter()
-    rows = points_iter(((p.key, p.config()) for p in todo), jobs or default_jobs(), client)
+    configs = {p.key: p.config() for p in todo}
+    rows = points_iter(configs.items(), jobs or default_jobs(), client)
     db = ResultsDB(db_path)  # opened after the workers fork: they never hold the connection
-    by_key = {p.key: p for p in todo}
     try:
         for row in rows:
-            db.record(by_key[row["key"]].config(), row)
+            db.record(configs[row["key"]], row)
             summary.ran += 1
             summary.run_s += row.get("run_s") or 0.0
             summary.cpu_s += row.get("cpu_s") or 0.0
