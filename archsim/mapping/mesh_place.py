@@ -45,10 +45,13 @@ class Footprint:
 
     layer_weights: float  # one decoder layer (all MoE experts)
     layer_kv: float  # one layer's KV cache for the scenario
-    layer_act: float  # the largest activation one layer's operator writes
+    layer_act: float  # the largest activation a non-attention operator of a layer writes
+    score_act: float  # the attention scores (and probabilities) of a layer
+    score_rows: int  # decode: query rows that share one KV head (batch x q_len x heads / kv_heads)
+    kv_len: int  # decode: cached tokens attended to
     act_is_2d: bool  # prefill blocks are spread over the region; decode vectors over a line
     head_weights: float  # final norm + LM head
-    embed_weights: float  # token (and position) embedding tables
+    embed_weights: float  # token embedding table
     layers: int
 
 
@@ -63,7 +66,12 @@ def footprint(graph, scenario) -> Footprint:
         else:
             weights += op.weight_bytes
     kv = sum(op.kv_read_bytes for op in ops) + sum(op.kv_write_bytes for op in ops if op.kind == "attn_score")
-    act = max((op.act_write_bytes for op in ops), default=0.0)
+    attention = ("attn_score", "softmax", "attn_context")
+    act = max((op.act_write_bytes for op in ops if op.kind not in attention), default=0.0)
+    scores = max((op.act_write_bytes for op in ops if op.kind in ("attn_score", "softmax")), default=0.0)
+    geometry = next((op.attrs for op in ops if op.kind == "attn_score"), {})
+    rows = geometry.get("batch", 1) * geometry.get("q_len", 1) * geometry.get("heads", 1) \
+        // max(1, geometry.get("kv_heads", 1))
     head = sum(op.weight_bytes for op in graph.post_ops)
     embed = 0.0
     vocab = next((op.n for op in graph.post_ops if op.kind == "gemm"), 0)
@@ -71,7 +79,8 @@ def footprint(graph, scenario) -> Footprint:
         if op.kind == "embedding" and graph.tokens:
             tables = 2 if op.flops else 1  # a position table adds an addition per element (GPT-3)
             embed += op.weight_bytes / graph.tokens / tables * vocab
-    return Footprint(weights, kv, act, graph.phase not in ("decode",), head, embed, graph.layers)
+    return Footprint(weights, kv, act, scores, rows, geometry.get("kv_len", 1), graph.phase != "decode", head,
+                     embed, graph.layers)
 
 
 @dataclass
@@ -134,10 +143,11 @@ class Placement:
 
 def demand(fp: Footprint, w: int, h: int, stack: int, dtype_bytes: float) -> Demand:
     cores = w * h
-    if fp.act_is_2d:  # A, B and C blocks of the largest GEMM, double buffered
-        act = 2.0 * 3.0 * fp.layer_act / cores
-    else:  # a vector slice per line, double buffered, plus the residual stream
-        act = 2.0 * fp.layer_act / min(w, h) + 2.0 * fp.layer_act / max(w, h)
+    if fp.act_is_2d:  # an output block and a second live block per core (inputs stream through)
+        act = 2.0 * max(fp.layer_act, fp.score_act) / cores
+    else:  # a vector slice per line (and its message buffer), the residual stream, this core's scores
+        act = 2.0 * fp.layer_act / min(w, h) + fp.layer_act / max(w, h)
+        act += 2.0 * fp.score_rows * math.ceil(fp.kv_len / max(w, h)) * dtype_bytes
     return Demand(stack * fp.layer_weights / cores, stack * fp.layer_kv / cores, act)
 
 
