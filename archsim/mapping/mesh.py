@@ -16,6 +16,7 @@ from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.mapping.mesh_costs import ACCUMULATOR_BYTES, KERNEL_PROFILES, MeshCosts, MeshEmitter, colors_needed
 from archsim.mapping.mesh_layer import RegionLowering
 from archsim.mapping.mesh_place import Demand, Placement, footprint, parse_region, place
+from archsim.mapping.mesh_report import describe
 from archsim.workload.model import DTYPE_BYTES
 
 NAME = "mesh-dataflow"
@@ -69,12 +70,8 @@ def map_mesh(system, graph, scenario, options) -> Mapping:
     return Mapping(NAME, dict(options), segments, chips_used=plan.wafers_used, notes=notes, extra=extra)
 
 
-def _emitter(costs: MeshCosts, strategy: str, levels: int) -> MeshEmitter:
-    return MeshEmitter(costs, strategy, levels)
-
-
 def _layer(graph, plan: Placement, costs, strategy, levels):
-    em = _emitter(costs, strategy, levels)
+    em = MeshEmitter(costs, strategy, levels)
     low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens)
     deps: list[int] = []
     for op in graph.layer_ops(0):
@@ -92,7 +89,7 @@ def _pre(graph, plan, costs, strategy, levels) -> list[Segment]:
     ops = graph.pre_ops
     if not ops:
         return []
-    em = _emitter(costs, strategy, levels)
+    em = MeshEmitter(costs, strategy, levels)
     # the token's row moves from the embedding region into the first layer region, every column in parallel
     em.hop(ops[0].name, ops[0].layer, "y", plan.region_h, _vector_bytes(graph, costs, plan.region_w), [])
     return [Segment(em.build(), 1, "embedding")]
@@ -101,11 +98,11 @@ def _pre(graph, plan, costs, strategy, levels) -> list[Segment]:
 def _between(graph, plan, costs, strategy, levels) -> list[Segment]:
     out = []
     if plan.handoffs:
-        em = _emitter(costs, strategy, levels)
+        em = MeshEmitter(costs, strategy, levels)
         em.hop("handoff", -1, "y", plan.region_h, _vector_bytes(graph, costs, plan.region_w), [])
         out.append(Segment(em.build(), plan.handoffs, "region hand-off"))
     if plan.crossings:
-        em = _emitter(costs, strategy, levels)
+        em = MeshEmitter(costs, strategy, levels)
         nbytes = _vector_bytes(graph, costs, 1)
         to_edge = em.hop("wafer_io", -1, "x", costs.grid_w // 2, _vector_bytes(graph, costs, plan.region_w), [])
         across = em.wafer_crossing("wafer_io", -1, nbytes, to_edge)
@@ -118,7 +115,7 @@ def _post(graph, plan, costs, strategy, levels) -> list[Segment]:
     ops = graph.post_ops
     if not ops:
         return []
-    em = _emitter(costs, strategy, levels)
+    em = MeshEmitter(costs, strategy, levels)
     w, h = plan.head_shape
     low = RegionLowering(em, w, h, graph.phase, graph.tokens)
     deps: list[int] = []
@@ -148,7 +145,7 @@ def _map_kernel(system, graph, options, costs, region) -> Mapping:
         raise InfeasibleError(f"{op.name} does not fit a {w}x{h} region of {system.chip.name}: each core would "
                               f"hold {per_core.describe()} but has {costs.sram_bytes / 1024:.1f} KiB",
                               {"per_core_bytes": per_core.total})
-    em = _emitter(costs, options["strategy"], options["tree_levels"])
+    em = MeshEmitter(costs, options["strategy"], options["tree_levels"])
     RegionLowering(em, w, h, "decode" if op.m < min(w, h) else "prefill", op.m).emit(op, [])
     notes = [f"{NAME}: {op.name} on a {w}x{h} core region ({options['strategy']}); "
              f"each core holds {per_core.describe()}"]
@@ -170,6 +167,4 @@ def _critical_split_s(task_graph) -> dict[str, float]:
 
 
 def _describe(system, graph, plan: Placement, costs: MeshCosts, options, layer_graph):
-    from archsim.mapping.mesh_report import describe
-
     return describe(system, graph, plan, costs, options, _critical_split_s(layer_graph))

@@ -20,8 +20,6 @@ import math
 
 from archsim.mapping.mesh_costs import MeshEmitter
 
-_MATMUL = ("gemm", "attn_score", "attn_context")
-
 
 def _ceil(a: float, b: float) -> int:
     return max(1, math.ceil(a / b - 1e-9))
@@ -44,9 +42,9 @@ class RegionLowering:
     def other(axis: str) -> str:
         return "y" if axis == "x" else "x"
 
-    def emit(self, op, deps, label: str | None = None) -> list[int]:
-        label = label or op.name
-        kind = op.kind
+    def emit(self, op, deps) -> list[int]:
+        """Tasks of operator `op` after `deps`; returns the tasks the next operator waits for."""
+        label, kind = op.name, op.kind
         if kind == "gemm":  # the LM head sees only the last position, so it is a GEMV in prefill too
             vector = self.decode or op.short_name == "lm_head" or op.m < min(self.w, self.h)
             return self.gemv(op, label, deps) if vector else self.gemm(op, label, deps)

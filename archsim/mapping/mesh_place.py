@@ -134,7 +134,8 @@ class Placement:
     def summary(self) -> str:
         parts = [f"{self.region_w}x{self.region_h} cores per layer region ({self.cols}x{self.rows} regions per wafer)",
                  f"{self.layer_regions} layer region{'s' if self.layer_regions != 1 else ''}"
-                 + (f", {self.stack} layers stacked in each" if self.stack > 1 else "")]
+                 + (f", {self.stack} layers stacked in {'each' if self.layer_regions > 1 else 'it'}"
+                    if self.stack > 1 else "")]
         if self.embed_regions or self.head_regions:
             parts.append(f"embedding on {self.embed_regions}, LM head on {self.head_regions}")
         parts.append(f"{self.wafers_used} wafer{'s' if self.wafers_used != 1 else ''}")

@@ -5,7 +5,7 @@ from archsim.mapping.mesh_costs import MeshCosts, colors_needed
 from archsim.mapping.mesh_place import Placement
 
 _WHY = {"compute": "the cores' vector instructions", "memory": "the cores' SRAM ports",
-        "communication": "on-wafer reductions and broadcasts (and wafer I/O)", "wait": "waiting"}
+        "communication": "on-wafer reductions and broadcasts", "wait": "waiting"}
 
 
 def _kib(nbytes: float) -> str:
