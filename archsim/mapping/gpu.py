@@ -12,6 +12,7 @@ simulated once (layer 0) and repeated.
 """
 from __future__ import annotations
 
+from archsim.errors import ArchsimInputError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.mapping.gpu_calibration import HOST_DISPATCH_S
 from archsim.mapping.gpu_chip import GpuChip, Kernel, estimate_cycles, gpu_chip
@@ -24,7 +25,8 @@ from archsim.workload.model import DTYPE_BYTES
 FUSED_INTO_ATTENTION = ("softmax", "attn_context")
 
 OPTIONS = (
-    Option("tp", int, 1, "tensor-parallel degree: GPUs sharing each layer (two all-reduces per layer)"),
+    Option("tp", str, "auto", "tensor-parallel degree: GPUs sharing each layer (two all-reduces per layer); "
+                              "auto: every GPU of the system not used by pp"),
     Option("pp", int, 1, "pipeline-parallel degree: stages of consecutive layers"),
     Option("cuda_graphs", bool, True, "launch the whole step as one CUDA-graph replay (what serving stacks do "
                                       "for decode); false: one eager host dispatch per kernel"),
@@ -38,6 +40,7 @@ OPTIONS = (
                  description="SM-level GPU model: tiled GEMMs in waves, Little's-law memory kernels, fused "
                              "attention, launch overhead, tensor/pipeline parallelism over NVLink")
 def map_gpu(system, graph, scenario, options) -> Mapping:
+    options = dict(options, tp=resolve_tp(options["tp"], options["pp"], system.count))
     tp, pp = options["tp"], options["pp"]
     check_parallel(system, tp, pp)
     chip = gpu_chip(system.chip, scenario.weight_dtype)
@@ -105,6 +108,16 @@ def _hidden(graph) -> int:
         if op.short_name == "o_proj":
             return op.n
     return max((op.n for op in graph.ops), default=1)
+
+
+def resolve_tp(raw: str, pp: int, gpus: int) -> int:
+    """`auto` uses the whole system (what a DGX serving one model does); otherwise an integer."""
+    if raw == "auto":
+        return max(1, gpus // max(1, pp))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option 'tp' must be an integer or auto, got {raw!r}") from None
 
 
 def _notes(system, chip, options, tp, pp, memory, kernels) -> list[str]:
