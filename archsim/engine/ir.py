@@ -58,6 +58,10 @@ class TaskGraph:
     Tasks (index k): route (resources held, in order), work (units), extra
     fixed latency in cycles, predecessors, op label (index into op_labels),
     layer (-1: none), category (code into CATEGORIES).
+
+    Treat it as immutable: to change it (a what-if, say), make a new one with
+    `dataclasses.replace(g, resource_rate=g.resource_rate * 2)`, which
+    validates again. Arrays passed in with the right dtype are not copied.
     """
 
     clock_hz: float
