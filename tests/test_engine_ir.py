@@ -97,6 +97,11 @@ def test_load_missing_file_and_wrong_contents(tmp_path):
     np.savez(tmp_path / "partial.npz", clock_hz=1.0)
     with pytest.raises(TaskGraphError, match="missing arrays"):
         load_task_graph(tmp_path / "partial.npz")
+    fields = graph_fields(small_builder().build())
+    fields["op_labels"] = np.array([object(), 1], dtype=object)
+    np.savez(tmp_path / "pickled.npz", format_version=1, **fields)
+    with pytest.raises(TaskGraphError, match="cannot read its arrays"):
+        load_task_graph(tmp_path / "pickled.npz")
 
 
 def test_load_checks_the_graph(tmp_path):

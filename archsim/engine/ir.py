@@ -146,7 +146,11 @@ def load_task_graph(path: str | os.PathLike) -> TaskGraph:
         version = int(data["format_version"])
         if version != FORMAT_VERSION:
             raise TaskGraphError([f"{path}: format_version must be {FORMAT_VERSION}. Got {version} instead."])
-        return TaskGraph(**{n: data[n] for n in names})
+        try:
+            arrays = {n: data[n] for n in names}
+        except ValueError as exc:  # e.g. object arrays, which need pickle
+            raise TaskGraphError([f"{path}: cannot read its arrays: {exc}"]) from None
+        return TaskGraph(**arrays)
 
 
 def _as_array(name: str, value, dtype) -> np.ndarray:
@@ -156,8 +160,10 @@ def _as_array(name: str, value, dtype) -> np.ndarray:
     if arr.dtype == dtype:
         return arr
     if arr.size and np.dtype(dtype).kind == "i":
-        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
-            raise TaskGraphError([f"{name} must hold integers. Got dtype {arr.dtype} with non-integer values."])
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))
+                                                & (np.abs(arr) <= MAX_CYCLES)):
+            raise TaskGraphError([f"{name} must hold integers. Got dtype {arr.dtype} with non-integer "
+                                  "or out-of-range values."])
         if arr.dtype.kind not in "iuf" and arr.dtype != bool:
             raise TaskGraphError([f"{name} must hold integers. Got dtype {arr.dtype} instead."])
     if arr.size and np.dtype(dtype).kind == "f" and arr.dtype.kind not in "iuf":
