@@ -123,7 +123,7 @@ def _construct(node, path: tuple, lines: Lines, problems: list, file: str):
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader("").construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = _construct(key_node, path, {}, problems, file) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
                 problems.append(Problem(file, key_node.start_mark.line + 1, _join(path), "keys must be strings"))
                 continue
@@ -132,10 +132,16 @@ def _construct(node, path: tuple, lines: Lines, problems: list, file: str):
                                         "duplicate key (it appears earlier in the same section)"))
                 continue
             out[key] = _construct(value_node, path + (key,), lines, problems, file)
+            lines[path + (key,)] = key_node.start_mark.line + 1  # the key's line, not its block's
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, path + (i,), lines, problems, file) for i, v in enumerate(node.value)]
-    return yaml.SafeLoader("").construct_object(node)
+    try:
+        return yaml.SafeLoader("").construct_object(node)
+    except yaml.YAMLError as exc:  # e.g. a bare '=' (YAML's 'value' tag), an unknown !tag
+        problems.append(Problem(file, node.start_mark.line + 1, _join(path),
+                                f"not a valid YAML value: {getattr(exc, 'problem', None) or exc}"))
+        return None
 
 
 def _join(path: tuple) -> str:

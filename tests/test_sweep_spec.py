@@ -11,7 +11,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
 
 # fixture -> fragments the error must contain (file:line key.path: what was expected)
 CASES = {
-    "unknown_key.yaml": [":5: axis: unknown key 'axis' (did you mean 'axes'?)", "recognized keys here: version"],
+    "unknown_key.yaml": [":4: axis: unknown key 'axis' (did you mean 'axes'?)", "recognized keys here: version"],
     "bad_version.yaml": [":1: version: expected one of 1, got 2"],
     "yaml_syntax.yaml": ["not valid YAML"],
     "not_mapping.yaml": [":1:", "expected a mapping"],
