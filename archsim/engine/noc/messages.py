@@ -1,0 +1,225 @@
+"""Trace-driven simulation: messages with sizes, release times and dependencies.
+
+This is the entry point for mappers and the engine (`--fidelity cycle`): give
+a `MessageTrace` (source, destination, size in flits, earliest cycle, and the
+messages each one waits for) and get back, per message, the cycle it became
+ready, the cycle its first flit entered the network and the cycle its last
+flit arrived. A message is split into packets of at most `max_packet_flits`
+flits (wormhole: one packet holds a VC from head to tail); it becomes ready at
+max(earliest, arrival of its last dependency) and is queued at its source
+behind earlier-ready messages (ties by message id).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from archsim.engine.jit import njit
+from archsim.engine.noc.config import NocConfig
+from archsim.engine.noc.loop import STOP_ALL_DELIVERED, _run
+from archsim.engine.noc.state import (M_ATIME, M_EARLIEST, M_FIRST, M_LEFT, M_LEN, M_NDEPS, M_NPK,
+                                      M_READY, P, PK_ATIME, PK_DST, PK_ITIME, PK_LEN, PK_MSG,
+                                      PK_NFL, PK_SRC, S_DONE_MSGS, config_vector, new_net_state,
+                                      new_traffic)
+from archsim.engine.noc.terminal import MODE_TRACE, SP_LEN
+from archsim.errors import ArchsimInputError
+
+_CHUNK = 1 << 22
+
+
+@dataclass(frozen=True, eq=False)
+class MessageTrace:
+    """Messages as arrays of equal length; dependencies in CSR form: message i
+    waits for every message in ``dep_idx[dep_ptr[i]:dep_ptr[i + 1]]``."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    size_flits: np.ndarray
+    earliest: np.ndarray
+    dep_ptr: np.ndarray
+    dep_idx: np.ndarray
+
+    @staticmethod
+    def from_arrays(src, dst, size_flits=1, earliest=0, deps=None) -> "MessageTrace":
+        """`deps`: None, or one sequence of message ids per message."""
+        src = np.asarray(src, np.int64).ravel()
+        n = src.size
+        dst = np.asarray(dst, np.int64).ravel()
+        size = np.broadcast_to(np.asarray(size_flits, np.int64), (n,)).copy()
+        earliest = np.broadcast_to(np.asarray(earliest, np.int64), (n,)).copy()
+        if deps is None:
+            ptr, idx = np.zeros(n + 1, np.int64), np.zeros(0, np.int64)
+        else:
+            if len(deps) != n:
+                raise ArchsimInputError(f"MessageTrace: deps has {len(deps)} entries for {n} messages.")
+            ptr = np.zeros(n + 1, np.int64)
+            ptr[1:] = np.cumsum([len(d) for d in deps])
+            idx = np.fromiter((j for d in deps for j in d), np.int64, int(ptr[-1]))
+        return MessageTrace(src, dst, size, earliest, ptr, idx)
+
+    def __len__(self) -> int:
+        return int(self.src.size)
+
+    def check(self, cfg: NocConfig) -> None:
+        n = len(self)
+        problems = []
+        for name in ("dst", "size_flits", "earliest"):
+            if getattr(self, name).shape != (n,):
+                problems.append(f"'{name}' has shape {getattr(self, name).shape}, expected ({n},)")
+        if self.dep_ptr.shape != (n + 1,) or (n and self.dep_ptr[-1] != self.dep_idx.size):
+            problems.append("dep_ptr must have one entry per message plus one, ending at len(dep_idx)")
+        if problems:
+            raise ArchsimInputError("MessageTrace: " + "; ".join(problems) + ".")
+        for name, arr, lo, hi in (("src", self.src, 0, cfg.nodes - 1), ("dst", self.dst, 0, cfg.nodes - 1),
+                                  ("size_flits", self.size_flits, 1, 2**30),
+                                  ("earliest", self.earliest, 0, 2**60),
+                                  ("dep_idx", self.dep_idx, 0, n - 1)):
+            bad = np.flatnonzero((arr < lo) | (arr > hi))
+            if bad.size:
+                raise ArchsimInputError(
+                    f"MessageTrace: '{name}'[{bad[0]}] = {arr[bad[0]]} is outside [{lo}, {hi}]"
+                    f" ({bad.size} such entries; mesh has {cfg.nodes} nodes).")
+        if n and _has_cycle(self.dep_ptr, self.dep_idx, n):
+            raise ArchsimInputError("MessageTrace: the dependencies contain a cycle.")
+
+
+class MessageTraceBuilder:
+    """Append messages one at a time; `add` returns the new message's id."""
+
+    def __init__(self):
+        self._src, self._dst, self._size, self._earliest, self._deps = [], [], [], [], []
+
+    def add(self, src: int, dst: int, size_flits: int = 1, earliest: int = 0, after=()) -> int:
+        self._src.append(src)
+        self._dst.append(dst)
+        self._size.append(size_flits)
+        self._earliest.append(earliest)
+        self._deps.append(tuple(after))
+        return len(self._src) - 1
+
+    def build(self) -> MessageTrace:
+        return MessageTrace.from_arrays(self._src, self._dst, self._size, self._earliest, self._deps)
+
+
+@dataclass(frozen=True, eq=False)
+class MessageResult:
+    """Per-message cycles (int64 arrays) and run totals."""
+
+    ready_cycle: np.ndarray
+    inject_cycle: np.ndarray
+    arrival_cycle: np.ndarray
+    cycles: int
+    wall_s: float
+    routers: int
+
+    @property
+    def latency_cycles(self) -> np.ndarray:
+        return self.arrival_cycle - self.ready_cycle
+
+    @property
+    def router_cycles_per_s(self) -> float:
+        return self.routers * self.cycles / self.wall_s if self.wall_s > 0 else float("inf")
+
+
+@njit
+def _has_cycle(ptr, idx, n):
+    indeg = np.zeros(n, np.int64)
+    for m in range(n):
+        indeg[m] = ptr[m + 1] - ptr[m]
+    succ_cnt = np.zeros(n + 1, np.int64)
+    for i in range(idx.size):
+        succ_cnt[idx[i] + 1] += 1
+    succ_ptr = np.cumsum(succ_cnt)
+    fill = succ_ptr[:-1].copy()
+    succ = np.zeros(idx.size, np.int64)
+    for m in range(n):
+        for i in range(ptr[m], ptr[m + 1]):
+            succ[fill[idx[i]]] = m
+            fill[idx[i]] += 1
+    stack = np.zeros(n, np.int64)
+    top = 0
+    for m in range(n):
+        if indeg[m] == 0:
+            stack[top] = m
+            top += 1
+    seen = 0
+    while top > 0:
+        top -= 1
+        m = stack[top]
+        seen += 1
+        for i in range(succ_ptr[m], succ_ptr[m + 1]):
+            d = succ[i]
+            indeg[d] -= 1
+            if indeg[d] == 0:
+                stack[top] = d
+                top += 1
+    return seen < n
+
+
+def _packetize(trace: MessageTrace, max_packet_flits: int | None):
+    size = trace.size_flits
+    if max_packet_flits is None:
+        npk = np.ones(len(trace), np.int64)
+    else:
+        npk = (size + max_packet_flits - 1) // max_packet_flits
+    first = np.zeros(len(trace), np.int64)
+    first[1:] = np.cumsum(npk)[:-1]
+    msg_of = np.repeat(np.arange(len(trace)), npk)
+    nfl = np.full(msg_of.size, size.max() if max_packet_flits is None else max_packet_flits, np.int64)
+    if max_packet_flits is None:
+        nfl = size.copy()
+    else:
+        last = first + npk - 1
+        nfl[last] = size - (npk - 1) * max_packet_flits
+    return first, npk, msg_of, nfl
+
+
+def simulate_messages(cfg: NocConfig, trace: MessageTrace, *, max_packet_flits: int | None = None,
+                      max_cycles: int | None = None) -> MessageResult:
+    """Run `trace` on the mesh until every message has arrived (or `max_cycles`)."""
+    trace.check(cfg)
+    if max_packet_flits is not None and max_packet_flits < 1:
+        raise ArchsimInputError(f"max_packet_flits must be at least 1. Got {max_packet_flits!r} instead.")
+    S, T = _trace_state(cfg, trace, max_packet_flits)
+    n_msgs = len(trace)
+    cf = config_vector(cfg)
+    sp = np.zeros(SP_LEN, np.int64)
+    hot, hot_cdf = np.zeros(1, np.int64), np.ones(1)
+    rng = np.random.default_rng(0)
+    limit = max_cycles if max_cycles is not None else 2**62
+    t = 0
+    start = time.perf_counter()
+    while S.sc[S_DONE_MSGS] < n_msgs and t < limit:
+        t = _run(*S, *T, cf, t, min(t + _CHUNK, limit), MODE_TRACE, STOP_ALL_DELIVERED, sp, 0.0,
+                 rng, hot, hot_cdf, 0.0)
+    wall = time.perf_counter() - start
+    first = T.msg[:, M_FIRST]
+    return MessageResult(ready_cycle=T.msg[:, M_READY].copy(), inject_cycle=T.pk[first, PK_ITIME].copy(),
+                         arrival_cycle=T.msg[:, M_ATIME].copy(), cycles=int(t), wall_s=wall,
+                         routers=cfg.nodes)
+
+
+def _trace_state(cfg: NocConfig, trace: MessageTrace, max_packet_flits: int | None):
+    n_msgs = len(trace)
+    first, npk, msg_of, nfl = _packetize(trace, max_packet_flits)
+    pk = np.zeros((msg_of.size, PK_LEN), np.int64)
+    pk[:, PK_SRC], pk[:, PK_DST], pk[:, PK_NFL] = trace.src[msg_of], trace.dst[msg_of], nfl
+    pk[:, PK_MSG] = msg_of
+    pk[:, PK_ITIME] = pk[:, PK_ATIME] = -1
+    ndeps = np.diff(trace.dep_ptr)
+    msg = np.zeros((n_msgs, M_LEN), np.int64)
+    msg[:, M_EARLIEST] = msg[:, M_READY] = trace.earliest
+    msg[:, M_NDEPS], msg[:, M_LEFT], msg[:, M_FIRST], msg[:, M_NPK] = ndeps, npk, first, npk
+    msg[:, M_ATIME] = -1
+    succ_ptr = np.zeros(n_msgs + 1, np.int64)
+    if n_msgs:
+        succ_ptr[1:] = np.cumsum(np.bincount(trace.dep_idx, minlength=n_msgs))
+    owners = np.repeat(np.arange(n_msgs, dtype=np.int64), ndeps)
+    succ_idx = owners[np.argsort(trace.dep_idx, kind="stable")]
+    free = np.flatnonzero(ndeps == 0)
+    rel = free[np.lexsort((free, trace.earliest[free]))].astype(np.int64)
+    T = new_traffic(cfg.nodes, pk, msg=msg, succ_ptr=succ_ptr, succ_idx=succ_idx, rel=rel)
+    capacity = int(min(cfg.nodes * P * cfg.num_vcs * cfg.vc_buf_size, int(nfl.sum()) + 1))
+    return new_net_state(cfg, max(capacity, 1)), T
