@@ -205,3 +205,16 @@ def test_cli_prints_per_layer_split_and_bottleneck(capsys):
     assert main(["run", "wse3", "llama3.1-8b", "--phase", "decode"]) == 0
     out = capsys.readouterr().out
     assert "per_layer:" in out and "communication" in out and "bottleneck:" in out
+
+
+def test_heatmap_arrays_for_the_report():
+    from archsim.mapping.mesh_traffic import line_profile
+
+    result = run("wse3", "llama3.1-8b", Scenario(phase="decode"))
+    w, h = (int(v) for v in result.extra["region"].split("x"))
+    assert result.extra["core_sram_bytes"].shape == (h, w)
+    assert result.extra["link_bytes_x"].shape == (h, w - 1) and result.extra["link_bytes_y"].shape == (h - 1, w)
+    assert result.extra["link_bytes_x"].max() > 0
+    # a gather loads the links next to its root with every sender beyond them; a K-tree level at most once
+    assert line_profile("gather", 9, 2, 9).tolist() == [1, 2, 3, 4, 4, 3, 2, 1]
+    assert line_profile("tree", 9, 2, 9).max() <= 2

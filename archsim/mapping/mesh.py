@@ -10,6 +10,8 @@ validation: docs/wafer.md.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from archsim.engine import CATEGORIES, simulate
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
@@ -17,6 +19,7 @@ from archsim.mapping.mesh_costs import ACCUMULATOR_BYTES, KERNEL_PROFILES, MeshC
 from archsim.mapping.mesh_layer import RegionLowering
 from archsim.mapping.mesh_place import Demand, Placement, footprint, parse_region, place
 from archsim.mapping.mesh_report import describe
+from archsim.mapping.mesh_traffic import link_bytes
 from archsim.workload.model import DTYPE_BYTES
 
 NAME = "mesh-dataflow"
@@ -61,12 +64,13 @@ def map_mesh(system, graph, scenario, options) -> Mapping:
     segments = []
     if not layers_only:
         segments += _pre(graph, plan, costs, strategy, levels)
-    layer = _layer(graph, plan, costs, strategy, levels)
+    layer, events = _layer(graph, plan, costs, strategy, levels)
     segments.append(Segment(layer, graph.layers, "decoder layer"))
     if not layers_only:
         segments += _between(graph, plan, costs, strategy, levels)
         segments += _post(graph, plan, costs, strategy, levels)
-    notes, extra = _describe(system, graph, plan, costs, options, layer)
+    notes, extra = describe(system, graph, plan, costs, options, _critical_split_s(layer))
+    extra.update(_heatmaps(plan, costs, events, levels))
     return Mapping(NAME, dict(options), segments, chips_used=plan.wafers_used, notes=notes, extra=extra)
 
 
@@ -76,7 +80,17 @@ def _layer(graph, plan: Placement, costs, strategy, levels):
     deps: list[int] = []
     for op in graph.layer_ops(0):
         deps = low.emit(op, deps)
-    return em.build()
+    return em.build(), em.events
+
+
+def _heatmaps(plan: Placement, costs: MeshCosts, events, levels: int) -> dict:
+    """Per-core SRAM and per-link bytes of one layer region (the report's mesh heatmap hook).
+    Every core of a region holds an equal share, so the SRAM map is flat by construction."""
+    w, h = plan.region_w, plan.region_h
+    link_x, link_y = link_bytes(w, h, events, levels)
+    return {"core_sram_bytes": np.full((h, w), plan.layer_demand.total),
+            "core_sram_capacity_bytes": costs.sram_bytes, "link_bytes_x": link_x, "link_bytes_y": link_y,
+            "region_origin": (0, 0)}
 
 
 def _vector_bytes(graph, costs, lines: int) -> float:
@@ -166,5 +180,3 @@ def _critical_split_s(task_graph) -> dict[str, float]:
     return {key: cycles / task_graph.clock_hz for key, cycles in parts.items()}
 
 
-def _describe(system, graph, plan: Placement, costs: MeshCosts, options, layer_graph):
-    return describe(system, graph, plan, costs, options, _critical_split_s(layer_graph))

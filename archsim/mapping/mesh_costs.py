@@ -128,6 +128,7 @@ class MeshEmitter:
         self.strategy = strategy
         self.levels = levels
         self.acc = costs.acc_bytes
+        self.events: list[tuple[str, int, float, str]] = []  # (axis, cores per line, bytes, pattern): heatmaps
         self.b = TaskGraphBuilder(clock_hz=costs.clock_hz)
         self.core = self.b.add_resource(name="core", kind="compute", rate=costs.simd)
         self.sram = self.b.add_resource(name="sram", kind="memory", rate=costs.sram_read)
@@ -181,6 +182,7 @@ class MeshEmitter:
         if n <= 1:
             return list(deps)
         hops = n // 2
+        self.events.append((axis, n, elements * self.c.dtype_bytes, "bcast"))
         return self._send(op, layer, axis, elements * self.c.dtype_bytes, self.c.beta + self.c.alpha * hops, deps)
 
     def reduce(self, op: str, layer: int, axis: str, n: int, elements: float, deps) -> list[int]:
@@ -196,6 +198,7 @@ class MeshEmitter:
         if n <= 1:
             return list(deps)
         d, c = self.acc, self.c  # partial sums travel at accumulator precision
+        self.events.append((axis, n, elements * d, self.strategy == "gather" and "gather" or "tree"))
         if self.strategy == "gather":
             msgs = n - 1
             return self._send(op, layer, axis, math.ceil(msgs / 2) * elements * d,
@@ -241,6 +244,8 @@ class MeshEmitter:
         its buffer)."""
         d = self.c.dtype_bytes
         a_bytes, b_bytes = m * k * d, k * n * d
+        pattern = "shift" if skew is not None else "span"
+        self.events += [("x", 10**9, steps * a_bytes, pattern), ("y", 10**9, steps * b_bytes, pattern)]
         first_x, first_y = (skew, skew) if skew is not None else (lat_x, lat_y)
         moved = [self._send(op, layer, "x", a_bytes, first_x, deps)[0],
                  self._send(op, layer, "y", b_bytes, first_y, deps)[0]]
