@@ -57,8 +57,9 @@ def describe(system, graph, plan: Placement, costs: MeshCosts, options: dict, sp
         notes.append(f"one decoder layer simulated and repeated {graph.layers} times; {plan.handoffs} region "
                      f"hand-offs and {plan.crossings} wafer crossings per step")
     if options.get("fidelity") == "cycle":
-        notes.append("fidelity cycle: no cycle-level NoC model is available for mesh chips yet "
-                     "(archsim/engine/noc); on-wafer traffic is timed at task fidelity")
+        notes.append("fidelity cycle: not available for mesh chips yet; the cycle-level NoC model "
+                     "(archsim/engine/noc, BookSim router semantics) does not model the wafer's one-cycle hops "
+                     "or its add-and-forward streaming reductions, so on-wafer traffic is timed at task fidelity")
     total = sum(split.values())
     busy = {k: v for k, v in split.items() if k != "wait"}
     worst = max(busy, key=busy.get)
