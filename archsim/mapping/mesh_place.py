@@ -208,11 +208,14 @@ def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] |
             raise ArchsimInputError(f"region {w}x{h} does not fit {chip}'s {costs.grid_w}x{costs.grid_h} core grid")
         p = _layout(fp, costs, count, w, h, None, layers_only)
         if p is None:
-            raise InfeasibleError(f"{workload} on {chip}: {w}x{h} regions leave no region for the decoder layers "
-                                  "after the embedding and LM head", {"region": f"{w}x{h}"})
+            per_wafer = (costs.grid_w // w) * (costs.grid_h // h)
+            raise InfeasibleError(f"{workload} on {chip}: {w}x{h} regions ({per_wafer} per wafer, {count} "
+                                  f"wafer{'s' if count != 1 else ''}) leave no region for the decoder layers "
+                                  "after the embedding and LM head take theirs; use smaller regions",
+                                  {"region": f"{w}x{h}"})
         _check(p, costs, workload, chip)
         return p
-    feasible = []
+    feasible, closest = [], None
     for cols in range(1, _MAX_GRID + 1):
         for rows in range(1, _MAX_GRID + 1):
             if cols * rows * count > 4 * fp.layers + 64:
@@ -221,9 +224,14 @@ def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] |
             if min(w, h) < 2:
                 break
             p = _layout(fp, costs, count, w, h, 1, layers_only)
-            if p is None or not _fits(p, costs):
+            if p is not None and _fits(p, costs):
+                feasible.append(p)
                 continue
-            feasible.append(p)
+            if cols * rows * count < fp.layers:
+                continue
+            probe = p.layer_demand if p is not None else demand(fp, w, h, 1, costs.dtype_bytes)
+            if closest is None or probe.total < closest[2].total:
+                closest = (w, h, probe)
     if not feasible:
         total = fp.layers * (fp.layer_weights + fp.layer_kv) + (0 if layers_only else fp.head_weights + fp.embed_weights)
         have = count * costs.grid_w * costs.grid_h * (costs.sram_bytes - RESERVED_SRAM_BYTES)
@@ -231,7 +239,10 @@ def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] |
             f"{workload} does not fit {chip}: it needs {total / 1e9:.1f} GB of weights and KV cache, and no grid of "
             f"regions gives every layer its own region within {_kib(costs.sram_bytes)} per core "
             f"({have / 1e9:.1f} GB usable on {count} wafer{'s' if count != 1 else ''} after "
-            f"{_kib(RESERVED_SRAM_BYTES)} reserved per core); use more wafers or a smaller model",
+            f"{_kib(RESERVED_SRAM_BYTES)} reserved per core)"
+            + (f"; the closest, {closest[0]}x{closest[1]} regions, needs {closest[2].describe()} per core"
+               if closest else "")
+            + "; use more wafers, a smaller model or a smaller batch/context",
             {"needed_bytes": total, "usable_bytes": have})
     # the largest regions, except that up to AUTO_SLACK more regions buy squarer ones
     fewest = min(p.cols * p.rows for p in feasible)
