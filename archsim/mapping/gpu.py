@@ -26,7 +26,7 @@ FUSED_INTO_ATTENTION = ("softmax", "attn_context")
 
 OPTIONS = (
     Option("tp", str, "auto", "tensor-parallel degree: GPUs sharing each layer (two all-reduces per layer); "
-                              "auto: every GPU of the system not used by pp"),
+                              "auto: the most GPUs not used by pp that divide the heads"),
     Option("pp", int, 1, "pipeline-parallel degree: stages of consecutive layers"),
     Option("cuda_graphs", bool, True, "launch the whole step as one CUDA-graph replay (what serving stacks do "
                                       "for decode); false: one eager host dispatch per kernel"),
@@ -40,7 +40,8 @@ OPTIONS = (
                  description="SM-level GPU model: tiled GEMMs in waves, Little's-law memory kernels, fused "
                              "attention, launch overhead, tensor/pipeline parallelism over NVLink")
 def map_gpu(system, graph, scenario, options) -> Mapping:
-    options = dict(options, tp=resolve_tp(options["tp"], options["pp"], system.count))
+    options = dict(options, tp=resolve_tp(options["tp"], options["pp"], system.count,
+                                          geometry(graph).get("heads")))
     tp, pp = options["tp"], options["pp"]
     check_parallel(system, tp, pp)
     chip = gpu_chip(system.chip, scenario.weight_dtype)
@@ -110,10 +111,14 @@ def _hidden(graph) -> int:
     return max((op.n for op in graph.ops), default=1)
 
 
-def resolve_tp(raw: str, pp: int, gpus: int) -> int:
-    """`auto` uses the whole system (what a DGX serving one model does); otherwise an integer."""
+def resolve_tp(raw: str, pp: int, gpus: int, heads: int | None) -> int:
+    """`auto`: the most GPUs of the system not used by pp that divide the attention heads
+    (what a DGX serving one model does); otherwise an integer."""
     if raw == "auto":
-        return max(1, gpus // max(1, pp))
+        tp = max(1, gpus // max(1, pp))
+        while heads and heads % tp:
+            tp -= 1
+        return tp
     try:
         return int(raw)
     except ValueError:
