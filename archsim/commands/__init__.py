@@ -11,4 +11,5 @@ COMMAND_MODULES = [
     "validate",
     "sweep",
     "results",
+    "noc",
 ]
