@@ -17,19 +17,25 @@ def run(args) -> int:
     from archsim.validation.base import run_cases
 
     results = run_cases(args.family, args.case)
-    header = f"{'case':<28}{'predicted':>12}{'measured':>12}  {'unit':<10}{'error':>8}{'tol':>6}  status"
+    width = max([28] + [len(r.case.case_id) + 2 for r in results])
+    header = f"{'case':<{width}}{'predicted':>12}{'measured':>12}  {'unit':<10}{'error':>8}{'tol':>6}  status"
     print(header)
     print("-" * len(header))
     for r in results:
         c = r.case
         status = "ok" if r.passed and c.required else ("reported" if not c.required else "FAIL")
+        if c.calibrates:
+            status += f" (fitted: {c.calibrates})"
         pred = f"{r.predicted:,.4g}" if r.predicted is not None else "-"
         err = f"{r.error:+.1%}" if r.error is not None else "-"
-        print(f"{c.case_id:<28}{pred:>12}{c.measured:>12,.4g}  {c.unit:<10}{err:>8}{c.tolerance:>6.0%}  {status}")
+        print(f"{c.case_id:<{width}}{pred:>12}{c.measured:>12,.4g}  {c.unit:<10}{err:>8}{c.tolerance:>6.0%}  {status}")
         if r.message:
             print(f"    {r.message}")
     failed = [r for r in results if not r.passed]
+    fitted = sum(1 for r in results if r.case.calibrates)
     print(f"\n{len(results) - len(failed)} of {len(results)} cases within tolerance"
+          + (f" ({fitted} of them were used to fit constants, marked 'fitted'; the rest are predictions)"
+             if fitted else "")
           + (f"; failing: {', '.join(r.case.case_id for r in failed)}" if failed else ""))
     if args.json:
         write_json(args.json, [r.to_dict() for r in results])

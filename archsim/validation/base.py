@@ -28,6 +28,7 @@ class Case:
     source: str
     command: str  # the archsim command that reproduces the prediction
     at_least: bool = False  # one-sided: passes when predicted >= measured * (1 - tolerance)
+    calibrates: str = ""  # non-empty: this case was used to fit the named constant(s), so it is no test of them
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class CaseResult:
     def to_dict(self) -> dict:
         c = self.case
         return dict(case_id=c.case_id, family=c.family, predicted=self.predicted, measured=c.measured,
-                    unit=c.unit, error=self.error, tolerance=c.tolerance, at_least=c.at_least, required=c.required,
+                    unit=c.unit, error=self.error, tolerance=c.tolerance, at_least=c.at_least, calibrates=c.calibrates or None, required=c.required,
                     passed=self.passed, source=c.source, command=c.command, message=self.message)
 
 
@@ -70,7 +71,7 @@ def reference_row(case_id: str, file: str = "published_results.csv") -> dict:
 
 def validation_case(case_id: str, family: str, tolerance: float, command: str, required: bool = True,
                     measured: float | None = None, unit: str | None = None, source: str | None = None,
-                    at_least: bool = False):
+                    at_least: bool = False, calibrates: str = ""):
     """Register fn() -> predicted. Measured value, unit and source default to published_results.csv."""
 
     def decorator(fn):
@@ -79,7 +80,8 @@ def validation_case(case_id: str, family: str, tolerance: float, command: str, r
             value, u, src = float(row["value"]), row["unit"], row["source"]
         else:
             value, u, src = measured, unit or "", source or ""
-        CASES.add(case_id, Case(case_id, family, tolerance, required, fn, value, u, src, command, at_least))
+        CASES.add(case_id, Case(case_id, family, tolerance, required, fn, value, u, src, command, at_least,
+                                calibrates))
         return fn
 
     return decorator

@@ -45,11 +45,11 @@ def _waferllm(phase: str, side: int, strategy: str = "meshgemv", extra_sets: tup
 
 def _register_waferllm() -> None:
     for side in (420, 540, 660):
-        validation_case(f"wafer-decode-8b-{side}", family="mesh", tolerance=0.20,
+        validation_case(f"wafer-decode-8b-{side}", family="mesh", tolerance=0.20, calibrates="message_overhead",
                         command=f"archsim run wse2 llama3-8b --phase decode --context-len {WAFERLLM_CONTEXT} "
                                 f"-o region={side}x{side} {_SET}")(lambda side=side: _waferllm("decode", side))
     for side in (480, 600, 720):
-        validation_case(f"wafer-prefill-8b-{side}", family="mesh", tolerance=0.25,
+        validation_case(f"wafer-prefill-8b-{side}", family="mesh", tolerance=0.25, calibrates="vector_overhead",
                         command=f"archsim run wse2 llama3-8b --phase prefill --prompt-len {WAFERLLM_CONTEXT} "
                                 f"-o region={side}x{side} {_SET}")(lambda side=side: _waferllm("prefill", side))
 
@@ -96,7 +96,7 @@ def _cerebras(system: str, model: str, extra_sets: tuple[str, ...] = ()) -> floa
     return result.tokens_per_s_per_user
 
 
-@validation_case("cerebras-8b", family="mesh", tolerance=0.30,
+@validation_case("cerebras-8b", family="mesh", tolerance=0.30, calibrates="cerebras-2024 scale",
                  command="archsim run wse3 llama3.1-8b --phase decode -o kernels=cerebras-2024")
 def cerebras_8b() -> float:
     return _cerebras("wse3", "llama3.1-8b")
