@@ -111,8 +111,9 @@ def summary_lines(r: RunResult) -> list[str]:
         flops = sum(o.flops for o in r.ops)
         lines.append(f"latency {fq(r.latency_s, 'time')}   {flops / r.latency_s / 1e12:,.1f} TFLOP/s")
     if r.fidelity != "roofline":
-        lines.append(f"roofline bound {fq(r.roofline_latency_s, 'time')} "
-                     f"({r.roofline_latency_s / r.latency_s:.0%} of the simulated latency)")
+        share = r.roofline_latency_s / r.latency_s
+        lines.append(f"roofline bound {fq(r.roofline_latency_s, 'time')} ({share:.2g}x the simulated latency; "
+                     "every chip of the system at peak on every operator)")
     if r.utilization:
         parts = []
         for kind, value in r.utilization.items():
