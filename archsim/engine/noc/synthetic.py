@@ -235,7 +235,9 @@ def simulate_synthetic(cfg: NocConfig, traffic: SyntheticTraffic,
     sim.stop_generating()
     if stable or meas.sim_type == "throughput":
         sim.run(2**62, PHASE_DRAINING, STOP_EMPTY)
-    return _stats(sim, cfg, traffic, stable, status, accepted, injected)
+    # Like BookSim, an unstable load in latency mode reports no latency.
+    has_latency = stable or meas.sim_type == "throughput"
+    return _stats(sim, cfg, traffic, stable, status, accepted, injected, has_latency)
 
 
 def _drain_measured(sim: _Sim, meas: Measurement) -> str:
@@ -250,9 +252,9 @@ def _drain_measured(sim: _Sim, meas: Measurement) -> str:
             return f"unstable: average latency exceeded {meas.latency_thres:g} cycles while draining"
 
 
-def _stats(sim, cfg, traffic, stable, status, accepted, injected) -> NocStats:
+def _stats(sim, cfg, traffic, stable, status, accepted, injected, has_latency) -> NocStats:
     st = sim.T.stats
-    n = st[T_PLAT_N]
+    n = st[T_PLAT_N] if has_latency else 0
 
     def avg(key):
         return float(st[key] / n) if n else math.nan
