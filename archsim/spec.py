@@ -184,6 +184,8 @@ class _Checker:
                     node = self.section(data[key], sub, path + (key,))
                     if node is not None:
                         out[key] = node
+                elif _all_optional(sub):  # a section of optional keys may be left out: its defaults apply
+                    out[key] = self.section({}, sub, path + (key,))
                 else:
                     self.problem(path + (key,), f"missing section {key!r}")
                 continue
@@ -253,6 +255,10 @@ class _Checker:
             self.problem(path, f"must be at least {f.minimum}, {got}")
             return False, None
         return True, parsed
+
+
+def _all_optional(schema: dict) -> bool:
+    return all(_all_optional(f) if isinstance(f, dict) else not f.required for f in schema.values())
 
 
 def _describe(value) -> str:

@@ -29,6 +29,8 @@ QUANTITIES: dict[str, tuple[str, str]] = {
     "flops": ("a compute rate", "989 TFLOP/s"),
     "power": ("a power", "700 W"),
     "energy": ("an energy", "0.5 pJ"),
+    "energy_per_byte": ("an energy per bit or byte moved", "3.9 pJ/bit"),
+    "energy_per_op": ("an energy per operation", "0.5 pJ/FLOP"),
 }
 
 
@@ -126,6 +128,22 @@ def _energy(unit: str) -> float:
     return SMALL[m.group(1)]
 
 
+def _energy_per_byte(unit: str) -> float:
+    """'pJ/bit' -> joules per byte (x8); 'pJ/B' -> joules per byte."""
+    m = re.fullmatch(r"([munpfµ]?)J/(bit|b|B|byte)", unit)
+    if not m:
+        raise UnitError(f"unit {unit!r} is not an energy per bit or byte (pJ/bit, pJ/B)")
+    return SMALL[m.group(1)] * (8.0 if m.group(2) in ("bit", "b") else 1.0)
+
+
+def _energy_per_op(unit: str) -> float:
+    """'pJ/FLOP' or 'pJ/OP' -> joules per operation; 'pJ/MAC' -> joules per FLOP (a MAC is 2)."""
+    m = re.fullmatch(r"([munpfµ]?)J/(FLOP|OP|MAC)", unit)
+    if not m:
+        raise UnitError(f"unit {unit!r} is not an energy per operation (pJ/FLOP, pJ/OP, pJ/MAC)")
+    return SMALL[m.group(1)] / (2.0 if m.group(2) == "MAC" else 1.0)
+
+
 _UNIT_PARSERS = {
     "bytes": _size,
     "frequency": _frequency,
@@ -135,6 +153,8 @@ _UNIT_PARSERS = {
     "flops": _flops,
     "power": _power,
     "energy": _energy,
+    "energy_per_byte": _energy_per_byte,
+    "energy_per_op": _energy_per_op,
 }
 _INTEGER_QUANTITIES = {"bytes", "frequency", "bandwidth", "flops"}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from archsim.errors import ArchsimInputError
 from archsim.hw.peaks import PEAKS, Peaks
-from archsim.hw.schema import CHIP_KINDS, POWER, header
+from archsim.hw.schema import CHIP_KINDS, POWER, PRICE, energy_per_byte, energy_per_op, header
 from archsim.spec import Field
 
 GPU = {
@@ -41,6 +41,22 @@ GPU = {
         "latency": Field("time", "load-to-use latency of a DRAM access", positive=True),
     },
     "power": POWER,
+    # Dynamic energy per unit of activity (archsim/energy/gpu.py, docs/economics.md). Optional so
+    # older files still load; a run without them reports no energy and says which key is missing.
+    "energy": {
+        "flop": {
+            "fp16": energy_per_op("tensor-core FP16 FLOP, operand delivery from registers and shared memory "
+                                  "included"),
+            "bf16": energy_per_op("tensor-core BF16 FLOP (as fp16)"),
+            "fp8": energy_per_op("tensor-core FP8 FLOP"),
+            "int8": energy_per_op("tensor-core INT8 operation"),
+            "fp32": energy_per_op("CUDA-core FP32 FLOP (vector kernels: norms, softmax, elementwise)"),
+        },
+        "l2": energy_per_byte("one byte through L2 to the SMs (L2 SRAM access and the on-chip crossbar)"),
+        "hbm": energy_per_byte("one byte from HBM to the SMs: DRAM access, PHY and the on-chip path"),
+        "link": energy_per_byte("one byte sent over NVLink (SerDes at both ends and the switch)"),
+    },
+    "price": PRICE,
 }
 
 CHIP_KINDS.add("gpu", GPU)

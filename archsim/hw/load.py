@@ -33,6 +33,10 @@ class System:
     source: str  # file it came from
     config: dict  # the effective configuration (after overrides), plain data
     config_hash: str
+    # A system file's own `power` (overhead beyond the chips) and `price` sections; None for a single chip,
+    # whose price and power are the chip's (archsim/energy).
+    power: SpecNode | None = None
+    price: SpecNode | None = None
 
     @property
     def clock_hz(self) -> int:
@@ -102,7 +106,7 @@ def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = Non
         chip, chip_data = _load_chip_data(chip_path, member)
         config = {**data, "chip": chip_data}
         return System(spec.name, chip_data["kind"], chip, spec.count, spec.interconnect,
-                      spec.description, file, config, config_hash(config))
+                      spec.description, file, config, config_hash(config), spec.power, spec.price)
     own, _ = _split_overrides(overrides, False)
     chip, chip_data = _load_chip_data(path, own)
     return System(chip.name, chip.kind, chip, 1, None, chip.description, file, chip_data,

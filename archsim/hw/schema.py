@@ -25,8 +25,31 @@ def header(kind: str) -> dict:
 
 POWER = {
     "tdp": Field("power", "thermal design power of one chip (or one system for a wafer)", positive=True),
-    "idle": Field("power", "power drawn when idle; defaults to none (unknown)", required=False),
+    "idle": Field("power", "power drawn whenever the chip is on, busy or not (leakage, clocks, fans): the "
+                  "static power of the energy model; absent: no energy is computed", required=False),
 }
+
+# Capital and running cost (archsim/energy/cost.py). Optional: a chip or system without a price gets
+# no cost per token. A system's own price covers all its chips; without one, its chips' price x count.
+PRICE = {
+    "capital_usd": Field("float", "purchase price in US dollars (one chip, or the whole system)",
+                         required=False, positive=True),
+    "amortization_years": Field("float", "years over which the capital is written off", required=False,
+                                default=4.0, positive=True),
+    "electricity_usd_per_kwh": Field("float", "price of electricity, US dollars per kWh", required=False,
+                                     default=0.10, minimum=0),
+    "pue": Field("float", "power usage effectiveness: facility power / IT power (cooling, distribution)",
+                 required=False, default=1.3, minimum=1),
+}
+
+
+def energy_per_op(doc: str) -> Field:
+    return Field("energy_per_op", doc, required=False)
+
+
+def energy_per_byte(doc: str) -> Field:
+    return Field("energy_per_byte", doc, required=False)
+
 
 SYSTEM = {
     "version": Field("choice", "schema version of this file", choices=SUPPORTED_VERSIONS),
@@ -43,6 +66,11 @@ SYSTEM = {
         "hop_latency": Field("time", "latency of one chip-to-chip hop", positive=True),
         "group_size": Field("int", "chips per all-to-all group (dragonfly); default: all", required=False),
     },
+    "power": {
+        "overhead": Field("power", "power the system draws beyond its chips (host CPUs, switches, fans), busy "
+                          "or idle; default 0 W (not charged)", required=False, default=0.0),
+    },
+    "price": PRICE,
 }
 
 

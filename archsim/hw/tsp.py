@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from archsim.hw.peaks import PEAKS, Peaks
-from archsim.hw.schema import CHIP_KINDS, POWER, header
+from archsim.hw.schema import CHIP_KINDS, POWER, PRICE, energy_per_byte, energy_per_op, header
 from archsim.spec import Field
 
 TSP = {
@@ -37,6 +37,17 @@ TSP = {
         "bandwidth": Field("bandwidth", "per link, per direction", positive=True),
     },
     "power": POWER,
+    # Dynamic energy per unit of activity (archsim/energy/tsp.py, docs/economics.md); optional.
+    "energy": {
+        "flop": {
+            "fp16": energy_per_op("matrix-unit FP16 FLOP, weight and activation streaming included"),
+            "int8": energy_per_op("matrix-unit INT8 operation (also used for fp8/int4 weights)"),
+        },
+        "vector": energy_per_op("one vector-unit (VXM) operation"),
+        "sram": energy_per_byte("one byte read or written in the MEM slices and streamed to a unit"),
+        "c2c": energy_per_byte("one byte sent over a chip-to-chip link (SerDes and cable, both ends)"),
+    },
+    "price": PRICE,
 }
 
 CHIP_KINDS.add("tsp", TSP)
