@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from archsim import __version__
+from archsim.energy import add_economics
 from archsim.hw.load import System
 from archsim.hw.peaks import Peaks, system_peaks
 from archsim.mapping.roofline import OpBound
@@ -68,6 +69,13 @@ class RunResult:
     whatif: dict = field(default_factory=dict)  # resource class -> speedup of the run if it were 2x as fast
     whatif_latency_s: dict = field(default_factory=dict)  # resource class -> latency with it 2x as fast
     whatif_groups: dict = field(default_factory=dict)  # 'class:group' -> speedup with only that group 2x
+    # Added by archsim/energy (issue 10); see docs/economics.md. None when the chip file lacks a value.
+    energy_j: float | None = None  # the whole system over the run: static (all chips) + dynamic
+    energy_per_token_j: float | None = None
+    avg_power_w: float | None = None
+    energy: dict = field(default_factory=dict)  # breakdowns by component and operator class, TDP check
+    cost_per_million_tokens: float | None = None  # US dollars: amortized capital + electricity
+    cost: dict = field(default_factory=dict)  # the price inputs and the split
     # What the engine ran (graphs and SimResults), for what-if, traces and plots; never serialized.
     segment_runs: list = field(default_factory=list, repr=False, compare=False)
 
@@ -150,13 +158,15 @@ def result_from_roofline(system: System, graph: OpGraph, scenario: Scenario, bou
                 "by_resource_kind_s": dict(by_bound), "bottleneck_kind": bottleneck,
                 "bottleneck_share": share[bottleneck], "top_resources": [], "top_ops": [], "segments": [],
                 "note": "roofline: operators in sequence, each on the resource that bounds it"}
-    return RunResult(**base_fields(system, graph, scenario, "roofline"), latency_s=latency,
+    result = RunResult(**base_fields(system, graph, scenario, "roofline"), latency_s=latency,
                      **_throughput(graph, scenario, latency), bottleneck=bottleneck,
                      chips_used=system.count, ops=ops, roofline_latency_s=latency,
                      provenance=provenance(system, "roofline", mapper, options), notes=notes,
                      utilization={k: v / latency if latency > 0 else 0.0 for k, v in busy.items()},
                      critical_path=critical, per_layer=layer_breakdown(ops, graph.layers),
                      peaks=peaks_dict(system_peaks(system, scenario.weight_dtype), system.count))
+    add_economics(result, system, graph, scenario)
+    return result
 
 
 def attribute_critical_path(graph, sim) -> dict[str, dict[str, float]]:
@@ -226,7 +236,7 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
     totals = {"compute": sum(o.compute_s for o in ops), "memory": sum(o.memory_s for o in ops),
               "communication": sum(o.comm_s for o in ops)}
     by_kind, groups = utilization(runs, latency)
-    return RunResult(**base_fields(system, graph, scenario, fidelity), latency_s=latency,
+    result = RunResult(**base_fields(system, graph, scenario, fidelity), latency_s=latency,
                      **_throughput(graph, scenario, latency), bottleneck=max(totals, key=totals.get),
                      chips_used=mapping.chips_used, ops=ops, roofline_latency_s=sum(b.time_s for b in bounds),
                      provenance=provenance(system, fidelity, mapping.mapper, mapping.options),
@@ -235,6 +245,8 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
                      per_layer=layer_breakdown(ops, graph.layers),
                      peaks=peaks_dict(system_peaks(system, scenario.weight_dtype), system.count),
                      segment_runs=runs)
+    add_economics(result, system, graph, scenario, mapping, runs)
+    return result
 
 
 def _layer_of(name: str, layers: int) -> int:

@@ -1,0 +1,25 @@
+"""Energy, power and cost of a run (docs/economics.md).
+
+The report stage calls `add_economics(result, ...)`, which fills a RunResult's
+energy_j, energy_per_token_j, avg_power_w, energy (breakdowns, TDP check),
+cost_per_million_tokens and cost (inputs). Per-family activity -> joules
+resolvers live in gpu.py, tsp.py and mesh.py; the coefficients in the chip files.
+"""
+from __future__ import annotations
+
+from archsim.energy.cost import cost_of
+from archsim.energy.model import energy_of, run_tokens
+
+__all__ = ["add_economics", "cost_of", "energy_of"]
+
+
+def add_economics(result, system, graph, scenario, mapping=None, runs=()) -> None:
+    """Fill `result`'s energy and cost fields (in place)."""
+    energy = energy_of(system, graph, scenario, result, mapping, runs)
+    result.energy = energy
+    result.energy_j = energy.get("energy_j")
+    result.energy_per_token_j = energy.get("energy_per_token_j")
+    result.avg_power_w = energy.get("avg_power_w")
+    cost = cost_of(system, result.latency_s, result.energy_j, run_tokens(result))
+    result.cost = cost
+    result.cost_per_million_tokens = cost.get("cost_per_million_tokens_usd")

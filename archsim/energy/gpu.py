@@ -1,0 +1,53 @@
+"""Dynamic energy of a GPU run (mapper gpu-tiled, or the aggregate roofline-like one).
+
+- tensor: the operator graph's matrix FLOPs (GEMMs, attention) x energy.flop.<weight dtype>;
+- vector: every other operator's FLOPs x energy.flop.fp32 (CUDA cores);
+- l2: bytes on the `l2` resource (every byte an SM loads comes through L2, HBM traffic included)
+  x energy.l2; hbm: bytes on `hbm` x energy.hbm; nvlink: bytes on `nvlink` x energy.link.
+The engine simulates one representative GPU of each tensor-parallel group, so its
+bytes count once per rank (tp); FLOPs come from the whole operator graph (norms
+replicated on every rank are counted once: a small undercount, stated).
+At roofline fidelity there are no task graphs: each operator's bytes cross HBM and L2 once.
+"""
+from __future__ import annotations
+
+from archsim.energy.activity import by_resource, op_flops
+from archsim.energy.model import RESOLVERS, Activity, Term
+
+
+def ranks(mapping) -> int:
+    """GPUs (or chips) that run the representative task graph's work side by side."""
+    if mapping is None:
+        return 1
+    raw = mapping.options.get("tp", 1)
+    try:
+        return max(1, int(raw))
+    except (TypeError, ValueError):
+        return 1
+
+
+def flop_terms(a: Activity, matrix_key: str, vector_key: str, matrix_name: str, vector_name: str) -> list[Term]:
+    matrix, vector = op_flops(a.graph)
+    e_matrix, e_vector = a.coeff(matrix_key), a.coeff(vector_key)
+    return ([Term(matrix_name, label, f * e_matrix) for label, f in matrix.items()]
+            + [Term(vector_name, label, f * e_vector) for label, f in vector.items()])
+
+
+def byte_terms(a: Activity, resources: tuple[str, ...], key: str, component: str, scale: float) -> list[Term]:
+    e = a.coeff(key)
+    return [Term(component, label, b * e * scale) for label, b in by_resource(a.work, resources).items()]
+
+
+@RESOLVERS.register("gpu")
+def gpu_energy(a: Activity) -> list[Term]:
+    terms = flop_terms(a, f"energy.flop.{a.scenario.weight_dtype}", "energy.flop.fp32", "tensor", "vector")
+    if a.mapping is None:
+        e_hbm, e_l2 = a.coeff("energy.hbm"), a.coeff("energy.l2")
+        return terms + [Term(c, op.name, op.bytes * e) for op in a.graph.ops if op.bytes > 0
+                        for c, e in (("hbm", e_hbm), ("l2", e_l2))]
+    n = ranks(a.mapping)
+    terms += byte_terms(a, ("hbm",), "energy.hbm", "hbm", n)
+    terms += byte_terms(a, ("l2",), "energy.l2", "l2", n)
+    if any(r == "nvlink" for r, _ in a.work):
+        terms += byte_terms(a, ("nvlink",), "energy.link", "nvlink", n)
+    return terms
