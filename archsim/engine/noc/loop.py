@@ -10,6 +10,8 @@ visited, and stretches where nothing at all is pending are skipped.
 """
 from __future__ import annotations
 
+from numba.cpython.unsafe.numbers import trailing_zeros
+
 from archsim.engine.jit import njit
 from archsim.engine.noc.router import _arrive_credit, _arrive_flit, _router_cycle
 from archsim.engine.noc.state import (C_N, C_W, EV_EJECT, EV_TM_CREDIT, F_BUSY, F_TML, P,
@@ -67,14 +69,18 @@ def _run(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
             j = r * w + s
             m = ev[j]
             ev[j] = 0
-            for p in range(P):
-                if (m >> p) & 1:
-                    _arrive_flit(vq, vs, vready, pm, nbuf, fp, fp_free, busy, flags, sc, nxy, pk, cf,
-                                 r, p, ring[j, p], t)
-            for o in range(P):
-                if (m >> (P + o)) & 1:
-                    _arrive_credit(pm, oc, cf, r, o, ring[j, P + o])
-                    ring[j, P + o] = 0
+            fl = m & 31
+            while fl:
+                p = trailing_zeros(fl)
+                fl &= fl - 1
+                _arrive_flit(vq, vs, vready, pm, nbuf, fp, fp_free, busy, flags, sc, nxy, pk, cf,
+                             r, p, ring[j, p], t)
+            cr = (m >> P) & 31
+            while cr:
+                o = trailing_zeros(cr)
+                cr &= cr - 1
+                _arrive_credit(pm, oc, cf, r, o, ring[j, P + o])
+                ring[j, P + o] = 0
             if (m >> EV_TM_CREDIT) & 1:
                 _tm_credit(tmv, cf, r, ring[j, EV_TM_CREDIT])
                 ring[j, EV_TM_CREDIT] = 0
