@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from archsim.hw.peaks import PEAKS, Peaks
-from archsim.hw.schema import CHIP_KINDS, POWER, header
+from archsim.hw.schema import CHIP_KINDS, POWER, PRICE, energy_per_byte, energy_per_op, header
 from archsim.spec import Field
 
 MESH = {
@@ -34,6 +34,16 @@ MESH = {
         "bandwidth": Field("bandwidth", "system I/O off the wafer, per direction", positive=True),
     },
     "power": POWER,
+    # Dynamic energy per unit of activity (archsim/energy/mesh.py, docs/economics.md); optional.
+    "energy": {
+        "flop": {
+            "fp16": energy_per_op("one FP16 FMAC datapath operation (every dtype runs on the FP16 FMACs)"),
+        },
+        "sram": energy_per_byte("one byte read or written in a core's SRAM"),
+        "noc": energy_per_byte("one byte across one router and link of the mesh (per hop)"),
+        "io": energy_per_byte("one byte off the wafer (system I/O)"),
+    },
+    "price": PRICE,
 }
 
 CHIP_KINDS.add("mesh", MESH)
