@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from archsim.errors import InfeasibleError
+from archsim.report.economics import dollars, joules, watts
 from archsim.report.whatif import KIND_TITLES
 from archsim.units import format_quantity
 
@@ -31,7 +32,9 @@ class CompareRow:
                 "tokens_per_s": r.tokens_per_s, "tokens_per_s_per_user": r.tokens_per_s_per_user,
                 "bottleneck": r.bottleneck, "bottleneck_kind": r.critical_path.get("bottleneck_kind"),
                 "bottleneck_share": r.critical_path.get("bottleneck_share"), "utilization": r.utilization,
-                "whatif": r.whatif, "provenance": r.provenance}
+                "whatif": r.whatif, "energy_j": r.energy_j, "energy_per_token_j": r.energy_per_token_j,
+                "avg_power_w": r.avg_power_w, "cost_per_million_tokens": r.cost_per_million_tokens,
+                "energy": r.energy, "cost": r.cost, "provenance": r.provenance}
 
 
 def _rate(x: float) -> str:
@@ -58,6 +61,7 @@ def render_compare(rows: list[CompareRow], workload: str, scenario_text: str) ->
     latency_name = {"prefill": "TTFT", "decode": "TPOT"}.get(phase, "latency")
     kinds = [k for k in WHATIF_COLUMNS if any(k in r.whatif for r in done)]
     header = f"{'chip':<16}{'chips':>6}  {'mapper':<12}{latency_name:>11}{'tokens/s':>11}{'per user':>11}" \
+             f"{'J/token':>10}{'power':>10}{'$/Mtok':>9}" \
              f"  {'bottleneck':<18}" + "".join(f"{_SHORT[k]:>9}" for k in kinds)
     lines = [f"{workload} {phase}, {scenario_text}", "", header, "-" * len(header)]
     for row in rows:
@@ -71,12 +75,14 @@ def render_compare(rows: list[CompareRow], workload: str, scenario_text: str) ->
         speedups = "".join(f"{r.whatif[k]:>8.2f}x" if k in r.whatif else f"{'-':>9}" for k in kinds)
         lines.append(f"{r.chip:<16}{r.chips_used:>6}  {r.provenance['mapper']:<12}"
                      f"{format_quantity(r.latency_s, 'time'):>11}{_rate(r.tokens_per_s):>11}"
-                     f"{_rate(r.tokens_per_s_per_user):>11}  {neck:<18}{speedups}")
+                     f"{_rate(r.tokens_per_s_per_user):>11}{joules(r.energy_per_token_j):>10}"
+                     f"{watts(r.avg_power_w):>10}{_usd(r.cost_per_million_tokens):>9}  {neck:<18}{speedups}")
     if kinds:
         lines.append("")
         lines.append("bottleneck: the resource class holding most of the critical path (and its share)")
         lines.append("2x columns: speedup of the whole run with one resource class twice as fast ("
                      + ", ".join(f"{_SHORT[k]}: {KIND_TITLES[k]}" for k in kinds) + ")")
+    lines += _economics_notes(done)
     if len(done) > 1:
         best = max(done, key=lambda r: r.tokens_per_s)
         worst = min(done, key=lambda r: r.tokens_per_s)
@@ -87,3 +93,35 @@ def render_compare(rows: list[CompareRow], workload: str, scenario_text: str) ->
         lines.append("note: the aggregate mapper treats a system as one compute unit and one memory "
                      "(no communication); its rows are roofline-like")
     return "\n".join(lines)
+
+
+def _usd(x: float | None) -> str:
+    return "-" if x is None else (f"{x:,.0f}" if x >= 100 else f"{x:,.2f}" if x >= 0.01 else f"{x:.1g}")
+
+
+def _economics_notes(done) -> list[str]:
+    """What the energy and cost columns mean, and every row whose numbers are missing or flagged."""
+    if not any(r.energy for r in done):
+        return []
+    lines = ["", "J/token: energy of the whole system per token (static power of every chip, used or not, plus "
+                 "the dynamic energy of the run); power: its average; $/Mtok: amortized capital + electricity per "
+                 "million tokens, the system busy all the time (docs/economics.md)"]
+    for r in done:
+        e, c = r.energy, r.cost
+        if "missing" in e:
+            lines.append(f"{r.chip}: {e['note']}")
+            continue
+        parts = [f"{watts(e['static_power_w'])} static over {e['chips_charged']} chips"
+                 + (f" ({e['chips_charged'] - e['chips_used']} unused)" if e["chips_charged"] > e["chips_used"] else ""),
+                 f"{watts(e['power_per_used_chip_w'])} per used chip (TDP {watts(e['tdp_w'])})"]
+        if e["over_tdp"]:
+            parts.append("ABOVE TDP: the chip would throttle")
+        if r.cost_per_million_tokens is not None:
+            i = c["inputs"]
+            parts.append(f"price ${i['capital_usd']:,.0f} / {i['amortization_years']:g} y "
+                         f"(capital {dollars(c['capital_usd_per_million_tokens'])}, electricity "
+                         f"{dollars(c['energy_usd_per_million_tokens'])} per Mtok)")
+        elif c:
+            parts.append(c["note"])
+        lines.append(f"{r.chip}: " + "; ".join(parts))
+    return lines

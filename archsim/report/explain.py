@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 
 from archsim.mapping.roofline import MATRIX_KINDS
+from archsim.report.economics import energy_narrative
 from archsim.units import format_quantity
 from archsim.workload.model import DTYPE_BYTES
 
@@ -208,6 +209,9 @@ def explain(result) -> str:
             f"Against the roofline: the simulated latency is {gap} the analytic bound "
             f"({format_quantity(result.roofline_latency_s, 'time')}), the time lost to latencies, contention "
             "and imperfect overlap in this mapping.")]
+    energy = energy_narrative(result)
+    if energy:
+        lines += ["", _para(energy)]
     if result.provenance.get("mapper") == "aggregate":
         lines += ["", _para("Note: the aggregate mapper models the system as one matrix unit, one vector unit and "
                             "one memory, with no communication, so this run is close to the roofline by construction.")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from archsim.report.economics import energy_lines
 from archsim.report.result import OpTime, RunResult
 from archsim.units import format_quantity
 
@@ -79,6 +80,7 @@ def render(result: RunResult, per_op: bool = False, per_layer: bool = False) -> 
         lines += [""] + render_layers(r, scale, unit)
     lines.append("")
     lines += summary_lines(r)
+    lines += energy_lines(r, by_op_class=per_op)
     lines += whatif_lines(r)
     for key, value in r.extra.items():
         if isinstance(value, (int, float, str)):
