@@ -28,17 +28,18 @@ def _booksim_speed():
     out = {}
     with open(reference_path("booksim_timing.csv")) as f:
         for row in csv.DictReader(f):
-            out[(f"mesh_{row['config']}", int(row["k"]))] = float(row["router_cycles_per_cpu_s"])
+            out[(f"mesh_{row['config']}", int(row["k"]), float(row["injection_rate"]))] = \
+                float(row["router_cycles_per_cpu_s"])
     return out
 
 
-def bench_uniform(name: str, k: int, cycles: int) -> dict:
+def bench_uniform(name: str, k: int, rate: float, cycles: int) -> dict:
     cfg = preset(name).with_mesh(k, k)
     meas = Measurement(warmup_periods=1, sample_period=cycles // 2, max_samples=3)
     c0 = time.process_time()
-    s = simulate_synthetic(cfg, SyntheticTraffic(rate=0.1), meas)
+    s = simulate_synthetic(cfg, SyntheticTraffic(rate=rate), meas)
     cpu = time.process_time() - c0
-    return {"router": name, "mesh": f"{k}x{k}", "cycles": s.cycles, "wall_s": s.wall_s,
+    return {"router": name, "mesh": f"{k}x{k}", "rate": rate, "cycles": s.cycles, "wall_s": s.wall_s,
             "router_cycles_per_s": s.router_cycles_per_s, "cpu_s_total": cpu,
             "packet_latency_avg": s.packet_latency_avg}
 
@@ -70,15 +71,16 @@ def main() -> None:
     booksim = _booksim_speed()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     results = {"uniform": [], "load_avg": os.getloadavg()[0]}
-    print(f"{'router':14} {'mesh':>6} {'cycles':>7} {'wall s':>7} {'M router-cyc/s':>15} "
+    print(f"{'router':14} {'mesh':>6} {'rate':>5} {'cycles':>7} {'wall s':>7} {'M router-cyc/s':>15} "
           f"{'BookSim2 M/cpu-s':>17} {'speedup':>8}")
+    # 8x8 and 32x32 at 0.1 (the benchmark); 16x16 at 0.05, where BookSim2 was timed
     for name in ("mesh_min", "mesh_min_spec", "mesh_typical"):
-        for k in (8, 32):
-            r = bench_uniform(name, k, cycles if k == 8 else cycles // 4)
-            ref = booksim.get((name, k))
+        for k, rate in ((8, 0.1), (16, 0.05), (32, 0.1)):
+            r = bench_uniform(name, k, rate, cycles if k == 8 else cycles // 4)
+            ref = booksim.get((name, k, rate))
             r["booksim_router_cycles_per_cpu_s"] = ref
             speed = r["router_cycles_per_s"]
-            print(f"{name:14} {r['mesh']:>6} {r['cycles']:>7} {r['wall_s']:>7.2f} {speed / 1e6:>15.1f} "
+            print(f"{name:14} {r['mesh']:>6} {rate:>5} {r['cycles']:>7} {r['wall_s']:>7.2f} {speed / 1e6:>15.1f} "
                   f"{'' if ref is None else f'{ref / 1e6:.2f}':>17} "
                   f"{'' if ref is None else f'{speed / ref:.0f}x':>8}")
             results["uniform"].append(r)
