@@ -1,0 +1,228 @@
+"""VC and switch allocators: BookSim2's iSLIP_Sparse on 64-bit masks.
+
+Both allocators evaluate requests on the router state at the start of the
+cycle and leave their matches in scratch arrays; `router._router_cycle`
+applies them. Each function cites the BookSim2 routine whose rules it follows
+(src/routers/iq_router.cpp, src/allocators/islip.cpp).
+"""
+from __future__ import annotations
+
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from archsim.engine.jit import njit
+from archsim.engine.noc.state import (APTR, C_E, C_IS, C_ITERS, C_NV, C_SPEC, C_V, GPTR, LUT_EIN,
+                                      LUT_EPORT, LUT_PORT, LUT_VC, P, PM_ACT, PM_FULL, PM_USED, PM_VA,
+                                      SA_APTR, SV_GLIST, SV_GTO, SV_LIST, SV_RES, SV_WIN, SV_WIN_O,
+                                      SW_RR, V_OUT, V_OVC, V_ROUTE, V_STATE)
+
+
+@njit(_nrt=False, inline="always")
+def _supersedes(in1, pri1, in2, pri2, offset, size):
+    """BookSim's RoundRobinArbiter::Supersedes (inputs and offset in [0, size))."""
+    if pri1 != pri2:
+        return pri1 > pri2
+    d1 = in1 - offset
+    if d1 < 0:
+        d1 += size
+    d2 = in2 - offset
+    if d2 < 0:
+        d2 += size
+    return d1 < d2
+
+
+@njit(_nrt=False, inline="always")
+def _first_from(m, start):
+    """Index of the first set bit of m at or after `start`, wrapping around."""
+    hi = m & (-1 << start)
+    return trailing_zeros(hi) if hi != 0 else trailing_zeros(m)
+
+
+@njit(_nrt=False, inline="always")
+def _first_iv_from(scr_p, lut, o, start, v_count):
+    """First input VC (p * V + v) bidding for port o at or after `start`, cyclically."""
+    ps = lut[start, LUT_PORT]
+    m = scr_p[o, ps] & (-1 << lut[start, LUT_VC])
+    if m != 0:
+        return ps * v_count + trailing_zeros(m)
+    for k in range(1, P + 1):
+        p = ps + k
+        if p >= P:
+            p -= P
+        m = scr_p[o, p]
+        if m != 0:
+            return p * v_count + trailing_zeros(m)
+    return -1
+
+
+@njit(_nrt=False, inline="always")
+def _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t):
+    """VC allocation: every waiting head bids for every free output VC of its
+    route; iSLIP. Returns the number of bidders (scr_v[:, SV_LIST]), each with
+    its match in scr_v[iv, SV_RES] (output port * V + VC, or -1)."""
+    v_count, nv = cf[C_V], cf[C_NV]
+    all_vcs = (1 << v_count) - 1
+    nreq = 0
+    ports = 0
+    for p in range(P):
+        m = pm[r * P + p, PM_VA]
+        while m:
+            v = trailing_zeros(m)
+            m &= m - 1
+            iv = p * v_count + v
+            g = r * nv + iv
+            if vready[g] > t:
+                continue
+            scr_v[iv, SV_RES] = -1
+            scr_v[nreq, SV_LIST] = iv
+            nreq += 1
+            o = vs[g, V_ROUTE]
+            if (ports >> o) & 1 == 0:
+                ports |= 1 << o
+                scr_p[o, P] = ~pm[r * P + o, PM_USED] & all_vcs
+                for q in range(P):
+                    scr_p[o, q] = 0
+            if scr_p[o, P] != 0:
+                scr_p[o, p] |= 1 << v
+    if nreq > 0:
+        _islip_va(vs, vptr, scr_v, scr_p, lut, cf, r, ports)
+    return nreq
+
+
+@njit(_nrt=False, inline="always")
+def _islip_va(vs, vptr, scr_v, scr_p, lut, cf, r, ports):
+    """BookSim's iSLIP_Sparse over input VCs x output VCs."""
+    v_count, nv = cf[C_V], cf[C_NV]
+    for it in range(cf[C_ITERS]):
+        ng = 0
+        pm_ = ports
+        while pm_:
+            o = trailing_zeros(pm_)
+            pm_ &= pm_ - 1
+            bidders = 0
+            for q in range(P):
+                bidders |= scr_p[o, q]
+            if bidders == 0:
+                continue
+            free = scr_p[o, P]
+            while free:
+                ov = trailing_zeros(free)
+                free &= free - 1
+                iv = _first_iv_from(scr_p, lut, o, vptr[r * nv + o * v_count + ov, GPTR], v_count)
+                if scr_v[iv, SV_GTO] == 0:
+                    scr_v[ng, SV_GLIST] = iv
+                    ng += 1
+                scr_v[iv, SV_GTO] |= 1 << ov
+        if ng == 0:
+            break
+        for k in range(ng):
+            iv = scr_v[k, SV_GLIST]
+            gm = scr_v[iv, SV_GTO]
+            scr_v[iv, SV_GTO] = 0
+            o = vs[r * nv + iv, V_ROUTE]
+            rel = vptr[r * nv + iv, APTR] - o * v_count
+            ov = _first_from(gm, rel) if 0 < rel < v_count else trailing_zeros(gm)
+            j = o * v_count + ov
+            scr_v[iv, SV_RES] = j
+            scr_p[o, lut[iv, LUT_PORT]] &= ~(1 << lut[iv, LUT_VC])
+            scr_p[o, P] &= ~(1 << ov)
+            if it == 0:
+                vptr[r * nv + j, GPTR] = iv + 1 if iv + 1 < nv else 0
+                vptr[r * nv + iv, APTR] = j + 1 if j + 1 < nv else 0
+
+
+@njit(_nrt=False, inline="always")
+def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t):
+    """Switch requests, one per (expanded input, output): the VC chosen by
+    BookSim's Supersedes rule. A speculative head (still waiting for its VC)
+    bids with lower priority and only if its port has a free VC with a free
+    slot. Returns the mask of requested outputs (bidders in scr_p[o, P + 1])."""
+    v_count, nv, isp, ne = cf[C_V], cf[C_NV], cf[C_IS], cf[C_E]
+    spec = cf[C_SPEC]
+    all_vcs = (1 << v_count) - 1
+    outs = 0
+    for p in range(P):
+        m = pm[r * P + p, PM_ACT]
+        if spec:
+            m |= pm[r * P + p, PM_VA]
+        while m:
+            v = trailing_zeros(m)
+            m &= m - 1
+            g = r * nv + p * v_count + v
+            if vready[g] > t:
+                continue
+            if vs[g, V_STATE] == 2:
+                o = vs[g, V_OUT]
+                if (pm[r * P + o, PM_FULL] >> vs[g, V_OVC]) & 1:
+                    continue
+                pri = 0
+            else:
+                o = vs[g, V_ROUTE]
+                if ~(pm[r * P + o, PM_USED] | pm[r * P + o, PM_FULL]) & all_vcs == 0:
+                    continue
+                pri = -1
+            e = lut[p * v_count + v, LUT_EIN]
+            k = e * P + o
+            if (outs >> o) & 1 == 0:
+                outs |= 1 << o
+                scr_p[o, P + 1] = 0
+            if (scr_p[o, P + 1] >> e) & 1 == 0:
+                scr_p[o, P + 1] |= 1 << e
+                scr_e[k, 0] = v
+                scr_e[k, 1] = pri
+            elif _supersedes(v, pri, scr_e[k, 0], scr_e[k, 1], sptr[r * ne + e, SW_RR], v_count):
+                scr_e[k, 0] = v
+                scr_e[k, 1] = pri
+    return outs
+
+
+@njit(_nrt=False, inline="always")
+def _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t):
+    """Switch allocation (iSLIP over expanded inputs x outputs); returns the
+    number of winners (scr_v[:, SV_WIN], scr_v[:, SV_WIN_O]). A speculative
+    winner keeps its grant only if this cycle's VC allocation gave it an
+    output VC on that port with a free slot; otherwise the output idles."""
+    outs = _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t)
+    if outs == 0:
+        return 0
+    v_count, nv, isp, ne = cf[C_V], cf[C_NV], cf[C_IS], cf[C_E]
+    iters = cf[C_ITERS]
+    nwin = 0
+    for it in range(iters):
+        granted = 0
+        om = outs
+        while om:
+            o = trailing_zeros(om)
+            om &= om - 1
+            m = scr_p[o, P + 1]
+            if m == 0:
+                continue
+            e = _first_from(m, sa_gptr[r * P + o])
+            if (granted >> e) & 1 == 0:
+                granted |= 1 << e
+                scr_e[e, 2] = 0
+            scr_e[e, 2] |= 1 << o
+        if granted == 0:
+            break
+        while granted:
+            e = trailing_zeros(granted)
+            granted &= granted - 1
+            o = _first_from(scr_e[e, 2], sptr[r * ne + e, SA_APTR])
+            outs &= ~(1 << o)
+            if iters > 1:
+                for q in range(P):
+                    scr_p[q, P + 1] &= ~(1 << e)
+            if it == 0:
+                sa_gptr[r * P + o] = e + 1 if e + 1 < ne else 0
+                sptr[r * ne + e, SA_APTR] = o + 1 if o + 1 < P else 0
+            v = scr_e[e * P + o, 0]
+            iv = lut[e, LUT_EPORT] * v_count + v
+            nxt = v + isp
+            sptr[r * ne + e, SW_RR] = nxt if nxt < v_count else nxt - v_count
+            if vs[r * nv + iv, V_STATE] == 1:
+                j = scr_v[iv, SV_RES]
+                if j < 0 or lut[j, LUT_PORT] != o or (pm[r * P + o, PM_FULL] >> lut[j, LUT_VC]) & 1:
+                    continue
+            scr_v[nwin, SV_WIN] = iv
+            scr_v[nwin, SV_WIN_O] = o
+            nwin += 1
+    return nwin
