@@ -11,5 +11,6 @@ COMMAND_MODULES = [
     "validate",
     "sweep",
     "results",
+    "frontier",
     "noc",
 ]
