@@ -5,6 +5,7 @@ arrival cycle of every packet equals BookSim2's. Statistical: average packet
 latency within 5% at every stable load of booksim_mesh.csv and saturation
 throughput within 10%, with BookSim's own measurement protocol.
 """
+import numba
 import numpy as np
 import pytest
 
@@ -13,6 +14,8 @@ from archsim.engine.noc import (Measurement, MessageTrace, SyntheticTraffic, loa
                                 simulate_synthetic)
 
 CONFIGS = ("mesh_min", "mesh_min_spec", "mesh_typical")
+# tens of thousands of cycles each: minutes as plain Python
+compiled_only = pytest.mark.skipif(numba.config.DISABLE_JIT, reason="long runs; too slow without the JIT")
 PACKET_FILES = {"mesh_min": "pkts_min_k8_r0.1", "mesh_min_spec": "pkts_min_spec_k8_r0.1",
                 "mesh_typical": "pkts_typical_k8_r0.1"}
 
@@ -46,6 +49,7 @@ def _rows(sim_type, status):
     return [r for r in load_reference_results() if r["sim_type"] == sim_type and r["status"].startswith(status)]
 
 
+@compiled_only
 @pytest.mark.parametrize("row", _rows("latency", "stable"),
                          ids=lambda r: f"{r['config']}-{r['injection_rate']}")
 def test_latency_within_5_percent_at_every_stable_load(row):
@@ -57,6 +61,7 @@ def test_latency_within_5_percent_at_every_stable_load(row):
     assert s.hops_avg == pytest.approx(row["hops_avg"], rel=0.02)
 
 
+@compiled_only
 @pytest.mark.parametrize("row", _rows("latency", "unstable"),
                          ids=lambda r: f"{r['config']}-{r['injection_rate']}")
 def test_unstable_loads_are_reported_unstable(row):
@@ -65,6 +70,7 @@ def test_unstable_loads_are_reported_unstable(row):
     assert not s.stable and s.status.startswith("unstable")
 
 
+@compiled_only
 @pytest.mark.parametrize("row", _rows("throughput", "saturated"),
                          ids=lambda r: f"{r['config']}-{r['injection_rate']}")
 def test_saturation_throughput_within_10_percent(row):
@@ -75,6 +81,7 @@ def test_saturation_throughput_within_10_percent(row):
     assert s.accepted_flit_rate == pytest.approx(row["accepted_flit_rate"], rel=0.10)
 
 
+@compiled_only
 def test_speculative_router_is_still_stable_at_0_4():
     # README: "mesh_min_spec still stable at 0.4" (its channels carry 1 flit/cycle)
     s = simulate_synthetic(preset("mesh_min_spec"), SyntheticTraffic(rate=0.4),

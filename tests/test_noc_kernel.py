@@ -1,5 +1,6 @@
 """Properties of the network kernel: zero-load latency, delivery, ordering,
 dependencies, determinism, and the destinations of each traffic pattern."""
+import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,7 +10,8 @@ from archsim.engine.noc import (Measurement, MessageTrace, MessageTraceBuilder, 
                                 SyntheticTraffic, simulate_messages, simulate_synthetic)
 from archsim.errors import ArchsimInputError
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=15 if numba.config.DISABLE_JIT else 100, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def _hops(cfg, s, d):

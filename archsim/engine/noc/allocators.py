@@ -7,7 +7,7 @@ applies them. Each function cites the BookSim2 routine whose rules it follows
 """
 from __future__ import annotations
 
-from numba.cpython.unsafe.numbers import trailing_zeros
+from archsim.engine.noc.bits import trailing_zeros
 
 from archsim.engine.jit import njit
 from archsim.engine.noc.state import (APTR, C_E, C_IS, C_ITERS, C_NV, C_SPEC, C_V, GPTR, LUT_EIN,
@@ -152,7 +152,7 @@ def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t):
                 continue
             if vs[g, V_STATE] == 2:
                 o = vs[g, V_OUT]
-                if (pm[r * P + o, PM_FULL] >> vs[g, V_OVC]) & 1:
+                if (pm[r * P + o, PM_FULL] >> int(vs[g, V_OVC])) & 1:
                     continue
                 pri = 0
             else:

@@ -10,7 +10,7 @@ visited, and stretches where nothing at all is pending are skipped.
 """
 from __future__ import annotations
 
-from numba.cpython.unsafe.numbers import trailing_zeros
+from archsim.engine.noc.bits import trailing_zeros
 
 from archsim.engine.jit import njit
 from archsim.engine.noc.router import _arrive_credit, _arrive_flit, _router_cycle

@@ -10,7 +10,7 @@ of VCs, inputs and outputs are 64-bit masks.
 """
 from __future__ import annotations
 
-from numba.cpython.unsafe.numbers import trailing_zeros
+from archsim.engine.noc.bits import trailing_zeros
 
 from archsim.engine.jit import njit
 from archsim.engine.noc.allocators import _sa_evaluate, _va_evaluate
@@ -113,7 +113,7 @@ def _send_flit(vq, vs, pm, oc, nbuf, fp, fp_free, ev, wl, ring, sc, lut, cf, r, 
     g = r * cf[C_NV] + iv
     p = lut[iv, LUT_PORT]
     v = lut[iv, LUT_VC]
-    ov = vs[g, V_OVC]
+    ov = int(vs[g, V_OVC])
     node = vq[g, Q_HEAD]
     code = fp[node, FP_CODE]
     vq[g, Q_HEAD] = fp[node, FP_NEXT]
