@@ -137,3 +137,13 @@ def test_every_bundled_chip_has_idle_power_and_a_full_energy_section(name):
     for path, value in _leaves(chip.energy, "energy."):
         unsupported = path == "energy.flop.fp8" and chip.kind == "gpu" and chip.compute.fp8 is None
         assert (value is None) == unsupported, f"{name}: {path} = {value}"
+
+
+def test_mesh_noc_traffic_counts_every_line_of_the_region():
+    from archsim.energy.mesh import region_cores
+
+    assert region_cores({"region": "757x996"}) == 757 * 996
+    assert region_cores({"mesh": {"region_w": 10, "region_h": 20}, "region": "10x20"}) == 200
+    assert region_cores({}) == 1
+    r = _run("wse2", "gemm:2048x2048x2048", scenario=Scenario())
+    assert r.energy["by_component_j"]["noc"] > 0

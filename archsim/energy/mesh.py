@@ -34,10 +34,21 @@ def mesh_energy(a: Activity) -> list[Term]:
     terms += [Term("sram", label, f * per) for label, f in vector.items()]
     if a.mapping is None:
         return terms
-    mesh = a.mapping.extra.get("mesh") or {}
-    cores = float(mesh.get("region_w", 1)) * float(mesh.get("region_h", 1))
+    cores = region_cores(a.mapping.extra)
     if any(r.startswith("noc") for r, _ in a.work):
         terms += byte_terms(a, ("noc_x", "noc_y"), "energy.noc", "noc", cores)
     if any(r == "wafer_io" for r, _ in a.work):
         terms += byte_terms(a, ("wafer_io",), "energy.io", "wafer_io", 1.0)
     return terms
+
+
+def region_cores(extra: dict) -> float:
+    """Cores of the region one task graph stands for: the mapper's placement ('mesh'), or its 'WxH' label."""
+    mesh = extra.get("mesh") or {}
+    if "region_w" in mesh:
+        return float(mesh["region_w"]) * float(mesh["region_h"])
+    w, _, h = str(extra.get("region", "1x1")).partition("x")
+    try:
+        return float(w) * float(h)
+    except ValueError:
+        return 1.0
