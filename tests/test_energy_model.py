@@ -147,3 +147,14 @@ def test_mesh_noc_traffic_counts_every_line_of_the_region():
     assert region_cores({}) == 1
     r = _run("wse2", "gemm:2048x2048x2048", scenario=Scenario())
     assert r.energy["by_component_j"]["noc"] > 0
+
+
+def test_a_bad_energy_value_is_a_located_spec_error():
+    from archsim.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"energy\.hbm.*pJ/bit"):
+        load_system("h100-sxm", [("energy.hbm", "3.9 W")])
+    with pytest.raises(SpecError, match=r"price\.pue"):
+        load_system("dgx-h100", [("price.pue", 0.5)])
+    with pytest.raises(SpecError, match="did you mean 'hbm'"):
+        load_system("h100-sxm", [("energy.hmb", "3.9 pJ/bit")])
