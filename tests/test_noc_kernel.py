@@ -55,7 +55,7 @@ def test_every_message_arrives_no_sooner_than_physics_allows(cfg, data):
     for i, ds in enumerate(deps):
         for j in ds:
             assert r.ready_cycle[i] >= r.arrival_cycle[j]
-    assert r.cycles == r.arrival_cycle.max() + 1
+    assert r.cycles == r.arrival_cycle.max() + 1 == r.makespan_cycles + 1
 
 
 def test_one_vc_keeps_each_source_destination_pair_in_order():
@@ -102,6 +102,14 @@ def test_uniform_load_is_conserved_and_accepted():
                            Measurement(sample_period=2000))
     assert s.stable and s.accepted_flit_rate == pytest.approx(0.15, rel=0.05)
     assert s.injected_flit_rate == pytest.approx(0.15, rel=0.05)
+
+
+def test_an_empty_trace_and_a_cycle_limit():
+    cfg = NocConfig(mesh_x=3, mesh_y=3)
+    r = simulate_messages(cfg, MessageTrace.from_arrays([], []))
+    assert r.cycles == 0 and r.arrival_cycle.size == 0 and r.makespan_cycles == 0
+    r = simulate_messages(cfg, MessageTrace.from_arrays([0, 0], [8, 8], 1, [0, 100]), max_cycles=50)
+    assert r.arrival_cycle[0] == cfg.zero_load_latency(4) and r.arrival_cycle[1] == -1 and r.cycles == 50
 
 
 def test_builder_and_input_errors():

@@ -105,7 +105,8 @@ class MessageTraceBuilder:
 
 @dataclass(frozen=True, eq=False)
 class MessageResult:
-    """Per-message cycles (int64 arrays) and run totals."""
+    """Per-message cycles (int64 arrays; -1 where `max_cycles` stopped the run
+    first) and run totals: `cycles` simulated (the last arrival + 1)."""
 
     ready_cycle: np.ndarray
     inject_cycle: np.ndarray
@@ -117,6 +118,11 @@ class MessageResult:
     @property
     def latency_cycles(self) -> np.ndarray:
         return self.arrival_cycle - self.ready_cycle
+
+    @property
+    def makespan_cycles(self) -> int:
+        """Cycle of the last arrival (the engine's makespan); 0 for no messages."""
+        return int(self.arrival_cycle.max()) if self.arrival_cycle.size else 0
 
     @property
     def router_cycles_per_s(self) -> float:
@@ -159,6 +165,7 @@ def _has_cycle(ptr, idx, n):
 
 
 def _packetize(trace: MessageTrace, max_packet_flits: int | None):
+    """Per message its first packet and packet count; per packet its message and flits."""
     size = trace.size_flits
     if max_packet_flits is None:
         npk = np.ones(len(trace), np.int64)
@@ -167,12 +174,10 @@ def _packetize(trace: MessageTrace, max_packet_flits: int | None):
     first = np.zeros(len(trace), np.int64)
     first[1:] = np.cumsum(npk)[:-1]
     msg_of = np.repeat(np.arange(len(trace)), npk)
-    nfl = np.full(msg_of.size, size.max() if max_packet_flits is None else max_packet_flits, np.int64)
     if max_packet_flits is None:
-        nfl = size.copy()
-    else:
-        last = first + npk - 1
-        nfl[last] = size - (npk - 1) * max_packet_flits
+        return first, npk, msg_of, size.copy()
+    nfl = np.full(msg_of.size, max_packet_flits, np.int64)
+    nfl[first + npk - 1] = size - (npk - 1) * max_packet_flits
     return first, npk, msg_of, nfl
 
 
