@@ -81,6 +81,15 @@ def _parse_floats(text: str, option: str):
         raise ArchsimInputError(f"{option} must be comma-separated numbers. Got {text!r} instead.") from None
 
 
+def _parse_ints(text: str, option: str):
+    from archsim.errors import ArchsimInputError
+
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ArchsimInputError(f"{option} must be comma-separated node ids. Got {text!r} instead.") from None
+
+
 def build(args):
     """(NocConfig, SyntheticTraffic, Measurement) from the parsed arguments."""
     from archsim.engine.noc import Measurement, NocConfig, SyntheticTraffic, preset, read_booksim_config
@@ -104,7 +113,7 @@ def build(args):
     if args.packet_flits is not None:
         t["packet_flits"] = args.packet_flits
     if args.hotspot:
-        t["hotspot_nodes"] = tuple(int(v) for v in _parse_floats(args.hotspot, "--hotspot"))
+        t["hotspot_nodes"] = _parse_ints(args.hotspot, "--hotspot")
     if args.hotspot_fraction is not None:
         t["hotspot_fraction"] = args.hotspot_fraction
     traffic = replace(traffic, **t)

@@ -132,7 +132,8 @@ class _Sim:
         self.cfg, self.traffic = cfg, traffic
         n = cfg.nodes
         v, b = cfg.num_vcs, cfg.vc_buf_size
-        slots = n * (1 + P * v * b + P * ring_size(cfg)) + 1
+        # every packet in flight has a flit in a source, a buffer or a channel slot
+        slots = n * (1 + P * v * b + (P + 1) * ring_size(cfg)) + 1
         self.S = new_net_state(cfg, n * P * v * b + 1)
         self.T = new_traffic(n, np.zeros((slots, PK_LEN), np.int64), pool=True)
         self.S.sc[S_PK_TOP] = slots
