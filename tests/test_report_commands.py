@@ -92,3 +92,11 @@ def test_compare_scopes_options_to_one_chip(capsys):
     assert chip_args(args, "wse2", ["dgx-h100", "wse2"]).option == ["tile=64", "region=4x4"]
     assert main(["compare", "h100-sxm", "tiny", "--mapper", "aggregate", "-o", "h100-sxm:tp=8"]) == 2
     assert "has no option 'tp'" in capsys.readouterr().err
+
+
+def test_explain_handles_operators_without_arithmetic(capsys):
+    """The embedding gather does no FLOPs; explain must not divide by its zero intensity."""
+    from archsim.cli import main
+
+    assert main(["explain", "dgx-h100", "tiny"]) == 0
+    assert "embedding" in capsys.readouterr().out

@@ -93,7 +93,10 @@ def _operators(result) -> list[str]:
         if row["time_s"] / total < MINOR_SHARE:
             minor.append((row, intensity, bound))
             continue
-        factor = ridge / intensity if bound == "memory" else intensity / ridge
+        if intensity > 0:
+            factor = ridge / intensity if bound == "memory" else intensity / ridge
+        else:  # pure data movement (embedding gather): no arithmetic at all
+            factor = float("inf")
         where = "below" if bound == "memory" else "above"
         position = f"{_num(factor)}x {where} the" if intensity > 0 else "no arithmetic, far below the"
         why = WHY.get((row["kind"], result.phase), "")
