@@ -55,7 +55,7 @@ def _first_iv_from(scr_p, lut, o, start, v_count):
 
 
 @njit(_nrt=False, inline="always")
-def _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t):
+def _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t, va_ports):
     """VC allocation: every waiting head bids for every free output VC of its
     route; iSLIP. Returns the number of bidders (scr_v[:, SV_LIST]), each with
     its match in scr_v[iv, SV_RES] (output port * V + VC, or -1)."""
@@ -63,7 +63,9 @@ def _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t):
     all_vcs = (1 << v_count) - 1
     nreq = 0
     ports = 0
-    for p in range(P):
+    while va_ports:
+        p = trailing_zeros(va_ports)
+        va_ports &= va_ports - 1
         m = pm[r * P + p, PM_VA]
         while m:
             v = trailing_zeros(m)
@@ -131,7 +133,7 @@ def _islip_va(vs, vptr, scr_v, scr_p, lut, cf, r, ports):
 
 
 @njit(_nrt=False, inline="always")
-def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t):
+def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t, ports):
     """Switch requests, one per (expanded input, output): the VC chosen by
     BookSim's Supersedes rule. A speculative head (still waiting for its VC)
     bids with lower priority and only if its port has a free VC with a free
@@ -140,7 +142,10 @@ def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t):
     spec = cf[C_SPEC]
     all_vcs = (1 << v_count) - 1
     outs = 0
-    for p in range(P):
+    in_ports = (ports >> P) | (ports & 31 if spec else 0)
+    while in_ports:
+        p = trailing_zeros(in_ports)
+        in_ports &= in_ports - 1
         m = pm[r * P + p, PM_ACT]
         if spec:
             m |= pm[r * P + p, PM_VA]
@@ -176,12 +181,12 @@ def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t):
 
 
 @njit(_nrt=False, inline="always")
-def _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t):
+def _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t, ports):
     """Switch allocation (iSLIP over expanded inputs x outputs); returns the
     number of winners (scr_v[:, SV_WIN], scr_v[:, SV_WIN_O]). A speculative
     winner keeps its grant only if this cycle's VC allocation gave it an
     output VC on that port with a free slot; otherwise the output idles."""
-    outs = _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t)
+    outs = _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t, ports)
     if outs == 0:
         return 0
     v_count, nv, isp, ne = cf[C_V], cf[C_NV], cf[C_IS], cf[C_E]

@@ -14,7 +14,7 @@ from archsim.engine.noc.bits import trailing_zeros
 
 from archsim.engine.jit import njit
 from archsim.engine.noc.router import _arrive_credit, _arrive_flit, _router_cycle
-from archsim.engine.noc.state import (C_N, C_W, EV_EJECT, EV_TM_CREDIT, F_BUSY, F_TML, P,
+from archsim.engine.noc.state import (NB_FLITS, C_N, C_W, EV_EJECT, EV_TM_CREDIT, F_BUSY, F_TML, P,
                                       S_BUSY_N, S_DONE_MSGS, S_HEAP_N, S_IF_FLITS, S_MEAS_PKTS,
                                       S_REL_PTR, S_TML_N, SQ_NEXT_CT)
 from archsim.engine.noc.terminal import SP_DRAIN_TIME, _eject, _inject, _release, _tm_credit
@@ -105,7 +105,7 @@ def _run(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
             r = busy[i]
             _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
                           ring, sc, scr_v, scr_p, scr_e, lut, nxy, pk, cf, r, t)
-            if nbuf[r] > 0:
+            if nbuf[r, NB_FLITS] > 0:
                 i += 1
             else:
                 last = sc[S_BUSY_N] - 1

@@ -14,7 +14,7 @@ from archsim.engine.noc.bits import trailing_zeros
 
 from archsim.engine.jit import njit
 from archsim.engine.noc.allocators import _sa_evaluate, _va_evaluate
-from archsim.engine.noc.state import (C_B, C_CD, C_DEP, C_DL, C_DVA, C_K, C_N, C_NV, C_R, C_V, C_W,
+from archsim.engine.noc.state import (NB_FLITS, NB_PORTS, C_B, C_CD, C_DEP, C_DL, C_DVA, C_K, C_N, C_NV, C_R, C_V, C_W,
                                       C_WFTC, EJECT, EV_CREDIT, EV_EJECT, EV_TM_CREDIT, F_BUSY, FP_CODE,
                                       FP_NEXT, LUT_PORT, LUT_VC, OC_OCC, OC_TAIL, P, PK_DST, PM_ACT,
                                       PM_FULL, PM_USED, PM_VA, Q_CNT, Q_HEAD, Q_TAIL, S_BUSY_N, S_FP_TOP,
@@ -78,15 +78,17 @@ def _arrive_flit(vq, vs, vready, pm, nbuf, fp, fp_free, busy, flags, sc, nxy, pk
         flags[r, F_BUSY] = 1
         busy[sc[S_BUSY_N]] = r
         sc[S_BUSY_N] += 1
-    nbuf[r] += 1
+    nbuf[r, NB_FLITS] += 1
     st = vs[g, V_STATE]
     if st == 0:
         vs[g, V_STATE] = 1
         vs[g, V_ROUTE] = _route(r, pk[code >> 8, PK_DST], nxy)
         vready[g] = t + cf[C_R]
         pm[r * P + p, PM_VA] |= 1 << v
+        nbuf[r, NB_PORTS] |= 1 << p
     elif st == 2 and vq[g, Q_CNT] == 1:
         pm[r * P + p, PM_ACT] |= 1 << v
+        nbuf[r, NB_PORTS] |= 1 << (P + p)
 
 
 @njit(_nrt=False, inline="always")
@@ -105,6 +107,22 @@ def _arrive_credit(pm, oc, cf, r, o, mask):
 
 
 @njit(_nrt=False, inline="always")
+def _clear_va(pm, nbuf, r, p, bit):
+    m = pm[r * P + p, PM_VA] & ~bit
+    pm[r * P + p, PM_VA] = m
+    if m == 0:
+        nbuf[r, NB_PORTS] &= ~(1 << p)
+
+
+@njit(_nrt=False, inline="always")
+def _clear_act(pm, nbuf, r, p, bit):
+    m = pm[r * P + p, PM_ACT] & ~bit
+    pm[r * P + p, PM_ACT] = m
+    if m == 0:
+        nbuf[r, NB_PORTS] &= ~(1 << (P + p))
+
+
+@njit(_nrt=False, inline="always")
 def _send_flit(vq, vs, pm, oc, nbuf, fp, fp_free, ev, wl, ring, sc, lut, cf, r, iv, o, t):
     """The switch winner iv sends its front flit to output o; returns its code.
     The flit arrives downstream, and its credit upstream, after the channel
@@ -120,7 +138,7 @@ def _send_flit(vq, vs, pm, oc, nbuf, fp, fp_free, ev, wl, ring, sc, lut, cf, r, 
     vq[g, Q_CNT] -= 1
     fp_free[sc[S_FP_TOP]] = node
     sc[S_FP_TOP] += 1
-    nbuf[r] -= 1
+    nbuf[r, NB_FLITS] -= 1
     ro = r * P + o
     oj = ro * v_count + ov
     oc[oj, OC_OCC] += 1
@@ -158,8 +176,9 @@ def _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free
                   sc, scr_v, scr_p, scr_e, lut, nxy, pk, cf, r, t):
     """VC and switch allocation of router r in cycle t, then their updates."""
     v_count, nv = cf[C_V], cf[C_NV]
-    nva = _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t)
-    nwin = _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t)
+    ports = nbuf[r, NB_PORTS]
+    nva = _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t, ports & 31) if ports & 31 else 0
+    nwin = _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t, ports)
     for k in range(nva):
         iv = scr_v[k, SV_LIST]
         j = scr_v[iv, SV_RES]
@@ -176,8 +195,9 @@ def _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free
         vready[g] = t + cf[C_DVA]
         p = lut[iv, LUT_PORT]
         bit = 1 << lut[iv, LUT_VC]
-        pm[r * P + p, PM_VA] &= ~bit
+        _clear_va(pm, nbuf, r, p, bit)
         pm[r * P + p, PM_ACT] |= bit
+        nbuf[r, NB_PORTS] |= 1 << (P + p)
     for k in range(nwin):
         iv = scr_v[k, SV_WIN]
         code = _send_flit(vq, vs, pm, oc, nbuf, fp, fp_free, ev, wl, ring, sc, lut, cf, r, iv,
@@ -186,7 +206,7 @@ def _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free
         p = lut[iv, LUT_PORT]
         bit = 1 << lut[iv, LUT_VC]
         if vq[g, Q_CNT] == 0:
-            pm[r * P + p, PM_ACT] &= ~bit
+            _clear_act(pm, nbuf, r, p, bit)
             if code & 1:
                 vs[g, V_STATE] = 0
         elif code & 1:
@@ -194,5 +214,6 @@ def _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free
             vs[g, V_STATE] = 1
             vs[g, V_ROUTE] = _route(r, pk[nxt >> 8, PK_DST], nxy)
             vready[g] = t + 1 + cf[C_R]
-            pm[r * P + p, PM_ACT] &= ~bit
+            _clear_act(pm, nbuf, r, p, bit)
             pm[r * P + p, PM_VA] |= bit
+            nbuf[r, NB_PORTS] |= 1 << p

@@ -54,6 +54,7 @@ FP_CODE, FP_NEXT = range(2)                      # fp: flit pool
 TM_PID, TM_FIDX, TM_VC, TM_LASTVC = range(4)     # tm: terminal's packet in injection
 TV_INUSE, TV_TAIL, TV_OCC = range(3)             # tmv: injection channel buffer state
 F_BUSY, F_TML = range(2)                         # flags: in the busy lists
+NB_FLITS, NB_PORTS = range(2)                    # nbuf: per-router summary
 SV_LIST, SV_RES, SV_GTO, SV_GLIST, SV_WIN, SV_WIN_O = range(6)   # scr_v scratch
 LUT_PORT, LUT_VC, LUT_EIN, LUT_EPORT = range(4)  # lut: divisions the kernels look up instead
 PK_SRC, PK_DST, PK_NFL, PK_CTIME, PK_ITIME, PK_ATIME, PK_LEFT, PK_REC, PK_MSG, PK_NEXT, PK_LEN = range(11)
@@ -74,7 +75,7 @@ class NetState(NamedTuple):
     vptr: np.ndarray      # (N * NV, 2) int32: grant pointer of output VC row, accept of input VC row
     sa_gptr: np.ndarray   # (N * P,) int32
     sptr: np.ndarray      # (N * E, 2) int32
-    nbuf: np.ndarray      # (N,) int32 flits buffered
+    nbuf: np.ndarray      # (N, 2) int64: flits buffered; ports with VCs waiting (bits 0-4) / active (5-9)
     fp: np.ndarray        # (F, 2) int64
     fp_free: np.ndarray   # (F,) int32 stack
     ev: np.ndarray        # (N * W,) int32 event masks
@@ -156,7 +157,7 @@ def new_net_state(cfg: NocConfig, flit_capacity: int) -> NetState:
     nxy = np.stack([nodes % cfg.mesh_x, nodes // cfg.mesh_x], axis=1).astype(i64)
     return NetState(
         vq=vq, vs=z((g, 4), np.int8), vready=z(g, i64), pm=z((n * P, 4), i64), oc=z((g, 2), i32),
-        vptr=z((g, 2), i32), sa_gptr=z(n * P, i32), sptr=sptr, nbuf=z(n, i32), fp=fp,
+        vptr=z((g, 2), i32), sa_gptr=z(n * P, i32), sptr=sptr, nbuf=z((n, 2), i64), fp=fp,
         fp_free=np.arange(flit_capacity - 1, -1, -1, dtype=i32), ev=z(n * w, i32),
         wl=z((w, n + 1), i32), ring=z((n * w, RING_COLS), i64), busy=z(n, i32), tml=z(n, i32),
         flags=z((n, 2), np.uint8), tm=tm, tmv=z((n * v, 3), i32), scr_v=z((nv, 6), i64),
