@@ -350,6 +350,25 @@ def config_hash(data) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def resolve_spec_path(name_or_path: str, directory: Path, what: str, hint: str = "") -> Path:
+    """A bundled name (`directory/<name>.yaml`) or a file path; unknown names list what exists."""
+    import os
+
+    from archsim.errors import ArchsimInputError, UnknownNameError
+
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if not p.exists():
+            raise ArchsimInputError(f"{what} file {name_or_path!r} does not exist")
+        return p
+    candidate = Path(directory) / f"{name_or_path}.yaml"
+    if candidate.exists():
+        return candidate
+    names = sorted(q.stem for q in Path(directory).glob("*.yaml"))
+    raise UnknownNameError(f"unknown {what} {name_or_path!r}{did_you_mean(name_or_path, names)}; "
+                           f"bundled: {', '.join(names)}{hint}")
+
+
 def read_spec_file(path: Path) -> tuple[Any, Lines]:
     try:
         text = Path(path).read_text()

@@ -1,10 +1,15 @@
 """The `gpu` chip kind: schema of its YAML files and its roofline peaks."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archsim.errors import ArchsimInputError
 from archsim.hw.peaks import PEAKS, Peaks
 from archsim.hw.schema import CHIP_KINDS, POWER, PRICE, energy_per_byte, energy_per_op, header
 from archsim.spec import Field
+
+if TYPE_CHECKING:
+    from archsim.hw.load import System
 
 GPU = {
     **header("gpu"),

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archsim.errors import ArchsimInputError, Problem, SpecError, UnknownNameError
+from archsim.errors import ArchsimInputError, Problem, SpecError
 from archsim.hw.schema import CHIP_KINDS, SYSTEM, _register_kinds
-from archsim.spec import SpecNode, apply_overrides, config_hash, did_you_mean, read_spec_file, validate
+from archsim.spec import (SpecNode, apply_overrides, config_hash, did_you_mean, read_spec_file,
+                          resolve_spec_path, validate)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = Path(os.environ.get("ARCHSIM_CONFIG_DIR", REPO_ROOT / "arch_configs"))
@@ -48,19 +49,7 @@ def bundled_names() -> list[str]:
 
 
 def resolve_config_path(name_or_path: str) -> Path:
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or os.sep in name_or_path:
-        if not p.exists():
-            raise ArchsimInputError(f"chip file {name_or_path!r} does not exist")
-        return p
-    candidate = CONFIG_DIR / f"{name_or_path}.yaml"
-    if candidate.exists():
-        return candidate
-    names = bundled_names()
-    raise UnknownNameError(
-        f"unknown chip or system {name_or_path!r}{did_you_mean(name_or_path, names)}; "
-        f"bundled: {', '.join(names)}"
-    )
+    return resolve_spec_path(name_or_path, CONFIG_DIR, "chip or system")
 
 
 def _split_overrides(overrides, is_system: bool):

@@ -1,9 +1,14 @@
 """The `mesh` chip kind (Cerebras-style wafer-scale 2D mesh): schema and roofline peaks."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archsim.hw.peaks import PEAKS, Peaks
 from archsim.hw.schema import CHIP_KINDS, POWER, PRICE, energy_per_byte, energy_per_op, header
 from archsim.spec import Field
+
+if TYPE_CHECKING:
+    from archsim.hw.load import System
 
 MESH = {
     **header("mesh"),

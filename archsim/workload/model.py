@@ -5,8 +5,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from archsim.errors import ArchsimInputError, Problem, SpecError, UnknownNameError
-from archsim.spec import Field, did_you_mean, read_spec_file, validate
+from archsim.errors import ArchsimInputError, Problem, SpecError
+from archsim.spec import Field, did_you_mean, read_spec_file, resolve_spec_path, validate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKLOAD_DIR = Path(os.environ.get("ARCHSIM_WORKLOAD_DIR", REPO_ROOT / "workloads"))
@@ -68,19 +68,7 @@ def bundled_workloads() -> list[str]:
 
 
 def load_transformer(name_or_path: str) -> Transformer:
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or os.sep in name_or_path:
-        if not p.exists():
-            raise ArchsimInputError(f"workload file {name_or_path!r} does not exist")
-        path = p
-    else:
-        path = WORKLOAD_DIR / f"{name_or_path}.yaml"
-        if not path.exists():
-            names = bundled_workloads()
-            raise UnknownNameError(
-                f"unknown workload {name_or_path!r}{did_you_mean(name_or_path, names)}; "
-                f"bundled: {', '.join(names)}; or gemm:MxNxK / gemv:NxK"
-            )
+    path = resolve_spec_path(name_or_path, WORKLOAD_DIR, "workload", "; or gemm:MxNxK / gemv:NxK")
     data, lines = read_spec_file(path)
     spec = validate(data, TRANSFORMER, str(path), lines)
     problems = []
