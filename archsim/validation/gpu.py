@@ -98,6 +98,7 @@ def _peak_tflops(chip: str, m: int, n: int, k: int) -> float:
 
 
 @validation_case("gpu-h100-gemm-peak", family="gpu", tolerance=0.20,
+                 calibrates="clock_under_load (derived from a like H100 GEMM measurement, [N9])",
                  command="archsim run h100-sxm gemm:2048x2048x13312 -o host_overhead=false")
 def h100_gemm_peak() -> float:
     return _peak_tflops("h100-sxm", 2048, 2048, 13312)
