@@ -27,7 +27,8 @@ def run(args) -> int:
         if c.calibrates:
             status += f" (fitted: {c.calibrates})"
         pred = f"{r.predicted:,.4g}" if r.predicted is not None else "-"
-        err = f"{r.error:+.1%}" if r.error is not None else "-"
+        # A one-sided case (at least a bound) has no meaningful signed error: show the margin instead.
+        err = "-" if r.error is None else (f">={1 - c.tolerance:.2g}x" if c.at_least else f"{r.error:+.1%}")
         print(f"{c.case_id:<{width}}{pred:>12}{c.measured:>12,.4g}  {c.unit:<10}{err:>8}{c.tolerance:>6.0%}  {status}")
         if r.message:
             print(f"    {r.message}")
