@@ -10,8 +10,8 @@ BASE = "topology = mesh; k = 4; n = 2; routing_function = dor;\n"
 
 @pytest.mark.parametrize("field,value,words", [
     ("mesh_x", 0, "at least 1"), ("num_vcs", 0, "between 1"), ("num_vcs", 33, "between 1"),
-    ("vc_buf_size", 0, "at least 1"), ("routing_delay", -1, "between 0"), ("link_delay", 0, "between 1"),
-    ("crossbar_delay", 0, "between 1"), ("credit_delay", -1, "between 0"),
+    ("vc_buf_size", 0, "at least 1"), ("routing_delay", -1, "between 0"), ("link_delay", -1, "between 0"),
+    ("crossbar_delay", -1, "between 0"), ("vc_alloc_delay", 0, "between 1"), ("credit_delay", -1, "between 0"),
     ("input_speedup", 3, "num_vcs"), ("alloc_iters", 0, "between 1"),
     ("speculative", 1, "a bool"), ("num_vcs", 2.0, "an int"),
 ])

@@ -26,7 +26,7 @@ def configs(draw):
         vc_buf_size=draw(st.integers(1, 8)), wait_for_tail_credit=draw(st.booleans()),
         speculative=draw(st.booleans()), routing_delay=draw(st.integers(0, 2)),
         vc_alloc_delay=draw(st.integers(1, 3)), sw_alloc_delay=draw(st.integers(1, 3)),
-        crossbar_delay=draw(st.integers(1, 3)), link_delay=draw(st.integers(1, 3)),
+        crossbar_delay=draw(st.integers(0, 3)), link_delay=draw(st.integers(0, 3)),
         credit_delay=draw(st.integers(0, 3)), input_speedup=draw(st.integers(1, vcs)),
         alloc_iters=draw(st.integers(1, 2)))
 
@@ -50,8 +50,9 @@ def test_every_message_arrives_no_sooner_than_physics_allows(cfg, data):
     size = data.draw(st.lists(st.integers(1, 6), min_size=n, max_size=n))
     earliest = data.draw(st.lists(st.integers(0, 30), min_size=n, max_size=n))
     deps = [data.draw(st.lists(st.integers(0, i - 1), max_size=2, unique=True)) if i else [] for i in range(n)]
+    delay = data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
     split = data.draw(st.sampled_from([None, 1, 2, 4]))
-    tr = MessageTrace.from_arrays(src, dst, size, earliest, deps)
+    tr = MessageTrace.from_arrays(src, dst, size, earliest, deps, delay)
     r = simulate_messages(cfg, tr, max_packet_flits=split)
     assert (r.arrival_cycle >= 0).all()
     zero = np.array([cfg.zero_load_latency(_hops(cfg, s, d)) for s, d in zip(src, dst)])
@@ -59,7 +60,9 @@ def test_every_message_arrives_no_sooner_than_physics_allows(cfg, data):
     assert (r.ready_cycle >= tr.earliest).all() and (r.inject_cycle >= r.ready_cycle).all()
     for i, ds in enumerate(deps):
         for j in ds:
-            assert r.ready_cycle[i] >= r.arrival_cycle[j]
+            assert r.ready_cycle[i] >= r.arrival_cycle[j] + delay[i]
+        if ds:
+            assert r.ready_cycle[i] == max(earliest[i], max(r.arrival_cycle[j] for j in ds) + delay[i])
     assert r.cycles == r.arrival_cycle.max() + 1 == r.makespan_cycles + 1
 
 

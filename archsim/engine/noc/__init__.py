@@ -3,6 +3,9 @@
 Trace-driven (`simulate_messages`, for mappers and the engine) and synthetic
 traffic with BookSim's measurement protocol (`simulate_synthetic`).
 """
+from archsim.engine.noc._cache import purge_stale_kernel_cache
+
+purge_stale_kernel_cache()  # before any kernel is loaded from numba's on-disk cache
 from archsim.engine.noc.booksim import load_reference_results, read_booksim_config, reference_path
 from archsim.engine.noc.config import PRESETS, NocConfig, preset
 from archsim.engine.noc.curve import latency_load_curve, plot_curve

@@ -9,6 +9,11 @@ channel of latency 1 at every node. With every allocator and crossbar delay
 equal to 1 the model reproduces BookSim2 cycle for cycle; longer stages are
 pipelined here (a new allocation may start every cycle), which is a stated
 departure from BookSim2, whose multi-cycle stages block (docs/noc.md).
+
+`crossbar_delay = 0` and `link_delay = 0` go below what BookSim2 can express:
+the flit crosses the switch in the cycle it wins it and reaches the next
+router one cycle later. `wafer_router` uses them (with lookahead routing and
+speculation) for a wafer-scale fabric that forwards a flit one hop per cycle.
 """
 from __future__ import annotations
 
@@ -31,7 +36,9 @@ class NocConfig:
     is computed one hop ahead, as BookSim does with routing_delay = 0).
     `crossbar_delay` is BookSim's st_prepare_delay + st_final_delay.
     `link_delay` applies to router-to-router flit and credit channels;
-    injection and ejection channels have latency 1.
+    injection and ejection channels have latency 1. `crossbar_delay` 0: a
+    flit leaves in the cycle it wins the switch; `link_delay` 0: it is in the
+    next router's input buffer one cycle later (BookSim2 allows neither).
     """
 
     mesh_x: int = 8
@@ -66,8 +73,10 @@ class NocConfig:
         need("num_vcs", 1 <= self.num_vcs <= MAX_VCS, f"between 1 and {MAX_VCS}")
         need("vc_buf_size", self.vc_buf_size >= 1, "at least 1 flit")
         need("routing_delay", 0 <= self.routing_delay <= MAX_DELAY, f"between 0 and {MAX_DELAY}")
-        for name in ("vc_alloc_delay", "sw_alloc_delay", "crossbar_delay", "link_delay"):
+        for name in ("vc_alloc_delay", "sw_alloc_delay"):
             need(name, 1 <= getattr(self, name) <= MAX_DELAY, f"between 1 and {MAX_DELAY}")
+        for name in ("crossbar_delay", "link_delay"):
+            need(name, 0 <= getattr(self, name) <= MAX_DELAY, f"between 0 and {MAX_DELAY}")
         need("credit_delay", 0 <= self.credit_delay <= MAX_DELAY, f"between 0 and {MAX_DELAY}")
         need("input_speedup", 1 <= self.input_speedup <= min(self.num_vcs, MAX_INPUT_SPEEDUP),
              f"between 1 and min(num_vcs, {MAX_INPUT_SPEEDUP}) (VCs are interleaved over the crossbar inputs)")
@@ -98,13 +107,45 @@ class NocConfig:
         return asdict(self)
 
 
+# Flits a wafer router's input queue holds per colour (VC). ASSUMED: Cerebras
+# does not publish the router's queue depth; 4 wavelets are the smallest buffer
+# that sustains one flit per cycle here: the credit loop is 4 cycles on the
+# injection channel and 2 x hop_latency on a link (longer hops get the latter).
+WAFER_VC_BUFFER_FLITS = 4
+
+
+def wafer_router(mesh_x: int = 8, mesh_y: int = 8, *, hop_latency: int = 1, colors: int = 8,
+                 vc_buf_size: int | None = None) -> NocConfig:
+    """A wafer-scale fabric router (Cerebras-style): one flit (a 32-bit wavelet)
+    forwarded one hop in `hop_latency` cycles when uncontended.
+
+    Lookahead routing (routing_delay 0), speculative switch allocation in the
+    cycle a head arrives (vc_alloc_delay = sw_alloc_delay = 1, speculative),
+    switch traversal in the same cycle (crossbar_delay 0) and a link of
+    `hop_latency - 1` extra cycles: a head that arrives in cycle t leaves in t
+    and is at the next router in t + hop_latency. Credit-based flow control is
+    kept; one VC per routable colour (at most 32), each with its own buffer.
+    Zero-load latency: H x hop_latency + 4 (injection and ejection channels,
+    2 cycles each). docs/noc.md, "Wafer router".
+    """
+    if not isinstance(hop_latency, int) or hop_latency < 1:
+        raise ArchsimInputError(f"The wafer router's hop latency must be an int of at least 1 cycle. "
+                                f"Got {hop_latency!r} instead.")
+    buf = vc_buf_size if vc_buf_size is not None else max(WAFER_VC_BUFFER_FLITS, 2 * hop_latency)
+    return NocConfig(mesh_x=mesh_x, mesh_y=mesh_y, num_vcs=min(max(1, colors), MAX_VCS), vc_buf_size=buf,
+                     speculative=True, routing_delay=0, vc_alloc_delay=1, sw_alloc_delay=1,
+                     crossbar_delay=0, link_delay=hop_latency - 1, credit_delay=0)
+
+
 # The three BookSim2 reference routers of ../shared/reference/booksim_configs
-# (shipped in archsim/data/reference/booksim_configs), on an 8x8 mesh.
+# (shipped in archsim/data/reference/booksim_configs), on an 8x8 mesh, and the
+# wafer router (not a BookSim2 configuration) with 8 colours.
 PRESETS: dict[str, NocConfig] = {
     "mesh_min": NocConfig(num_vcs=1, vc_buf_size=64),
     "mesh_min_spec": NocConfig(num_vcs=1, vc_buf_size=64, speculative=True),
     "mesh_typical": NocConfig(num_vcs=8, vc_buf_size=8, wait_for_tail_credit=True,
                               credit_delay=2, input_speedup=2),
+    "wafer": wafer_router(),
 }
 
 

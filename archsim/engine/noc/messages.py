@@ -6,8 +6,10 @@ messages each one waits for) and get back, per message, the cycle it became
 ready, the cycle its first flit entered the network and the cycle its last
 flit arrived. A message is split into packets of at most `max_packet_flits`
 flits (wormhole: one packet holds a VC from head to tail); it becomes ready at
-max(earliest, arrival of its last dependency) and is queued at its source
-behind earlier-ready messages (ties by message id).
+max(earliest, arrival of its last dependency + delay) and is queued at its
+source behind earlier-ready messages (ties by message id). `delay` stands for
+work between receiving and sending (a core's software, an add) that is not
+part of the network.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import numpy as np
 from archsim.engine.jit import njit
 from archsim.engine.noc.config import NocConfig
 from archsim.engine.noc.loop import STOP_ALL_DELIVERED, _run
-from archsim.engine.noc.state import (M_ATIME, M_EARLIEST, M_FIRST, M_LEFT, M_LEN, M_NDEPS, M_NPK,
+from archsim.engine.noc.state import (M_ATIME, M_DELAY, M_EARLIEST, M_FIRST, M_LEFT, M_LEN, M_NDEPS, M_NPK,
                                       M_READY, P, PK_ATIME, PK_DST, PK_ITIME, PK_LEN, PK_MSG,
                                       PK_NFL, PK_SRC, S_DONE_MSGS, config_vector, new_net_state,
                                       new_traffic)
@@ -32,7 +34,8 @@ _CHUNK = 1 << 22
 @dataclass(frozen=True, eq=False)
 class MessageTrace:
     """Messages as arrays of equal length; dependencies in CSR form: message i
-    waits for every message in ``dep_idx[dep_ptr[i]:dep_ptr[i + 1]]``."""
+    waits for every message in ``dep_idx[dep_ptr[i]:dep_ptr[i + 1]]``, and is
+    ready `delay[i]` cycles after the last of them arrived (None: 0)."""
 
     src: np.ndarray
     dst: np.ndarray
@@ -40,10 +43,16 @@ class MessageTrace:
     earliest: np.ndarray
     dep_ptr: np.ndarray
     dep_idx: np.ndarray
+    delay: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.delay is None:
+            object.__setattr__(self, "delay", np.zeros(np.shape(self.src), np.int64))
 
     @staticmethod
-    def from_arrays(src, dst, size_flits=1, earliest=0, deps=None) -> "MessageTrace":
-        """`deps`: None, or one sequence of message ids per message."""
+    def from_arrays(src, dst, size_flits=1, earliest=0, deps=None, delay=0) -> "MessageTrace":
+        """`deps`: None, or one sequence of message ids per message; `delay`:
+        cycles from the arrival of the last dependency to ready (scalar or per message)."""
         src = np.asarray(src, np.int64).ravel()
         n = src.size
         dst = np.asarray(dst, np.int64).ravel()
@@ -57,7 +66,8 @@ class MessageTrace:
             ptr = np.zeros(n + 1, np.int64)
             ptr[1:] = np.cumsum([len(d) for d in deps])
             idx = np.fromiter((j for d in deps for j in d), np.int64, int(ptr[-1]))
-        return MessageTrace(src, dst, size, earliest, ptr, idx)
+        delay = np.broadcast_to(np.asarray(delay, np.int64), (n,)).copy()
+        return MessageTrace(src, dst, size, earliest, ptr, idx, delay)
 
     def __len__(self) -> int:
         return int(self.src.size)
@@ -65,7 +75,7 @@ class MessageTrace:
     def check(self, cfg: NocConfig) -> None:
         n = len(self)
         problems = []
-        for name in ("dst", "size_flits", "earliest"):
+        for name in ("dst", "size_flits", "earliest", "delay"):
             if getattr(self, name).shape != (n,):
                 problems.append(f"'{name}' has shape {getattr(self, name).shape}, expected ({n},)")
         if self.dep_ptr.shape != (n + 1,) or (n and self.dep_ptr[-1] != self.dep_idx.size):
@@ -75,6 +85,7 @@ class MessageTrace:
         for name, arr, lo, hi in (("src", self.src, 0, cfg.nodes - 1), ("dst", self.dst, 0, cfg.nodes - 1),
                                   ("size_flits", self.size_flits, 1, 2**30),
                                   ("earliest", self.earliest, 0, 2**60),
+                                  ("delay", self.delay, 0, 2**40),
                                   ("dep_idx", self.dep_idx, 0, n - 1)):
             bad = np.flatnonzero((arr < lo) | (arr > hi))
             if bad.size:
@@ -90,8 +101,11 @@ class MessageTraceBuilder:
 
     def __init__(self):
         self._src, self._dst, self._size, self._earliest, self._deps = [], [], [], [], []
+        self._delay = []
 
-    def add(self, src: int, dst: int, size_flits: int = 1, earliest: int = 0, after=()) -> int:
+    def add(self, src: int, dst: int, size_flits: int = 1, earliest: int = 0, after=(), delay: int = 0) -> int:
+        """`delay`: cycles between the arrival of the last message in `after` and this one being ready."""
+        self._delay.append(delay)
         self._src.append(src)
         self._dst.append(dst)
         self._size.append(size_flits)
@@ -100,7 +114,7 @@ class MessageTraceBuilder:
         return len(self._src) - 1
 
     def build(self) -> MessageTrace:
-        return MessageTrace.from_arrays(self._src, self._dst, self._size, self._earliest, self._deps)
+        return MessageTrace.from_arrays(self._src, self._dst, self._size, self._earliest, self._deps, self._delay)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,6 +232,7 @@ def _trace_state(cfg: NocConfig, trace: MessageTrace, max_packet_flits: int | No
     msg[:, M_EARLIEST] = msg[:, M_READY] = trace.earliest
     msg[:, M_NDEPS], msg[:, M_LEFT], msg[:, M_FIRST], msg[:, M_NPK] = ndeps, npk, first, npk
     msg[:, M_ATIME] = -1
+    msg[:, M_DELAY] = trace.delay
     succ_ptr = np.zeros(n_msgs + 1, np.int64)
     if n_msgs:
         succ_ptr[1:] = np.cumsum(np.bincount(trace.dep_idx, minlength=n_msgs))

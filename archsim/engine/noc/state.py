@@ -59,7 +59,7 @@ SV_LIST, SV_RES, SV_GTO, SV_GLIST, SV_WIN, SV_WIN_O = range(6)   # scr_v scratch
 LUT_PORT, LUT_VC, LUT_EIN, LUT_EPORT = range(4)  # lut: divisions the kernels look up instead
 PK_SRC, PK_DST, PK_NFL, PK_CTIME, PK_ITIME, PK_ATIME, PK_LEFT, PK_REC, PK_MSG, PK_NEXT, PK_LEN = range(11)
 SQ_HEAD, SQ_TAIL, SQ_NEXT_CT = range(3)          # sq: per-source queue
-M_EARLIEST, M_READY, M_NDEPS, M_LEFT, M_FIRST, M_NPK, M_ATIME, M_LEN = range(8)
+M_EARLIEST, M_READY, M_NDEPS, M_LEFT, M_FIRST, M_NPK, M_ATIME, M_DELAY, M_LEN = range(9)
 
 NEVER = 2**62
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from archsim.engine.jit import njit
 from archsim.engine.noc.router import _schedule
 from archsim.engine.noc.state import (C_B, C_CD, C_K, C_M, C_V, C_W, C_WFTC, EV_CREDIT, F_TML,
-                                      M_ATIME, M_EARLIEST, M_FIRST, M_LEFT, M_NDEPS, M_NPK,
+                                      M_ATIME, M_DELAY, M_EARLIEST, M_FIRST, M_LEFT, M_NDEPS, M_NPK,
                                       M_READY, NEVER, PK_ATIME, PK_CTIME, PK_DST, PK_ITIME,
                                       PK_LEFT, PK_MSG, PK_NEXT, PK_NFL, PK_REC, PK_SRC,
                                       S_DONE_MSGS, S_HEAP_N, S_IF_CTIME, S_IF_FLITS, S_MEAS_PKTS,
@@ -308,7 +308,8 @@ def _retire_message_packet(pk, msg, succ_ptr, succ_idx, hp, sc, pid, t):
     for i in range(succ_ptr[m], succ_ptr[m + 1]):
         d = succ_idx[i]
         msg[d, M_NDEPS] -= 1
-        if t > msg[d, M_READY]:
-            msg[d, M_READY] = t
+        rt = t + msg[d, M_DELAY]
+        if rt > msg[d, M_READY]:
+            msg[d, M_READY] = rt
         if msg[d, M_NDEPS] == 0:
             _heap_push(hp, sc, msg[d, M_READY], d)

@@ -1,0 +1,35 @@
+"""Stale numba cache guard for the network kernels.
+
+numba keys a cached kernel on its own source file only; the kernels here are
+inlined across modules (loop._run inlines router, allocators and terminal), so
+an edit of terminal.py alone would leave the old machine code of _run in use.
+At import, the sources of this package are hashed and, if the hash differs
+from the one stored with the cache, this package's cache files are removed
+(numba recompiles them on first use). Read-only installs skip the check.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+# the modules whose code ends up in compiled kernels
+_KERNEL_SOURCES = ("bits.py", "state.py", "allocators.py", "router.py", "terminal.py", "loop.py",
+                   "messages.py", "synthetic.py", "../jit.py")
+
+
+def purge_stale_kernel_cache() -> None:
+    try:
+        digest = hashlib.sha1()
+        for name in _KERNEL_SOURCES:
+            digest.update(name.encode() + b"\0" + (_HERE / name).read_bytes())
+        cache = _HERE / "__pycache__"
+        stamp = cache / "kernels.sha1"
+        if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+            return
+        cache.mkdir(exist_ok=True)
+        for f in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            f.unlink(missing_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:
+        pass
