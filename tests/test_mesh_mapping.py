@@ -186,11 +186,6 @@ def test_override_of_sram_is_said_in_the_output():
     assert any("48.0 KiB" in n and "does NOT fit the real chip" in n for n in result.notes)
 
 
-def test_cycle_fidelity_falls_back_with_a_note():
-    result = run("wse3", "tiny", Scenario(phase="decode"), fidelity="cycle")
-    assert any("fidelity cycle" in n and "task fidelity" in n for n in result.notes)
-
-
 def test_prefill_and_kernels_run():
     prefill = run("wse2", "llama3-8b", Scenario(phase="prefill", prompt_len=4096),
                   options={"region": "600x600", "layers_only": "true"}, overrides=BIG_SRAM)

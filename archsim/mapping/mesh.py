@@ -16,9 +16,10 @@ from archsim.engine import CATEGORIES, simulate
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.mapping.mesh_costs import ACCUMULATOR_BYTES, KERNEL_PROFILES, MeshCosts, MeshEmitter, colors_needed
+from archsim.mapping.mesh_cycle import WaferNetwork
 from archsim.mapping.mesh_layer import RegionLowering
 from archsim.mapping.mesh_place import Demand, Placement, footprint, parse_region, place
-from archsim.mapping.mesh_report import describe
+from archsim.mapping.mesh_report import describe, noc_fidelity
 from archsim.mapping.mesh_traffic import link_bytes
 from archsim.workload.model import DTYPE_BYTES
 
@@ -56,26 +57,30 @@ def map_mesh(system, graph, scenario, options) -> Mapping:
         raise InfeasibleError(f"strategy {strategy} with {levels} tree levels needs {need} routable colours per "
                               f"router; {system.chip.name} has {costs.colors}", {"colors_needed": need})
     region = parse_region(options["region"])
+    # --fidelity cycle: every on-wafer transfer is timed on the cycle-level network (mesh_cycle.py)
+    net = WaferNetwork.from_costs(costs) if options.get("fidelity") == "cycle" else None
     if graph.phase == "gemm":
-        return _map_kernel(system, graph, options, costs, region)
+        return _map_kernel(system, graph, options, costs, region, net)
     layers_only = options["layers_only"]
     fp = footprint(graph, scenario)
     plan = place(fp, costs, system.count, region, layers_only, graph.workload, system.chip.name)
     segments = []
     if not layers_only:
-        segments += _pre(graph, plan, costs, strategy, levels)
-    layer, events = _layer(graph, plan, costs, strategy, levels)
+        segments += _pre(graph, plan, costs, strategy, levels, net)
+    layer, events = _layer(graph, plan, costs, strategy, levels, net)
     segments.append(Segment(layer, graph.layers, "decoder layer"))
     if not layers_only:
-        segments += _between(graph, plan, costs, strategy, levels)
-        segments += _post(graph, plan, costs, strategy, levels)
-    notes, extra = describe(system, graph, plan, costs, options, _critical_split_s(layer))
+        segments += _between(graph, plan, costs, strategy, levels, net)
+        segments += _post(graph, plan, costs, strategy, levels, net)
+    split = _critical_split_s(layer)
+    task_split = _critical_split_s(_layer(graph, plan, costs, strategy, levels, None)[0]) if net else None
+    notes, extra = describe(system, graph, plan, costs, options, split, net, task_split)
     extra.update(_heatmaps(plan, costs, events, levels))
     return Mapping(NAME, dict(options), segments, chips_used=plan.wafers_used, notes=notes, extra=extra)
 
 
-def _layer(graph, plan: Placement, costs, strategy, levels):
-    em = MeshEmitter(costs, strategy, levels)
+def _layer(graph, plan: Placement, costs, strategy, levels, net):
+    em = MeshEmitter(costs, strategy, levels, net)
     low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens)
     deps: list[int] = []
     for op in graph.layer_ops(0):
@@ -99,24 +104,24 @@ def _vector_bytes(graph, costs, lines: int) -> float:
     return max(costs.dtype_bytes, hidden_bytes / max(1, lines))
 
 
-def _pre(graph, plan, costs, strategy, levels) -> list[Segment]:
+def _pre(graph, plan, costs, strategy, levels, net) -> list[Segment]:
     ops = graph.pre_ops
     if not ops:
         return []
-    em = MeshEmitter(costs, strategy, levels)
+    em = MeshEmitter(costs, strategy, levels, net)
     # the token's row moves from the embedding region into the first layer region, every column in parallel
     em.hop(ops[0].name, ops[0].layer, "y", plan.region_h, _vector_bytes(graph, costs, plan.region_w), [])
     return [Segment(em.build(), 1, "embedding")]
 
 
-def _between(graph, plan, costs, strategy, levels) -> list[Segment]:
+def _between(graph, plan, costs, strategy, levels, net) -> list[Segment]:
     out = []
     if plan.handoffs:
-        em = MeshEmitter(costs, strategy, levels)
+        em = MeshEmitter(costs, strategy, levels, net)
         em.hop("handoff", -1, "y", plan.region_h, _vector_bytes(graph, costs, plan.region_w), [])
         out.append(Segment(em.build(), plan.handoffs, "region hand-off"))
     if plan.crossings:
-        em = MeshEmitter(costs, strategy, levels)
+        em = MeshEmitter(costs, strategy, levels, net)
         nbytes = _vector_bytes(graph, costs, 1)
         to_edge = em.hop("wafer_io", -1, "x", costs.grid_w // 2, _vector_bytes(graph, costs, plan.region_w), [])
         across = em.wafer_crossing("wafer_io", -1, nbytes, to_edge)
@@ -125,11 +130,11 @@ def _between(graph, plan, costs, strategy, levels) -> list[Segment]:
     return out
 
 
-def _post(graph, plan, costs, strategy, levels) -> list[Segment]:
+def _post(graph, plan, costs, strategy, levels, net) -> list[Segment]:
     ops = graph.post_ops
     if not ops:
         return []
-    em = MeshEmitter(costs, strategy, levels)
+    em = MeshEmitter(costs, strategy, levels, net)
     w, h = plan.head_shape
     low = RegionLowering(em, w, h, graph.phase, graph.tokens)
     deps: list[int] = []
@@ -146,7 +151,7 @@ def _post(graph, plan, costs, strategy, levels) -> list[Segment]:
     return [Segment(em.build(), 1, "LM head and sampling")]
 
 
-def _map_kernel(system, graph, options, costs, region) -> Mapping:
+def _map_kernel(system, graph, options, costs, region, net) -> Mapping:
     """A single GEMM/GEMV (gemm:MxNxK) on one region (default: the whole wafer)."""
     w, h = region or (costs.grid_w, costs.grid_h)
     if w > costs.grid_w or h > costs.grid_h:
@@ -159,12 +164,14 @@ def _map_kernel(system, graph, options, costs, region) -> Mapping:
         raise InfeasibleError(f"{op.name} does not fit a {w}x{h} region of {system.chip.name}: each core would "
                               f"hold {per_core.describe()} but has {costs.sram_bytes / 1024:.1f} KiB",
                               {"per_core_bytes": per_core.total})
-    em = MeshEmitter(costs, options["strategy"], options["tree_levels"])
+    em = MeshEmitter(costs, options["strategy"], options["tree_levels"], net)
     RegionLowering(em, w, h, "decode" if op.m < min(w, h) else "prefill", op.m).emit(op, [])
     notes = [f"{NAME}: {op.name} on a {w}x{h} core region ({options['strategy']}); "
              f"each core holds {per_core.describe()}"]
-    return Mapping(NAME, dict(options), [Segment(em.build(), 1, "kernel")], chips_used=1, notes=notes,
-                   extra={"region": f"{w}x{h}"})
+    extra = {"region": f"{w}x{h}"}
+    fidelity_notes, fidelity_extra = noc_fidelity(net)
+    return Mapping(NAME, dict(options), [Segment(em.build(), 1, "kernel")], chips_used=1,
+                   notes=notes + fidelity_notes, extra={**extra, **fidelity_extra})
 
 
 def _critical_split_s(task_graph) -> dict[str, float]:

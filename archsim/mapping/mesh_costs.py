@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 
 from archsim.engine import TaskGraphBuilder
+from archsim.mapping.mesh_cycle import Collective
 
 # PLMR beta: software cycles per message in a collective step (task activation,
 # receive set-up, hand-shake). CALIBRATED on WaferLLM decode (Table 4), see docs/wafer.md.
@@ -123,8 +124,10 @@ def colors_needed(strategy: str, levels: int) -> int:
 class MeshEmitter:
     """Builds one region's task graph: the busiest core plus its row and column links."""
 
-    def __init__(self, costs: MeshCosts, strategy: str, levels: int):
+    def __init__(self, costs: MeshCosts, strategy: str, levels: int, network=None):
+        """`network`: a mesh_cycle.WaferNetwork to time communication at cycle fidelity (None: task level)."""
         self.c = costs
+        self.network = network
         self.strategy = strategy
         self.levels = levels
         self.acc = costs.acc_bytes
@@ -173,17 +176,30 @@ class MeshEmitter:
 
     # -- communication along one axis of a region ---------------------------
 
-    def _send(self, op: str, layer: int, axis: str, nbytes: float, latency: int, deps) -> list[int]:
-        return [self.b.add_transfer(route=[self.noc[axis]], work=float(max(nbytes, 0.0)), deps=list(deps),
+    def _send(self, op: str, layer: int, axis: str, nbytes: float, latency: int, deps,
+              shape: Collective | None = None) -> list[int]:
+        """A transfer on the axis's link: `latency + bytes / link` cycles, or, at cycle fidelity, the
+        cycles the network takes for `shape` (the same bytes, so utilisation and energy still count them)."""
+        work = float(max(nbytes, 0.0))
+        if self.network is not None and shape is not None:
+            serial = math.ceil(work / self.c.link)  # as the engine computes it
+            latency = max(0, self.network.cycles(shape, int(latency) + serial) - serial)
+        return [self.b.add_transfer(route=[self.noc[axis]], work=work, deps=list(deps),
                                     op=op, layer=layer, category="communication", latency=int(latency))]
+
+    def _shape(self, pattern: str, cores: int, span: int, nbytes: float) -> Collective:
+        flits = max(1, math.ceil(nbytes / self.c.link - 1e-9))
+        return Collective(pattern, int(cores), int(span), flits, self.c.beta)
 
     def broadcast(self, op: str, layer: int, axis: str, n: int, elements: float, deps) -> list[int]:
         """Multicast from the middle of a line of n cores to all of them (one colour, one message)."""
         if n <= 1:
             return list(deps)
         hops = n // 2
-        self.events.append((axis, n, elements * self.c.dtype_bytes, "bcast"))
-        return self._send(op, layer, axis, elements * self.c.dtype_bytes, self.c.beta + self.c.alpha * hops, deps)
+        nbytes = elements * self.c.dtype_bytes
+        self.events.append((axis, n, nbytes, "bcast"))
+        return self._send(op, layer, axis, nbytes, self.c.beta + self.c.alpha * hops, deps,
+                          self._shape("bcast", n, 1, nbytes))
 
     def reduce(self, op: str, layer: int, axis: str, n: int, elements: float, deps) -> list[int]:
         """Sum n partial vectors of `elements` along a line of n cores into its middle core.
@@ -202,11 +218,12 @@ class MeshEmitter:
         if self.strategy == "gather":
             msgs = n - 1
             return self._send(op, layer, axis, math.ceil(msgs / 2) * elements * d,
-                              msgs * c.beta + c.alpha * (n // 2), deps)
+                              msgs * c.beta + c.alpha * (n // 2), deps, self._shape("gather", n, 1, elements * d))
         out = list(deps)
         for members, span in tree_groups(n, self.levels):
             steps = math.ceil((members - 1) / 2)  # chains from both sides into a middle root
-            out = self._send(op, layer, axis, elements * d, steps * (c.beta + c.alpha * span), out)
+            out = self._send(op, layer, axis, elements * d, steps * (c.beta + c.alpha * span), out,
+                             self._shape("tree", members, span, elements * d))
         return out
 
     def allreduce(self, op: str, layer: int, axis: str, n: int, elements: float, deps) -> list[int]:
@@ -214,7 +231,8 @@ class MeshEmitter:
 
     def hop(self, op: str, layer: int, axis: str, hops: int, nbytes: float, deps) -> list[int]:
         """One message over `hops` routers (a hand-off between regions)."""
-        return self._send(op, layer, axis, nbytes, self.c.beta + self.c.alpha * hops, deps)
+        return self._send(op, layer, axis, nbytes, self.c.beta + self.c.alpha * hops, deps,
+                          self._shape("hop", hops, 1, nbytes))
 
     def wafer_crossing(self, op: str, layer: int, nbytes: float, deps) -> list[int]:
         return [self.b.add_transfer(route=[self.io], work=float(nbytes), deps=list(deps), op=op, layer=layer,
@@ -227,7 +245,7 @@ class MeshEmitter:
         c = self.c
         skew = c.beta + c.alpha * (steps // 2)
         return self._rounds(op, layer, steps, m, k, n, deps, share, c.beta + 2 * c.alpha, c.beta + 2 * c.alpha,
-                            skew)
+                            skew, ("shift2", steps), ("shift2", steps))
 
     def summa(self, op: str, layer: int, steps: int, m: int, k: int, n: int, deps,
               share: float = 1.0, w: int = 0, h: int = 0) -> list[int]:
@@ -236,9 +254,9 @@ class MeshEmitter:
         c = self.c
         w, h = w or steps, h or steps
         return self._rounds(op, layer, steps, m, k, n, deps, share, c.beta + c.alpha * (w // 2),
-                            c.beta + c.alpha * (h // 2), None)
+                            c.beta + c.alpha * (h // 2), None, ("bcast", w), ("bcast", h))
 
-    def _rounds(self, op, layer, steps, m, k, n, deps, share, lat_x, lat_y, skew) -> list[int]:
+    def _rounds(self, op, layer, steps, m, k, n, deps, share, lat_x, lat_y, skew, pat_x, pat_y) -> list[int]:
         """`steps` rounds of a local m x k x n block while the next A block moves along x and
         the next B block along y (double buffered: a move waits for the round before to free
         its buffer)."""
@@ -247,15 +265,19 @@ class MeshEmitter:
         pattern = "shift" if skew is not None else "span"
         self.events += [("x", 10**9, steps * a_bytes, pattern), ("y", 10**9, steps * b_bytes, pattern)]
         first_x, first_y = (skew, skew) if skew is not None else (lat_x, lat_y)
-        moved = [self._send(op, layer, "x", a_bytes, first_x, deps)[0],
-                 self._send(op, layer, "y", b_bytes, first_y, deps)[0]]
+        shape_x = self._shape(pat_x[0], pat_x[1], 1, a_bytes)
+        shape_y = self._shape(pat_y[0], pat_y[1], 1, b_bytes)
+        skew_x, skew_y = ((self._shape("hop", steps // 2, 1, a_bytes), self._shape("hop", steps // 2, 1, b_bytes))
+                          if skew is not None else (shape_x, shape_y))
+        moved = [self._send(op, layer, "x", a_bytes, first_x, deps, skew_x)[0],
+                 self._send(op, layer, "y", b_bytes, first_y, deps, skew_y)[0]]
         previous: list[int] = list(deps)
         computed: list[int] = list(deps)
         for step in range(steps):
             computed = self.block_gemm(op, layer, m, k, n, moved + previous, share, along="m")
             if step + 1 < steps:
-                moved = [self._send(op, layer, "x", a_bytes, lat_x, moved[:1] + previous)[0],
-                         self._send(op, layer, "y", b_bytes, lat_y, moved[1:] + previous)[0]]
+                moved = [self._send(op, layer, "x", a_bytes, lat_x, moved[:1] + previous, shape_x)[0],
+                         self._send(op, layer, "y", b_bytes, lat_y, moved[1:] + previous, shape_y)[0]]
             previous = computed
         return computed
 
