@@ -1,9 +1,10 @@
 """Benchmark of the cycle-level network model (a benchmark, not a test).
 
 Router-cycles per second on 8x8 and 32x32 meshes with uniform traffic at 0.1
-flits/node/cycle for each reference router, next to BookSim2's speed from the
-shipped booksim_timing.csv (CPU seconds on a quiet machine), and the time of a
-660x660-core row reduction (trace-driven). Prints wall and CPU (process)
+flits/node/cycle for each reference router and the wafer router (preset
+"wafer", 8 VCs), next to BookSim2's speed from the shipped booksim_timing.csv
+(CPU seconds on a quiet machine; the wafer router has no BookSim2
+counterpart), and the time of a 660x660-core row reduction (trace-driven). Prints wall and CPU (process)
 time: on a shared machine the CPU figure is the fairer one, and the load
 average is printed with it.
 
@@ -74,7 +75,7 @@ def main() -> None:
     print(f"{'router':14} {'mesh':>6} {'rate':>5} {'cycles':>7} {'wall s':>7} {'M router-cyc/s':>15} "
           f"{'BookSim2 M/cpu-s':>17} {'speedup':>8}")
     # 8x8 and 32x32 at 0.1 (the benchmark); 16x16 at 0.05, where BookSim2 was timed
-    for name in ("mesh_min", "mesh_min_spec", "mesh_typical"):
+    for name in ("mesh_min", "mesh_min_spec", "mesh_typical", "wafer"):
         for k, rate in ((8, 0.1), (16, 0.05), (32, 0.1)):
             r = bench_uniform(name, k, rate, cycles if k == 8 else cycles // 4)
             ref = booksim.get((name, k, rate))
