@@ -100,12 +100,26 @@ def _islip_va(vs, vptr, scr_v, scr_p, lut, cf, r, ports):
         while pm_:
             o = trailing_zeros(pm_)
             pm_ &= pm_ - 1
-            bidders = 0
-            for q in range(P):
-                bidders |= scr_p[o, q]
-            if bidders == 0:
-                continue
             free = scr_p[o, P]
+            if free == 0:
+                continue
+            nq = 0
+            qq = 0
+            for q in range(P):
+                if scr_p[o, q] != 0:
+                    nq += 1
+                    qq = q
+            if nq == 0:
+                continue
+            b = scr_p[o, qq]
+            if nq == 1 and b & (b - 1) == 0:
+                # a single bidder: every free output VC grants it
+                iv = qq * v_count + trailing_zeros(b)
+                if scr_v[iv, SV_GTO] == 0:
+                    scr_v[ng, SV_GLIST] = iv
+                    ng += 1
+                scr_v[iv, SV_GTO] |= free
+                continue
             while free:
                 ov = trailing_zeros(free)
                 free &= free - 1
