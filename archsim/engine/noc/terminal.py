@@ -11,6 +11,7 @@ FIFO of released packets.
 from __future__ import annotations
 
 from archsim.engine.jit import njit
+from archsim.engine.noc.bits import trailing_zeros
 from archsim.engine.noc.router import _schedule
 from archsim.engine.noc.state import (C_B, C_CD, C_K, C_M, C_V, C_W, C_WFTC, EV_CREDIT, F_TML,
                                       M_ATIME, M_DELAY, M_EARLIEST, M_FIRST, M_LEFT, M_NDEPS, M_NPK,
@@ -199,8 +200,12 @@ def _inject(tm, tmv, ev, wl, ring, hp, pk, pk_free, sq, sc, stats, cf, n, t, mod
     vc = tm[n, TM_VC]
     if head:
         lvc = tm[n, TM_LASTVC]
-        for i in range(1, v_count + 1):
-            c = 0 if lvc < 0 else (lvc + i) % v_count
+        c = 0 if lvc < 0 else lvc
+        for i in range(v_count):
+            if lvc >= 0:
+                c += 1
+                if c == v_count:
+                    c = 0
             if tmv[base + c, TV_INUSE] == 0 and tmv[base + c, TV_OCC] < b:
                 vc = c
                 break
@@ -240,13 +245,13 @@ def _inject(tm, tmv, ev, wl, ring, hp, pk, pk_free, sq, sc, stats, cf, n, t, mod
 
 @njit(_nrt=False, inline="always")
 def _tm_credit(tmv, cf, n, mask):
-    v_count = cf[C_V]
-    for v in range(v_count):
-        if (mask >> v) & 1:
-            j = n * v_count + v
-            tmv[j, TV_OCC] -= 1
-            if cf[C_WFTC] and tmv[j, TV_OCC] == 0 and tmv[j, TV_TAIL]:
-                tmv[j, TV_INUSE] = 0
+    base = n * cf[C_V]
+    while mask:
+        j = base + trailing_zeros(mask)
+        mask &= mask - 1
+        tmv[j, TV_OCC] -= 1
+        if cf[C_WFTC] and tmv[j, TV_OCC] == 0 and tmv[j, TV_TAIL]:
+            tmv[j, TV_INUSE] = 0
 
 
 @njit(_nrt=False, inline="always")
