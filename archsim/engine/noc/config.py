@@ -24,6 +24,8 @@ from archsim.errors import ArchsimInputError
 # Hard limits of the kernel's encodings: VC ids live in 6 bits of a flit code
 # and VC sets in 64-bit masks; expanded switch inputs (5 x input_speedup) too.
 MAX_VCS = 32
+# a flit code carries its destination's x and y in 12 bits each
+MAX_MESH_DIM = 4096
 MAX_INPUT_SPEEDUP = 12
 MAX_DELAY = 64
 
@@ -70,6 +72,8 @@ class NocConfig:
                 need(f.name, isinstance(v, int) and not isinstance(v, bool), "an int")
         need("mesh_x", self.mesh_x >= 1, "at least 1")
         need("mesh_y", self.mesh_y >= 1, "at least 1")
+        need("mesh_x", self.mesh_x <= MAX_MESH_DIM, f"at most {MAX_MESH_DIM}")
+        need("mesh_y", self.mesh_y <= MAX_MESH_DIM, f"at most {MAX_MESH_DIM}")
         need("num_vcs", 1 <= self.num_vcs <= MAX_VCS, f"between 1 and {MAX_VCS}")
         need("vc_buf_size", self.vc_buf_size >= 1, "at least 1 flit")
         need("routing_delay", 0 <= self.routing_delay <= MAX_DELAY, f"between 0 and {MAX_DELAY}")

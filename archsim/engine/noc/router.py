@@ -16,18 +16,19 @@ from archsim.engine.jit import njit
 from archsim.engine.noc.allocators import _first_from, _sa_evaluate, _va_evaluate
 from archsim.engine.noc.state import (APTR, C_E, C_IS, C_SPEC, GPTR, LUT_EIN, SA_APTR, SW_RR, NB_FLITS, NB_PORTS, C_B, C_CD, C_DEP, C_DL, C_DVA, C_K, C_N, C_NV, C_R, C_V, C_W,
                                       C_WFTC, EJECT, EV_CREDIT, EV_EJECT, EV_TM_CREDIT, F_BUSY, FP_CODE,
-                                      FP_NEXT, LUT_PORT, LUT_VC, OC_OCC, OC_TAIL, P, PK_DST, PM_ACT,
+                                      FP_NEXT, LUT_PORT, LUT_VC, OC_OCC, OC_TAIL, P, PM_ACT,
                                       PM_FULL, PM_USED, PM_VA, Q_CNT, Q_HEAD, Q_TAIL, S_BUSY_N, S_FP_TOP,
                                       SV_LIST, SV_RES, SV_WIN, SV_WIN_O, V_OUT, V_OVC, V_ROUTE, V_STATE)
 
 
 @njit(_nrt=False, inline="always")
-def _route(r, dst, nxy):
-    """Dimension-order (x, then y) output port at router r for destination dst."""
-    x, dx = nxy[r, 0], nxy[dst, 0]
+def _route(r, code, nxy):
+    """Dimension-order (x, then y) output port at router r for the flit `code`
+    (its destination's x and y are in bits 8-19 and 20-31)."""
+    x, dx = nxy[r, 0], (code >> 8) & 4095
     if x != dx:
         return 0 if x < dx else 1
-    y, dy = nxy[r, 1], nxy[dst, 1]
+    y, dy = nxy[r, 1], (code >> 20) & 4095
     if y != dy:
         return 2 if y < dy else 3
     return EJECT
@@ -82,7 +83,7 @@ def _arrive_flit(vq, vs, vready, pm, nbuf, fp, fp_free, busy, flags, sc, nxy, pk
     st = vs[g, V_STATE]
     if st == 0:
         vs[g, V_STATE] = 1
-        vs[g, V_ROUTE] = _route(r, pk[code >> 8, PK_DST], nxy)
+        vs[g, V_ROUTE] = _route(r, code, nxy)
         vready[g] = t + cf[C_R]
         pm[r * P + p, PM_VA] |= 1 << v
         nbuf[r, NB_PORTS] |= 1 << p
@@ -206,7 +207,7 @@ def _switch(vq, vs, vready, pm, oc, nbuf, fp, fp_free, ev, wl, ring, sc, lut, nx
     elif code & 1:
         nxt = fp[vq[g, Q_HEAD], FP_CODE]
         vs[g, V_STATE] = 1
-        vs[g, V_ROUTE] = _route(r, pk[nxt >> 8, PK_DST], nxy)
+        vs[g, V_ROUTE] = _route(r, nxt, nxy)
         vready[g] = t + 1 + cf[C_R]
         _clear_act(pm, nbuf, r, p, bit)
         pm[r * P + p, PM_VA] |= bit

@@ -12,7 +12,8 @@ direction p (input 0 comes from the +x neighbour), input 4 is injection. The
 output o of router r feeds input o ^ 1 of its neighbour.
 
 A flit is one int64 code: bit 0 tail, bit 1 head, bits 2-7 the VC it will
-occupy, bits 8 and up the packet id. Channels are rings of W slots (W a power
+occupy, bits 8-19 and 20-31 its destination's x and y (routing reads them
+there rather than in the packet table), bits 32 and up the packet id. Channels are rings of W slots (W a power
 of two longer than any channel). Each (router, slot) has an event mask saying
 what arrives in that cycle, and `ring[r * W + slot, k]` holds it: k = 0-4 a
 flit at input k, 5-9 a credit mask for output k - 5, 10 a credit mask back to

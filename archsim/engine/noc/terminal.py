@@ -224,7 +224,11 @@ def _inject(tm, tmv, ev, wl, ring, hp, pk, pk_free, sq, sc, stats, cf, n, t, mod
             tmv[base + vc, TV_INUSE] = 0
     w = cf[C_W]
     ta = t + 2
-    ring[n * w + (ta & (w - 1)), 4] = (pid << 8) | (vc << 2) | (2 if head else 0) | (1 if tail else 0)
+    dst = pk[pid, PK_DST]
+    k = cf[C_K]
+    dy = dst // k
+    ring[n * w + (ta & (w - 1)), 4] = ((pid << 32) | ((dy << 20) | ((dst - dy * k) << 8)) | (vc << 2)
+                                       | (2 if head else 0) | (1 if tail else 0))
     _schedule(ev, wl, cf, n, ta, 4)
     if mode == MODE_SYNTH and sp[SP_PHASE] != PHASE_DRAINING:
         stats[T_SENT_FLITS] += 1
@@ -259,7 +263,7 @@ def _eject(ev, wl, ring, pk, pk_free, msg, succ_ptr, succ_idx, hp, sc, stats, cf
            mode, sp):
     """Terminal n takes a flit off its ejection channel in cycle t and returns
     the credit, which its router sees 2 + credit_delay cycles later."""
-    pid = code >> 8
+    pid = code >> 32
     pk[pid, PK_LEFT] -= 1
     counting = mode == 1 and sp[SP_PHASE] != PHASE_DRAINING
     if mode == MODE_SYNTH:
