@@ -27,7 +27,7 @@ _MEAS_OPTS = ("sim_type", "warmup_periods", "sample_period", "max_samples", "lat
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("network")
     g.add_argument("--mesh", help="mesh size KxM (default 8x8)")
-    g.add_argument("--router", help="router preset: mesh_min (default), mesh_min_spec, mesh_typical")
+    g.add_argument("--router", help="router preset: mesh_min (default), mesh_min_spec, mesh_typical, wafer")
     g.add_argument("--booksim-config", metavar="FILE", help="read a BookSim2 configuration file")
     g.add_argument("--vcs", type=int, help="virtual channels per port")
     g.add_argument("--buf", type=int, help="buffer depth per VC (flits)")
