@@ -6,7 +6,8 @@ flits/node/cycle for each reference router and the wafer router (preset
 (CPU seconds on a quiet machine; the wafer router has no BookSim2
 counterpart), and the time of a 660x660-core row reduction (trace-driven). Prints wall and CPU (process)
 time: on a shared machine the CPU figure is the fairer one, and the load
-average is printed with it.
+average is printed with it; and the kernel's wall time per flit per router
+it crosses (ns/flit-rtr), the cost that does not depend on load or mesh size.
 
     .venv/bin/python tools/bench_noc.py [--quick] [--json FILE]
 """
@@ -18,7 +19,6 @@ import json
 import os
 import time
 
-import numpy as np
 
 from archsim.engine.noc import (Measurement, MessageTrace, NocConfig, SyntheticTraffic, preset,
                                 reference_path, simulate_messages, simulate_synthetic)
@@ -40,9 +40,13 @@ def bench_uniform(name: str, k: int, rate: float, cycles: int) -> dict:
     c0 = time.process_time()
     s = simulate_synthetic(cfg, SyntheticTraffic(rate=rate), meas)
     cpu = time.process_time() - c0
+    # flits x routers each crossed (hops counts routers), over the whole run
+    flit_routers = s.accepted_flit_rate * cfg.nodes * s.cycles * s.hops_avg
     return {"router": name, "mesh": f"{k}x{k}", "rate": rate, "cycles": s.cycles, "wall_s": s.wall_s,
             "router_cycles_per_s": s.router_cycles_per_s, "cpu_s_total": cpu,
-            "packet_latency_avg": s.packet_latency_avg}
+            "router_cycles_per_cpu_s": cfg.nodes * s.cycles / cpu,
+            "ns_per_flit_router": s.wall_s / flit_routers * 1e9 if flit_routers > 0 else float("nan"),
+            "status": s.status, "packet_latency_avg": s.packet_latency_avg}
 
 
 def bench_row_reduction(n: int, flits: int) -> dict:
@@ -73,7 +77,7 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     results = {"uniform": [], "load_avg": os.getloadavg()[0]}
     print(f"{'router':14} {'mesh':>6} {'rate':>5} {'cycles':>7} {'wall s':>7} {'M router-cyc/s':>15} "
-          f"{'BookSim2 M/cpu-s':>17} {'speedup':>8}")
+          f"{'M /cpu-s':>9} {'ns/flit-rtr':>12} {'BookSim2 M/cpu-s':>17} {'speedup':>8}")
     # 8x8 and 32x32 at 0.1 (the benchmark); 16x16 at 0.05, where BookSim2 was timed
     for name in ("mesh_min", "mesh_min_spec", "mesh_typical", "wafer"):
         for k, rate in ((8, 0.1), (16, 0.05), (32, 0.1)):
@@ -81,9 +85,14 @@ def main() -> None:
             ref = booksim.get((name, k, rate))
             r["booksim_router_cycles_per_cpu_s"] = ref
             speed = r["router_cycles_per_s"]
+            # the CPU figure includes the Python between sample periods; ns per
+            # flit-router is kernel wall time over flits x routers crossed (NaN
+            # when the load is unstable: no latency, so no hop count)
             print(f"{name:14} {r['mesh']:>6} {rate:>5} {r['cycles']:>7} {r['wall_s']:>7.2f} {speed / 1e6:>15.1f} "
+                  f"{r['router_cycles_per_cpu_s'] / 1e6:>9.1f} {r['ns_per_flit_router']:>12.0f} "
                   f"{'' if ref is None else f'{ref / 1e6:.2f}':>17} "
-                  f"{'' if ref is None else f'{speed / ref:.0f}x':>8}")
+                  f"{'' if ref is None else f'{speed / ref:.0f}x':>8}"
+                  f"{'' if r['status'] == 'stable' else '  ' + r['status'].split(':')[0]}")
             results["uniform"].append(r)
     red = bench_row_reduction(330 if args.quick else 660, 4)
     print(f"{red['pattern']}: {red['messages']} messages, {red['cycles']} cycles, build {red['build_s']:.2f} s, "
