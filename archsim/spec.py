@@ -22,6 +22,8 @@ from archsim.errors import Problem, SpecError
 from archsim.units import QUANTITIES, UnitError, parse_quantity
 
 Lines = dict[tuple, int]
+# Appended to a problem with a value that came from an override (--set), not from the file it names.
+OVERRIDE_NOTE = " (an override, not the value in the file)"
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ class _Checker:
     problems: list[Problem] = field(default_factory=list)
 
     def problem(self, path: tuple, message: str) -> None:
+        if self.lines.get(path, 0) is None:  # apply_overrides marks an overridden value with line None
+            message += OVERRIDE_NOTE
         line = None
         for cut in range(len(path), -1, -1):
             if path[:cut] in self.lines:
@@ -370,10 +374,13 @@ def resolve_spec_path(name_or_path: str, directory: Path, what: str, hint: str =
 
 
 def read_spec_file(path: Path) -> tuple[Any, Lines]:
+    from archsim.errors import ArchsimInputError
+
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        from archsim.errors import ArchsimInputError
-
         raise ArchsimInputError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ArchsimInputError(f"cannot read {path}: not a UTF-8 text file (byte {exc.start}); "
+                                f"expected a YAML file") from None
     return load_yaml(text, str(path))

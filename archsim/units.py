@@ -77,6 +77,8 @@ def parse_quantity(value, quantity: str):
     scale = _UNIT_PARSERS[quantity](unit)
     result = number * scale
     if quantity in _INTEGER_QUANTITIES:
+        if result >= 2.0**63:  # later stages hold these in int64 (numpy, the engine)
+            raise UnitError(f"is too large: {result:.3g} in base units does not fit a 64-bit integer")
         return int(round(result))
     return result
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
-from archsim.spec import Field, Lines, SpecNode, check_value, did_you_mean
+from archsim.spec import OVERRIDE_NOTE, Field, Lines, SpecNode, check_value, did_you_mean
 from archsim.sweep.ranges import expand_range
 from archsim.workload.model import DTYPE_BYTES, Scenario
 
@@ -186,7 +186,8 @@ class ValueChecker:
                 except SpecError as exc:
                     overrides_wrong = any(p.file == "--set" for p in exc.problems)
                     for p in exc.problems:
-                        text = p.message if p.line is None else str(p)
+                        message = p.message.removesuffix(OVERRIDE_NOTE)  # the value is the axis's
+                        text = message if p.line is None else str(p)
                         self.problem(path if overrides_wrong else path + (i,), f"{text} (chip {chip})")
                     if overrides_wrong:
                         break  # the key path itself is wrong: one message, not one per value

@@ -1,0 +1,70 @@
+"""Bad input at the command line: exit 2 with one clear message, never a traceback.
+
+Each case is a wrong invocation found by trying the commands by hand; the
+test runs it in-process and checks the exit status and the words that tell
+the user what was wrong.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archsim.cli import main
+from archsim.hw.load import CONFIG_DIR
+from archsim.units import UnitError, parse_quantity
+from archsim.workload.model import WORKLOAD_DIR
+
+EXAMPLE_SWEEP = Path(__file__).resolve().parents[1] / "examples" / "h100_bandwidth_sweep.yaml"
+
+
+def _bad(argv, capsys, *words):
+    """Run `archsim argv`; it must exit 2 and say every one of `words` on stderr."""
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, f"{word!r} not in {err!r}"
+    return err
+
+
+@pytest.fixture
+def binary_file(tmp_path):
+    path = tmp_path / "chip.yaml"
+    path.write_bytes(b"version: 1\n\xd0\xff\xfe binary\n")
+    return path
+
+
+@pytest.mark.parametrize("command", ["run", "check", "sweep"])
+def test_binary_file_is_not_a_traceback(binary_file, tmp_path, capsys, command):
+    argv = {"run": ["run", binary_file, "tiny"], "check": ["check", binary_file],
+            "sweep": ["sweep", binary_file, "--db", tmp_path / "db.sqlite"]}[command]
+    _bad(argv, capsys, str(binary_file), "not a UTF-8 text file")
+
+
+def test_binary_workload_file(binary_file, capsys):
+    _bad(["run", "h100-sxm", binary_file], capsys, "not a UTF-8 text file")
+
+
+def test_quantity_too_large_for_int64():
+    with pytest.raises(UnitError, match="too large"):
+        parse_quantity("1e30 GHz", "frequency")
+    assert parse_quantity("1e9 GHz", "frequency") == 10**18  # large but representable stays accepted
+
+
+def test_huge_clock_override_is_a_located_error(capsys):
+    _bad(["run", "h100-sxm", "tiny", "--set", "clock=1e30 GHz"], capsys, "clock:", "too large")
+
+
+def test_bad_override_value_says_it_came_from_the_override(capsys):
+    err = _bad(["run", "h100-sxm", "tiny", "--set", "hbm.bandwidth=abc"], capsys, "hbm.bandwidth")
+    assert "an override, not the value in the file" in err
+
+
+def test_bad_value_in_the_file_itself_is_not_called_an_override(tmp_path, capsys):
+    text = (CONFIG_DIR / "h100-sxm.yaml").read_text().replace("bandwidth: 3.35 TB/s", "bandwidth: 3.35 furlongs")
+    assert "furlongs" in text
+    path = tmp_path / "chip.yaml"
+    path.write_text(text)
+    err = _bad(["run", path, "tiny"], capsys, "hbm.bandwidth")
+    assert "override" not in err
