@@ -68,3 +68,40 @@ def test_bad_value_in_the_file_itself_is_not_called_an_override(tmp_path, capsys
     path.write_text(text)
     err = _bad(["run", path, "tiny"], capsys, "hbm.bandwidth")
     assert "override" not in err
+
+
+def test_chip_file_as_workload_is_one_problem(capsys):
+    err = _bad(["run", "h100-sxm", CONFIG_DIR / "h100-sxm.yaml"], capsys, "1 problem", "CHIP argument")
+    assert "missing required key" not in err
+
+
+def test_workload_kind_typo_still_gets_did_you_mean(tmp_path, capsys):
+    path = tmp_path / "w.yaml"
+    path.write_text((WORKLOAD_DIR / "tiny.yaml").read_text().replace("kind: transformer", "kind: transfomer"))
+    _bad(["run", "h100-sxm", path], capsys, "did you mean 'transformer'")
+
+
+def test_workload_file_as_chip_names_the_mixup(capsys):
+    _bad(["run", WORKLOAD_DIR / "tiny.yaml", "tiny"], capsys, "workload file", "WORKLOAD argument")
+
+
+def test_sweep_file_as_chip_or_workload_or_check(capsys):
+    _bad(["run", EXAMPLE_SWEEP, "tiny"], capsys, "sweep file", "archsim sweep")
+    _bad(["run", "h100-sxm", EXAMPLE_SWEEP], capsys, "1 problem", "sweep file")
+    _bad(["check", EXAMPLE_SWEEP], capsys, "sweep file")
+
+
+def test_chip_file_as_sweep_is_one_problem(tmp_path, capsys):
+    err = _bad(["sweep", CONFIG_DIR / "h100-sxm.yaml", "--db", tmp_path / "db.sqlite"], capsys,
+               "1 problem", "a sweep file has no 'kind'")
+    assert "unknown key" not in err
+    assert not (tmp_path / "db.sqlite").exists()
+
+
+def test_decode_context_beyond_max_context_names_the_given_value(capsys):
+    _bad(["run", "h100-sxm", "tiny", "--context-len", "2048"], capsys,
+         "context_len 2048 plus the decoded token", "at most 2047")
+
+
+def test_decode_context_at_the_limit_runs(capsys):
+    assert main(["run", "h100-sxm", "tiny", "--context-len", "2047", "--fidelity", "roofline"]) == 0

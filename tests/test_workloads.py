@@ -68,7 +68,8 @@ def test_moe_reads_only_touched_experts():
 
 
 def test_scenario_errors_are_clear():
-    with pytest.raises(ArchsimInputError, match="context_len 9000 exceeds llama2-7b's max_context of 4096"):
+    with pytest.raises(ArchsimInputError, match="context_len 8999 plus the decoded token exceeds llama2-7b's "
+                                                "max_context of 4096"):
         lower(load_transformer("llama2-7b"), Scenario(context_len=8999))
     with pytest.raises(ArchsimInputError, match="batch must be a positive integer, got 0"):
         Scenario(batch=0).check()

@@ -73,10 +73,19 @@ def _load_chip_data(path: Path, overrides) -> tuple[SpecNode, dict]:
         options = CHIP_KINDS.names()
         raise SpecError([Problem(file, lines.get(("kind",), 1), "kind",
                                  f"expected one of {', '.join(options)}, got {kind!r}"
-                                 f"{did_you_mean(str(kind), options)}")])
+                                 f"{did_you_mean(str(kind), options)}{_other_file_hint(data)}")])
     schema = CHIP_KINDS.get(kind)
     data = apply_overrides(data, overrides, schema, lines, file)
     return validate(data, schema, file, lines), data
+
+
+def _other_file_hint(data: dict) -> str:
+    """Name the mix-up when a workload or sweep file is given where a chip is asked for."""
+    if data.get("kind") == "transformer":
+        return "; this is a workload file: give it as the WORKLOAD argument, not the CHIP"
+    if "kind" not in data and "axes" in data:
+        return "; this looks like a sweep file: run it with `archsim sweep FILE --db DB`"
+    return ""
 
 
 def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> System:

@@ -157,6 +157,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
     data, lines = read_spec_file(Path(path))
     if not isinstance(data, dict):
         raise SpecError([Problem(file, 1, "", "expected a mapping with version, chip, workload, axes, ...")])
+    if "kind" in data:  # sweep files have no kind; chips, systems and workloads do
+        raise SpecError([Problem(file, lines.get(("kind",)), "kind",
+                                 f"a sweep file has no 'kind'; this is a {data['kind']!r} file (a chip, system "
+                                 f"or workload): name it as the sweep's `chip:` or `workload:` instead")])
     data = dict(data)
     if data.get("scenario") is None:
         data["scenario"] = {}

@@ -70,6 +70,15 @@ def bundled_workloads() -> list[str]:
 def load_transformer(name_or_path: str) -> Transformer:
     path = resolve_spec_path(name_or_path, WORKLOAD_DIR, "workload", "; or gemm:MxNxK / gemv:NxK")
     data, lines = read_spec_file(path)
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind not in (None, "transformer") and not did_you_mean(str(kind), ["transformer"]):
+        # Likely a chip or system file given as the workload: one problem, not one per missing key.
+        raise SpecError([Problem(str(path), lines.get(("kind",)), "kind",
+                                 f"expected 'transformer' in a workload file, got {kind!r}; is this a chip or "
+                                 f"system file? Give it as the CHIP argument")])
+    if isinstance(data, dict) and kind is None and "axes" in data:
+        raise SpecError([Problem(str(path), 1, "", "this looks like a sweep file, not a workload: "
+                                                   "run it with `archsim sweep FILE --db DB`")])
     spec = validate(data, TRANSFORMER, str(path), lines)
     problems = []
     if spec.heads % spec.kv_heads:
@@ -115,10 +124,11 @@ class Scenario:
                 bad(f"{key} must be one of {', '.join(DTYPE_BYTES)}, got {value!r}"
                     f"{did_you_mean(str(value), DTYPE_BYTES)}")
         if model is not None:
-            length = self.prompt_len if self.phase == "prefill" else self.context_len + 1
-            if length > model.max_context:
-                name = "prompt_len" if self.phase == "prefill" else "context_len"
-                bad(f"{name} {length} exceeds {model.name}'s max_context of {model.max_context}")
+            if self.phase == "prefill" and self.prompt_len > model.max_context:
+                bad(f"prompt_len {self.prompt_len} exceeds {model.name}'s max_context of {model.max_context}")
+            if self.phase == "decode" and self.context_len + 1 > model.max_context:
+                bad(f"context_len {self.context_len} plus the decoded token exceeds {model.name}'s max_context "
+                    f"of {model.max_context} (context_len can be at most {model.max_context - 1})")
         return self
 
     @property
