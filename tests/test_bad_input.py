@@ -105,3 +105,19 @@ def test_decode_context_beyond_max_context_names_the_given_value(capsys):
 
 def test_decode_context_at_the_limit_runs(capsys):
     assert main(["run", "h100-sxm", "tiny", "--context-len", "2047", "--fidelity", "roofline"]) == 0
+
+
+def test_validate_unknown_case(capsys):
+    _bad(["validate", "--case", "no-such-case"], capsys, "unknown validation case 'no-such-case'",
+         "gpu-h100-gemm-peak")
+
+
+def test_results_where_without_equals_names_where(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: 1\nchip: h100-sxm\nworkload: tiny\nfidelity: roofline\n"
+                    "axes:\n  scenario.batch: [1, 2]\n")
+    db = tmp_path / "db.sqlite"
+    assert main(["sweep", str(spec), "--db", str(db), "-j", "1", "-q"]) == 0
+    capsys.readouterr()
+    err = _bad(["results", db, "--where", "scenario.batch"], capsys, "--where expects AXIS=VALUE")
+    assert "--set" not in err

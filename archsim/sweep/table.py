@@ -20,6 +20,8 @@ DEFAULT_METRICS = ("latency_s", "tokens_per_s", "bottleneck")
 def select(rows: list[dict], where: list[str] = ()) -> list[dict]:
     """Keep rows whose axis values match every AXIS=VALUE in `where`."""
     for text in where:
+        if "=" not in text or not text.split("=", 1)[0].strip():
+            raise ArchsimInputError(f"--where expects AXIS=VALUE (like scenario.batch=8), got {text!r}")
         axis, value = parse_override(text)
         axes = axes_of(rows)
         if axis not in axes:

@@ -10,8 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from archsim.errors import ArchsimInputError
+from archsim.errors import ArchsimInputError, UnknownNameError
 from archsim.registry import Registry
+from archsim.spec import did_you_mean
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
 
@@ -114,5 +115,11 @@ def run_cases(families: list[str] | None = None, ids: list[str] | None = None) -
     if families:
         cases = [c for c in cases if c.family in families]
     if ids:
+        known = sorted(c.case_id for c in cases)
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise UnknownNameError(f"unknown validation case {unknown[0]!r}{did_you_mean(unknown[0], known)}"
+                                   f"{' in family ' + ', '.join(families) if families else ''}; "
+                                   f"cases: {', '.join(known)}")
         cases = [c for c in cases if c.case_id in ids]
     return [run_case(c) for c in sorted(cases, key=lambda c: (c.family, c.case_id))]
