@@ -121,3 +121,63 @@ def test_results_where_without_equals_names_where(tmp_path, capsys):
     capsys.readouterr()
     err = _bad(["results", db, "--where", "scenario.batch"], capsys, "--where expects AXIS=VALUE")
     assert "--set" not in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1,nan"])
+def test_frontier_scales_must_be_finite(tmp_path, capsys, value):
+    _bad(["frontier", "h100-sxm", "tiny", "--out", tmp_path, "--scales", value], capsys, "--scales",
+         "finite")
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--context-len", "0"], ("context_len must be a positive integer",)),
+    (["--dtype", "foo"], ("weight_dtype must be one of",)),
+    (["-o", "foo=1"], ("has no option 'foo'",)),
+    (["-o", "tp=abc"], ("option 'tp' must be an integer or auto",)),
+])
+def test_frontier_bad_input_is_not_called_infeasible(tmp_path, capsys, extra, words):
+    err = _bad(["frontier", "h100-sxm", "tiny", "--out", tmp_path, "--batches", "1", *extra], capsys, *words)
+    assert "no point fits" not in err
+
+
+def test_frontier_unknown_workload_is_not_called_infeasible(tmp_path, capsys):
+    err = _bad(["frontier", "h100-sxm", "no-such-model", "--out", tmp_path], capsys, "unknown workload")
+    assert "no point fits" not in err
+
+
+def test_auto_tp_on_a_huge_system_is_quick():
+    """tp=auto searched down from the GPU count one by one: a 10^9-GPU system took minutes."""
+    from archsim.mapping.gpu import resolve_tp
+
+    assert resolve_tp("auto", 1, 10**12, 4) == 4
+    assert resolve_tp("auto", 1, 8, 6) == 6
+    assert resolve_tp("auto", 2, 8, 6) == 3  # 4 GPUs left for tp; 4 does not divide 6, 3 does
+    assert resolve_tp("auto", 1, 8, None) == 8
+
+
+@pytest.mark.parametrize("option,words", [
+    ("tp=abc", ("option 'tp' must be an integer or auto", "axes.options.tp.1")),
+    ("tile=1x2", ("option 'tile' must be 'auto' or BMxBNxBK", "axes.options.tile.1")),
+])
+def test_sweep_checks_option_values_before_running(tmp_path, capsys, option, words):
+    name, value = option.split("=")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"version: 1\nchip: h100-sxm\nworkload: tiny\naxes:\n  options.{name}: [auto, '{value}']\n")
+    _bad(["sweep", spec, "--db", tmp_path / "db.sqlite"], capsys, *words)
+    assert not (tmp_path / "db.sqlite").exists()
+
+
+@pytest.mark.parametrize("chip,option,words", [
+    ("wse2", "region=1x", "option 'region' must be 'auto' or WxH"),
+    ("groq-lpu", "pp=two", "option 'pp' must be a positive integer or 'auto'"),
+])
+def test_option_form_is_checked_when_options_are_parsed(chip, option, words):
+    from archsim.errors import ArchsimInputError
+    from archsim.hw.load import load_system
+    from archsim.mapping.base import resolve_mapper
+
+    name, value = option.split("=")
+    mapper = resolve_mapper("auto", load_system(chip).kind)
+    with pytest.raises(ArchsimInputError, match=words):
+        mapper.parse_options({name: value})
+    assert mapper.parse_options({name: "auto"})[name] == "auto"

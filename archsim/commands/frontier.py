@@ -59,6 +59,7 @@ def run(args) -> int:
                         weight_dtype=args.weight_dtype or args.dtype, act_dtype=args.dtype,
                         kv_dtype=args.kv_dtype or args.dtype).check()
 
+    _check_inputs(systems, workload, [scenario_for(b) for b in batches], args)
     points, skipped = sweep(systems, workload, scenario_for, batches, scales, overrides_from_args(args),
                             options_from_args(args), args.fidelity)
     if not points:
@@ -70,6 +71,18 @@ def run(args) -> int:
     print(_summary(points, skipped))
     print("wrote " + ", ".join(str(f) for f in files))
     return 0
+
+
+def _check_inputs(systems, workload: str, scenarios, args) -> None:
+    """A bad workload, scenario or option is an input error here, not a point that 'does not fit'."""
+    from archsim.hw.load import load_system
+    from archsim.mapping.base import resolve_mapper
+    from archsim.pipeline import build_graph
+
+    build_graph(workload, scenarios[0])  # the workload exists and the context fits the model
+    options = options_from_args(args)
+    for name in systems:
+        resolve_mapper("auto", load_system(name, overrides_from_args(args)).kind).parse_options(options)
 
 
 def _summary(points, skipped) -> str:

@@ -58,8 +58,8 @@ def parse_list(text: str, kind, name: str) -> tuple:
         values = tuple(kind(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise ArchsimInputError(f"--{name} expects a comma-separated list of numbers, got {text!r}") from None
-    if not values or any(v <= 0 for v in values):
-        raise ArchsimInputError(f"--{name} needs positive values, got {text!r}")
+    if not values or any(not 0 < v < float("inf") for v in values):  # also rejects nan and inf
+        raise ArchsimInputError(f"--{name} needs positive, finite values, got {text!r}")
     return values
 
 

@@ -27,6 +27,9 @@ class Option:
     default: Any
     doc: str
     choices: tuple = ()
+    # Checks the form of a converted value (e.g. 'auto' or WxH) and raises ArchsimInputError, so a bad
+    # value is caught when options are parsed (-o, a sweep file's check) rather than deep in the mapper.
+    check: Callable[[Any], Any] | None = None
 
     def convert(self, raw, mapper: str):
         if isinstance(raw, self.type) and not (self.type is int and isinstance(raw, bool)):
@@ -49,6 +52,8 @@ class Option:
                 f"mapper {mapper!r} option {self.name!r} must be one of "
                 f"{', '.join(map(str, self.choices))}, got {raw!r}{did_you_mean(str(raw), map(str, self.choices))}"
             )
+        if self.check is not None:
+            self.check(value)
         return value
 
 

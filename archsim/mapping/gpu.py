@@ -26,13 +26,15 @@ FUSED_INTO_ATTENTION = ("softmax", "attn_context")
 
 OPTIONS = (
     Option("tp", str, "auto", "tensor-parallel degree: GPUs sharing each layer (two all-reduces per layer); "
-                              "auto: the most GPUs not used by pp that divide the heads"),
+                              "auto: the most GPUs not used by pp that divide the heads",
+           check=lambda raw: resolve_tp(raw, 1, 1, None)),
     Option("pp", int, 1, "pipeline-parallel degree: stages of consecutive layers"),
     Option("cuda_graphs", bool, True, "launch the whole step as one CUDA-graph replay (what serving stacks do "
                                       "for decode); false: one eager host dispatch per kernel"),
     Option("host_overhead", bool, True, "charge the host's dispatch time; false: steady-state back-to-back "
                                         "launches as timed with CUDA events"),
-    Option("tile", str, "auto", "GEMM thread-block tile BMxBNxBK (e.g. 128x128x32), or auto (fastest)"),
+    Option("tile", str, "auto", "GEMM thread-block tile BMxBNxBK (e.g. 128x128x32), or auto (fastest)",
+           check=parse_tile),
 )
 
 
@@ -116,6 +118,8 @@ def resolve_tp(raw: str, pp: int, gpus: int, heads: int | None) -> int:
     (what a DGX serving one model does); otherwise an integer."""
     if raw == "auto":
         tp = max(1, gpus // max(1, pp))
+        if heads:
+            tp = min(tp, heads)  # a divisor of heads is at most heads (and the loop stays short)
         while heads and heads % tp:
             tp -= 1
         return tp

@@ -32,7 +32,7 @@ STRATEGIES = ("meshgemv", "gather")
     description="layers on core regions, weights in SRAM; MeshGEMV/MeshGEMM (WaferLLM) or gather-style collectives",
     options=(
         Option("region", str, "auto", "cores per decoder-layer region: auto (fewest regions that fit, the "
-                                      "whole system) or WxH like 420x420"),
+                                      "whole system) or WxH like 420x420", check=parse_region),
         Option("strategy", str, "meshgemv", "meshgemv: K-tree reductions and MeshGEMM (WaferLLM); gather: "
                                             "partial sums gathered to one core per line and SUMMA broadcasts "
                                             "(GPU/T10 style)", choices=STRATEGIES),

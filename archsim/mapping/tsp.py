@@ -40,8 +40,10 @@ TP_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 @register_mapper(
     "tsp-static", family="tsp", default_for=("tsp",),
     description="Groq-style: weights in SRAM over tp x pp chips, weight-stationary MXM, static C2C schedule",
-    options=(Option("tp", str, "auto", "tensor-parallel chips per pipeline stage: an integer or auto"),
-             Option("pp", str, "auto", "pipeline stages: an integer or auto (the fewest that fit)")))
+    options=(Option("tp", str, "auto", "tensor-parallel chips per pipeline stage: an integer or auto",
+                    check=lambda raw: parse_degree("tp", raw)),
+             Option("pp", str, "auto", "pipeline stages: an integer or auto (the fewest that fit)",
+                    check=lambda raw: parse_degree("pp", raw))))
 def map_tsp(system, graph, scenario, options) -> Mapping:
     chip = TspChip.from_system(system)
     links = links_of(system)
