@@ -181,3 +181,24 @@ def test_option_form_is_checked_when_options_are_parsed(chip, option, words):
     with pytest.raises(ArchsimInputError, match=words):
         mapper.parse_options({name: value})
     assert mapper.parse_options({name: "auto"})[name] == "auto"
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--rates", ""], ("--rates must be comma-separated numbers",)),
+    (["--rates", ","], ("--rates must be comma-separated numbers",)),
+    (["--seed", "-1"], ("--seed must be a non-negative integer",)),
+])
+def test_noc_bad_flags(capsys, argv, words):
+    _bad(["noc", *argv], capsys, *words)
+
+
+SMALL_NOC = ["--mesh", "2x2", "--sample-period", "100", "--max-samples", "2"]
+
+
+def test_noc_unwritable_json(tmp_path, capsys):
+    _bad(["noc", *SMALL_NOC, "--json", tmp_path / "missing" / "x.json"], capsys, "cannot write --json")
+
+
+def test_noc_unwritable_plot(tmp_path, capsys):
+    _bad(["noc", *SMALL_NOC, "--rates", "0.1", "--plot", tmp_path / "missing" / "p.png"], capsys,
+         "cannot write --plot")

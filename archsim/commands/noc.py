@@ -76,9 +76,12 @@ def _parse_floats(text: str, option: str):
     from archsim.errors import ArchsimInputError
 
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ArchsimInputError(f"{option} must be comma-separated numbers. Got {text!r} instead.") from None
+        values = []
+    if not values:
+        raise ArchsimInputError(f"{option} must be comma-separated numbers. Got {text!r} instead.")
+    return values
 
 
 def _parse_ints(text: str, option: str):
@@ -93,6 +96,7 @@ def _parse_ints(text: str, option: str):
 def build(args):
     """(NocConfig, SyntheticTraffic, Measurement) from the parsed arguments."""
     from archsim.engine.noc import Measurement, NocConfig, SyntheticTraffic, preset, read_booksim_config
+    from archsim.errors import ArchsimInputError
 
     cfg, traffic, meas = NocConfig(), SyntheticTraffic(), Measurement()
     if args.router:
@@ -117,6 +121,8 @@ def build(args):
     if args.hotspot_fraction is not None:
         t["hotspot_fraction"] = args.hotspot_fraction
     traffic = replace(traffic, **t)
+    if args.seed is not None and args.seed < 0:
+        raise ArchsimInputError(f"--seed must be a non-negative integer. Got {args.seed} instead.")
     ms = {k: getattr(args, k) for k in _MEAS_OPTS if getattr(args, k) is not None}
     meas = replace(meas, **ms)
     traffic.check(cfg)
@@ -148,10 +154,10 @@ def run(args) -> int:
     from archsim.errors import ArchsimInputError
 
     cfg, traffic, meas = build(args)
-    if args.plot and not args.rates:
+    if args.plot and args.rates is None:
         raise ArchsimInputError("--plot needs --rates (it draws the latency-load curve).")
     print(f"archsim noc: {_describe(cfg, traffic)}")
-    if args.rates:
+    if args.rates is not None:
         points = latency_load_curve(cfg, traffic, _parse_floats(args.rates, "--rates"), meas)
         print(f"  {'offered':>8} {'accepted':>9} {'latency':>9} {'net lat':>9} {'hops':>6}  status")
         for s in points:
@@ -160,7 +166,10 @@ def run(args) -> int:
             print(f"  {s.offered_flit_rate:>8.3f} {s.accepted_flit_rate:>9.4f} {lat:>9} {net:>9} "
                   f"{s.hops_avg:>6.3f}  {s.status}")
         if args.plot:
-            plot_curve(points, args.plot, _describe(cfg, traffic))
+            try:
+                plot_curve(points, args.plot, _describe(cfg, traffic))
+            except OSError as exc:
+                raise ArchsimInputError(f"cannot write --plot {args.plot}: {exc.strerror or exc}") from None
             print(f"  plot written to {args.plot}")
         result = {"points": [s.to_dict() for s in points]}
     else:
@@ -173,8 +182,11 @@ def run(args) -> int:
         if args.json == "-":
             print(text)
         else:
-            with open(args.json, "w") as f:
-                f.write(text + "\n")
+            try:
+                with open(args.json, "w") as f:
+                    f.write(text + "\n")
+            except OSError as exc:
+                raise ArchsimInputError(f"cannot write --json {args.json}: {exc.strerror}") from None
     return 0
 
 
