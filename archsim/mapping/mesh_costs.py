@@ -15,7 +15,8 @@ Memory, constrained Routing (colours). Here:
   thing at the same time, so one task stands for the whole row/column/tree
   level (tasks never per core: 660x660 regions stay a few hundred tasks).
 
-Calibrated constants (the only two; same for every chip, model and case):
+Calibrated constants (two, the same for every chip, model and case, plus the scale of the
+cerebras-2024 software profile below, fitted on one case and marked so in `archsim validate`):
 MESSAGE_OVERHEAD_CYCLES (beta) and VECTOR_OVERHEAD_CYCLES (sigma), fitted by
 tools in docs/wafer.md to WaferLLM's WSE-2 decode (Table 4, 420/540/660 core
 regions) and prefill (Table 3, 480/600/720) measurements. A chip file may set
