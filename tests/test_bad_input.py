@@ -202,3 +202,15 @@ def test_noc_unwritable_json(tmp_path, capsys):
 def test_noc_unwritable_plot(tmp_path, capsys):
     _bad(["noc", *SMALL_NOC, "--rates", "0.1", "--plot", tmp_path / "missing" / "p.png"], capsys,
          "cannot write --plot")
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--rate", "0"], ["injection rate", "(0, packet_flits"]),  # used to hang: nothing to measure, endless drain
+    (["--latency-thres", "-1"], ["latency_thres must be a positive"]),
+])
+def test_noc_bad_measurement_values(capsys, extra, words):
+    _bad(["noc", "--mesh", "4x4", *extra], capsys, *words)
+
+
+def test_noc_binary_booksim_config(binary_file, capsys):
+    _bad(["noc", "--booksim-config", binary_file], capsys, "not a text file")

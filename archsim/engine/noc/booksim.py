@@ -80,6 +80,8 @@ def parse_booksim_file(path) -> dict[str, str]:
         text = path.read_text()
     except OSError as exc:
         raise ArchsimInputError(f"cannot read BookSim2 configuration {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ArchsimInputError(f"BookSim2 configuration {path} is not a text file") from None
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     text = re.sub(r"//[^\n]*", "", text)
     out: dict[str, str] = {}

@@ -53,9 +53,10 @@ class SyntheticTraffic:
                                     f"Got {self.pattern!r} instead.")
         if not self.packet_flits >= 1:
             raise ArchsimInputError(f"packet_flits must be at least 1. Got {self.packet_flits!r} instead.")
-        if not 0.0 <= self.rate <= self.packet_flits:
+        # A zero rate injects nothing, so there is no packet to measure (and the drain would never end).
+        if not 0.0 < self.rate <= self.packet_flits:
             raise ArchsimInputError(f"The injection rate is in flits per node per cycle and must be in "
-                                    f"[0, packet_flits = {self.packet_flits}]. Got {self.rate!r} instead.")
+                                    f"(0, packet_flits = {self.packet_flits}]. Got {self.rate!r} instead.")
         if self.pattern == "transpose" and cfg.mesh_x != cfg.mesh_y:
             raise ArchsimInputError(f"The transpose pattern needs a square mesh; got {cfg.mesh_x}x{cfg.mesh_y}.")
         if self.pattern == "hotspot":
@@ -96,6 +97,9 @@ class Measurement:
             raise ArchsimInputError(f"sim_type must be 'latency' or 'throughput'. Got {self.sim_type!r} instead.")
         if self.sample_period < 1 or self.max_samples < 1 or self.warmup_periods < 0:
             raise ArchsimInputError("sample_period and max_samples must be >= 1, warmup_periods >= 0.")
+        if not self.latency_thres > 0:
+            raise ArchsimInputError(f"latency_thres must be a positive number of cycles. Got {self.latency_thres!r} "
+                                    "instead.")
 
 
 @dataclass
