@@ -10,6 +10,14 @@ from archsim.spec import parse_override
 from archsim.workload.model import Scenario
 
 
+def add_single_run_arguments(p: argparse.ArgumentParser) -> None:
+    """CHIP WORKLOAD plus scenario and mapping options: what `run` and `explain` share."""
+    p.add_argument("chip", help="bundled chip/system name (see `archsim list`) or a YAML path")
+    p.add_argument("workload", help="bundled model name, a YAML path, gemm:MxNxK or gemv:NxK")
+    add_scenario_arguments(p)
+    add_mapping_arguments(p)
+
+
 def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phase", choices=("prefill", "decode"), default="decode",
                    help="prefill (time to first token) or one decode step (default: decode)")

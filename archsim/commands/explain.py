@@ -1,7 +1,7 @@
 """`archsim explain CHIP WORKLOAD`: a short narrative of one run, for teaching."""
 from __future__ import annotations
 
-from archsim.commands.common import add_mapping_arguments, add_scenario_arguments, write_json
+from archsim.commands.common import add_single_run_arguments, write_json
 from archsim.commands.run import add_whatif_argument, run_one
 
 NAME = "explain"
@@ -9,10 +9,7 @@ HELP = "explain one run in words: ridge point, bound of each operator, critical 
 
 
 def add_arguments(p) -> None:
-    p.add_argument("chip", help="bundled chip/system name (see `archsim list`) or a YAML path")
-    p.add_argument("workload", help="bundled model name, a YAML path, gemm:MxNxK or gemv:NxK")
-    add_scenario_arguments(p)
-    add_mapping_arguments(p)
+    add_single_run_arguments(p)
     add_whatif_argument(p)
     p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands.common import (add_mapping_arguments, add_scenario_arguments, options_from_args,
-                                     overrides_from_args, scenario_from_args, write_json)
+from archsim.commands.common import (add_single_run_arguments, options_from_args, overrides_from_args,
+                                     scenario_from_args, write_json)
 
 NAME = "run"
 HELP = "simulate a workload (a model or gemm:MxNxK / gemv:NxK) on a chip or system"
@@ -21,10 +21,7 @@ def whatif_mode(args) -> str:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("chip", help="bundled chip/system name (see `archsim list`) or a YAML path")
-    p.add_argument("workload", help="bundled model name, a YAML path, gemm:MxNxK or gemv:NxK")
-    add_scenario_arguments(p)
-    add_mapping_arguments(p)
+    add_single_run_arguments(p)
     add_whatif_argument(p)
     p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
     p.add_argument("--per-op", action="store_true", help="one row per operator instead of folded layers")
