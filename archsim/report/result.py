@@ -240,13 +240,24 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
                      **_throughput(graph, scenario, latency), bottleneck=max(totals, key=totals.get),
                      chips_used=mapping.chips_used, ops=ops, roofline_latency_s=sum(b.time_s for b in bounds),
                      provenance=provenance(system, fidelity, mapping.mapper, mapping.options),
-                     notes=list(mapping.notes), extra=dict(mapping.extra), utilization=by_kind,
+                     notes=list(mapping.notes) + composition_notes(mapping), extra=dict(mapping.extra),
+                     utilization=by_kind,
                      resource_groups=groups, critical_path=critical_path_summary(runs, latency),
                      per_layer=layer_breakdown(ops, graph.layers),
                      peaks=peaks_dict(system_peaks(system, scenario.weight_dtype), system.count),
                      segment_runs=runs)
     add_economics(result, system, graph, scenario, mapping, runs)
     return result
+
+
+def composition_notes(mapping) -> list[str]:
+    """Say how the run was composed from simulated pieces (DESIGN: large systems simulate one
+    representative instance of identical work and compose)."""
+    repeated = [f"{s.label or 'segment'} x{s.repeat}" for s in mapping.segments if s.repeat > 1]
+    if not repeated:
+        return []
+    return ["composition: each repeated segment is simulated once and its time multiplied "
+            f"({', '.join(repeated)}); the segments run back to back"]
 
 
 def _layer_of(name: str, layers: int) -> int:
