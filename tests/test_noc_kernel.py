@@ -136,3 +136,13 @@ def test_builder_and_input_errors():
         simulate_messages(cfg, MessageTrace.from_arrays([0], [1], 0))
     with pytest.raises(ArchsimInputError, match="transpose"):
         simulate_synthetic(NocConfig(mesh_x=2, mesh_y=3), SyntheticTraffic(pattern="transpose"))
+
+
+def test_trace_with_a_dependency_cycle_is_rejected():
+    """Message dependencies must be acyclic (checked with the engine's topological sort)."""
+    cfg = NocConfig(mesh_x=2, mesh_y=2)
+    looped = MessageTrace.from_arrays([0, 1, 2], [3, 2, 1], deps=[[2], [0], [1]])
+    with pytest.raises(ArchsimInputError, match="contain a cycle"):
+        simulate_messages(cfg, looped)
+    chained = MessageTrace.from_arrays([0, 1, 2], [3, 2, 1], deps=[[], [0], [1]])
+    assert (np.diff(simulate_messages(cfg, chained).arrival_cycle) > 0).all()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.engine.jit import njit
+from archsim.engine.kernels import topological_order
 from archsim.engine.noc.config import NocConfig
 from archsim.engine.noc.loop import STOP_ALL_DELIVERED, _run
 from archsim.engine.noc.state import (M_ATIME, M_DELAY, M_EARLIEST, M_FIRST, M_LEFT, M_LEN, M_NDEPS, M_NPK,
@@ -92,7 +92,8 @@ class MessageTrace:
                 raise ArchsimInputError(
                     f"MessageTrace: '{name}'[{bad[0]}] = {arr[bad[0]]} is outside [{lo}, {hi}]"
                     f" ({bad.size} such entries; mesh has {cfg.nodes} nodes).")
-        if n and _has_cycle(self.dep_ptr, self.dep_idx, n):
+        if n and topological_order(self.dep_ptr.astype(np.int64), self.dep_idx.astype(np.int64),
+                                   np.empty(n, np.int64)) < n:  # Kahn's algorithm reached fewer than n
             raise ArchsimInputError("MessageTrace: the dependencies contain a cycle.")
 
 
@@ -141,41 +142,6 @@ class MessageResult:
     @property
     def router_cycles_per_s(self) -> float:
         return self.routers * self.cycles / self.wall_s if self.wall_s > 0 else float("inf")
-
-
-@njit
-def _has_cycle(ptr, idx, n):
-    indeg = np.zeros(n, np.int64)
-    for m in range(n):
-        indeg[m] = ptr[m + 1] - ptr[m]
-    succ_cnt = np.zeros(n + 1, np.int64)
-    for i in range(idx.size):
-        succ_cnt[idx[i] + 1] += 1
-    succ_ptr = np.cumsum(succ_cnt)
-    fill = succ_ptr[:-1].copy()
-    succ = np.zeros(idx.size, np.int64)
-    for m in range(n):
-        for i in range(ptr[m], ptr[m + 1]):
-            succ[fill[idx[i]]] = m
-            fill[idx[i]] += 1
-    stack = np.zeros(n, np.int64)
-    top = 0
-    for m in range(n):
-        if indeg[m] == 0:
-            stack[top] = m
-            top += 1
-    seen = 0
-    while top > 0:
-        top -= 1
-        m = stack[top]
-        seen += 1
-        for i in range(succ_ptr[m], succ_ptr[m + 1]):
-            d = succ[i]
-            indeg[d] -= 1
-            if indeg[d] == 0:
-                stack[top] = d
-                top += 1
-    return seen < n
 
 
 def _packetize(trace: MessageTrace, max_packet_flits: int | None):
