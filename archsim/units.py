@@ -83,13 +83,6 @@ def parse_quantity(value, quantity: str):
     return result
 
 
-def _frequency(unit: str) -> float:
-    m = re.fullmatch(r"([kKMGT]?)Hz", unit)
-    if not m:
-        raise UnitError(f"unit {unit!r} is not a frequency (Hz, MHz, GHz)")
-    return SI[m.group(1)]
-
-
 def _bandwidth(unit: str) -> float:
     if not unit.endswith("/s"):
         raise UnitError(f"unit {unit!r} is not a bandwidth (GB/s, TB/s, Gb/s, ...)")
@@ -102,48 +95,35 @@ def _bytes_per_cycle(unit: str) -> float:
     return _size(unit[: -len("/cycle")])
 
 
-def _time(unit: str) -> float:
-    m = re.fullmatch(r"([munpµ]?)s", unit)
-    if not m:
-        raise UnitError(f"unit {unit!r} is not a time (s, ms, us, ns, ps)")
-    return SMALL[m.group(1)]
+def _prefixed(prefixes: dict[str, float], suffixes: dict[str, float], what: str):
+    """A parser for units written PREFIX + SUFFIX (e.g. 'GHz', 'pJ/MAC'): the prefix's scale
+    times the suffix's factor. Suffixes are tried longest first ('FLOP/s' before 'OP/s')."""
+    ordered = sorted(suffixes.items(), key=lambda item: -len(item[0]))
+
+    def parse(unit: str) -> float:
+        for suffix, factor in ordered:
+            if unit.endswith(suffix) and unit[: len(unit) - len(suffix)] in prefixes:
+                return prefixes[unit[: len(unit) - len(suffix)]] * factor
+        raise UnitError(f"unit {unit!r} is not {what}")
+
+    return parse
 
 
-def _flops(unit: str) -> float:
-    m = re.fullmatch(r"([kKMGTPE]?)(FLOP|OP)/s", unit)
-    if not m:
-        raise UnitError(f"unit {unit!r} is not a compute rate (TFLOP/s, TOP/s)")
-    return SI[m.group(1)]
+def _only(table: dict[str, float], keys: str) -> dict[str, float]:
+    return {k: table[k] for k in ("", *keys)}
 
 
-def _power(unit: str) -> float:
-    m = re.fullmatch(r"([mkKM]?)W", unit)
-    if not m:
-        raise UnitError(f"unit {unit!r} is not a power (W, kW)")
-    return {"": 1.0, "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6}[m.group(1)]
-
-
-def _energy(unit: str) -> float:
-    m = re.fullmatch(r"([munpfµ]?)J", unit)
-    if not m:
-        raise UnitError(f"unit {unit!r} is not an energy (J, nJ, pJ, fJ)")
-    return SMALL[m.group(1)]
-
-
-def _energy_per_byte(unit: str) -> float:
-    """'pJ/bit' -> joules per byte (x8); 'pJ/B' -> joules per byte."""
-    m = re.fullmatch(r"([munpfµ]?)J/(bit|b|B|byte)", unit)
-    if not m:
-        raise UnitError(f"unit {unit!r} is not an energy per bit or byte (pJ/bit, pJ/B)")
-    return SMALL[m.group(1)] * (8.0 if m.group(2) in ("bit", "b") else 1.0)
-
-
-def _energy_per_op(unit: str) -> float:
-    """'pJ/FLOP' or 'pJ/OP' -> joules per operation; 'pJ/MAC' -> joules per FLOP (a MAC is 2)."""
-    m = re.fullmatch(r"([munpfµ]?)J/(FLOP|OP|MAC)", unit)
-    if not m:
-        raise UnitError(f"unit {unit!r} is not an energy per operation (pJ/FLOP, pJ/OP, pJ/MAC)")
-    return SMALL[m.group(1)] / (2.0 if m.group(2) == "MAC" else 1.0)
+_frequency = _prefixed(_only(SI, "kKMGT"), {"Hz": 1.0}, "a frequency (Hz, MHz, GHz)")
+_time = _prefixed(_only(SMALL, "munpµ"), {"s": 1.0}, "a time (s, ms, us, ns, ps)")
+_flops = _prefixed(SI, {"FLOP/s": 1.0, "OP/s": 1.0}, "a compute rate (TFLOP/s, TOP/s)")
+_power = _prefixed({**_only(SI, "kKM"), "m": 1e-3}, {"W": 1.0}, "a power (W, kW)")
+_energy = _prefixed(SMALL, {"J": 1.0}, "an energy (J, nJ, pJ, fJ)")
+# 'pJ/bit' -> joules per byte (x8); 'pJ/B' -> joules per byte.
+_energy_per_byte = _prefixed(SMALL, {"J/bit": 8.0, "J/b": 8.0, "J/B": 1.0, "J/byte": 1.0},
+                             "an energy per bit or byte (pJ/bit, pJ/B)")
+# 'pJ/FLOP' or 'pJ/OP' -> joules per operation; 'pJ/MAC' -> joules per FLOP (a MAC is 2).
+_energy_per_op = _prefixed(SMALL, {"J/FLOP": 1.0, "J/OP": 1.0, "J/MAC": 0.5},
+                           "an energy per operation (pJ/FLOP, pJ/OP, pJ/MAC)")
 
 
 _UNIT_PARSERS = {
