@@ -26,12 +26,12 @@ from types import SimpleNamespace
 from archsim.engine import TaskGraphBuilder, simulate
 from archsim.errors import ArchsimInputError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
+from archsim.mapping.roofline import MATRIX_KINDS
 from archsim.mapping.tsp_chip import TspChip
 from archsim.mapping.tsp_links import allreduce_steps, links_of, node_crossings, pipeline_send_steps
 from archsim.mapping.tsp_plan import chip_bytes, footprint, infeasible, min_pp, parse_degree, stage_layers
 from archsim.workload.model import DTYPE_BYTES
 
-MATRIX_OPS = ("gemm", "attn_score", "attn_context")
 ROW_PARALLEL = {"o_proj": "allreduce_attn", "ffn_down": "allreduce_ffn", "experts_down": "allreduce_ffn"}
 REPLICATED = ("attn_norm", "ffn_norm", "attn_residual", "ffn_residual", "final_norm", "router")
 TP_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -157,7 +157,7 @@ def _emit_op(b, r, chip, links, op, scenario, t, prev) -> list[int]:
     replicated = op.short_name in REPLICATED
     share = 1 if replicated else t
     tasks = []
-    if op.kind in MATRIX_OPS:
+    if op.kind in MATRIX_KINDS:
         cycles = _matrix_cycles(chip, op, scenario, t)
         tasks.append(b.add_task(r.mxm, cycles, deps=prev, op=op.name, layer=op.layer, category="compute"))
     elif op.flops > 0:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ArchsimInputError
+from archsim.mapping.roofline import MATRIX_KINDS
 from archsim.report.text import fold_layers, time_unit
 from archsim.units import format_quantity
 
@@ -72,7 +73,7 @@ def roofline_data(result) -> dict:
         if o.flops <= 0 or o.bytes <= 0 or seconds <= 0:
             continue
         intensity = o.flops / o.bytes
-        peak = p["matrix_flops_per_s"] if o.kind in ("gemm", "attn_score", "attn_context") else p["vector_flops_per_s"]
+        peak = p["matrix_flops_per_s"] if o.kind in MATRIX_KINDS else p["vector_flops_per_s"]
         rows.append({"op": label, "kind": o.kind, "repeat": repeat, "intensity_flops_per_byte": intensity,
                      "achieved_flops_per_s": o.flops / seconds,
                      "attainable_flops_per_s": min(peak, intensity * p["memory_bytes_per_s"]),
