@@ -15,13 +15,12 @@ from __future__ import annotations
 from archsim.energy.activity import by_resource
 from archsim.energy.gpu import byte_terms, flop_terms, ranks
 from archsim.energy.model import RESOLVERS, Activity, Term
-
-NARROW = ("int8", "fp8", "int4", "fp4")
+from archsim.hw.tsp import NARROW_DTYPES
 
 
 @RESOLVERS.register("tsp")
 def tsp_energy(a: Activity) -> list[Term]:
-    mode = "int8" if a.scenario.weight_dtype in NARROW else "fp16"
+    mode = "int8" if a.scenario.weight_dtype in NARROW_DTYPES else "fp16"
     terms = flop_terms(a, f"energy.flop.{mode}", "energy.vector", "mxm", "vxm")
     if a.mapping is None:
         e = a.coeff("energy.sram")

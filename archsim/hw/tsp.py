@@ -58,10 +58,14 @@ TSP = {
 CHIP_KINDS.add("tsp", TSP)
 
 
+# Weight dtypes that run on the MXM's 8-bit path (narrower ones are widened to 8 bits).
+NARROW_DTYPES = ("int8", "fp8", "int4", "fp4")
+
+
 @PEAKS.register("tsp")
 def _tsp_peaks(system: System, dtype: str) -> Peaks:
     c, n = system.chip, system.count
-    matrix = c.mxm.int8 if dtype in ("int8", "fp8", "int4", "fp4") else c.mxm.fp16
+    matrix = c.mxm.int8 if dtype in NARROW_DTYPES else c.mxm.fp16
     # The vector unit: one operation per ALU per cycle [G3: 5,120 ALUs].
     vector = c.vxm.alus * c.clock
     return Peaks(float(matrix) * n, float(vector) * n, float(c.sram.bandwidth) * n,
