@@ -5,14 +5,13 @@ mesh_place.py), weights and KV cache resident in SRAM; GEMV/GEMM run as mesh
 algorithms with explicit reduction and broadcast traffic (mesh_layer.py) whose
 costs follow WaferLLM's PLMR model (mesh_costs.py). One representative layer is
 simulated and repeated `layers` times; region hand-offs, wafer crossings, the
-embedding and the LM head are segments of their own. Model, constants and
-validation: docs/wafer.md.
+embedding and the LM head are segments of their own (mesh_step.py). Model,
+constants and validation: docs/wafer.md.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from archsim.engine import CATEGORIES, simulate
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.mapping.mesh_costs import ACCUMULATOR_BYTES, KERNEL_PROFILES, MeshCosts, MeshEmitter, colors_needed
@@ -20,6 +19,7 @@ from archsim.mapping.mesh_cycle import WaferNetwork
 from archsim.mapping.mesh_layer import RegionLowering
 from archsim.mapping.mesh_place import Demand, Placement, footprint, parse_region, place
 from archsim.mapping.mesh_report import describe, noc_fidelity
+from archsim.mapping.mesh_step import critical_split_s, layer_graph, whole_step
 from archsim.mapping.mesh_traffic import link_bytes
 from archsim.workload.model import DTYPE_BYTES
 
@@ -62,30 +62,14 @@ def map_mesh(system, graph, scenario, options) -> Mapping:
     if graph.phase == "gemm":
         return _map_kernel(system, graph, options, costs, region, net)
     layers_only = options["layers_only"]
-    fp = footprint(graph, scenario)
-    plan = place(fp, costs, system.count, region, layers_only, graph.workload, system.chip.name)
-    segments = []
-    if not layers_only:
-        segments += _pre(graph, plan, costs, strategy, levels, net)
-    layer, events = _layer(graph, plan, costs, strategy, levels, net)
-    segments.append(Segment(layer, graph.layers, "decoder layer"))
-    if not layers_only:
-        segments += _between(graph, plan, costs, strategy, levels, net)
-        segments += _post(graph, plan, costs, strategy, levels, net)
-    split = _critical_split_s(layer)
-    task_split = _critical_split_s(_layer(graph, plan, costs, strategy, levels, None)[0]) if net else None
+    plan = place(footprint(graph, scenario), costs, system.count, region, layers_only, graph.workload,
+                 system.chip.name)
+    segments, layer, events = whole_step(graph, plan, costs, (strategy, levels, layers_only), net)
+    split = critical_split_s(layer)
+    task_split = critical_split_s(layer_graph(graph, plan, costs, strategy, levels, None)[0]) if net else None
     notes, extra = describe(system, graph, plan, costs, options, split, net, task_split)
     extra.update(_heatmaps(plan, costs, events, levels))
     return Mapping(NAME, dict(options), segments, chips_used=plan.wafers_used, notes=notes, extra=extra)
-
-
-def _layer(graph, plan: Placement, costs, strategy, levels, net):
-    em = MeshEmitter(costs, strategy, levels, net)
-    low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens)
-    deps: list[int] = []
-    for op in graph.layer_ops(0):
-        deps = low.emit(op, deps)
-    return em.build(), em.events
 
 
 def _heatmaps(plan: Placement, costs: MeshCosts, events, levels: int) -> dict:
@@ -96,59 +80,6 @@ def _heatmaps(plan: Placement, costs: MeshCosts, events, levels: int) -> dict:
     return {"core_sram_bytes": np.full((h, w), plan.layer_demand.total),
             "core_sram_capacity_bytes": costs.sram_bytes, "link_bytes_x": link_x, "link_bytes_y": link_y,
             "region_origin": (0, 0)}
-
-
-def _vector_bytes(graph, costs, lines: int) -> float:
-    """Bytes one line of cores carries when the hidden state of every token moves between regions."""
-    hidden_bytes = graph.ops[0].act_write_bytes if graph.ops else 0.0  # the embedding writes tokens x hidden
-    return max(costs.dtype_bytes, hidden_bytes / max(1, lines))
-
-
-def _pre(graph, plan, costs, strategy, levels, net) -> list[Segment]:
-    ops = graph.pre_ops
-    if not ops:
-        return []
-    em = MeshEmitter(costs, strategy, levels, net)
-    # the token's row moves from the embedding region into the first layer region, every column in parallel
-    em.hop(ops[0].name, ops[0].layer, "y", plan.region_h, _vector_bytes(graph, costs, plan.region_w), [])
-    return [Segment(em.build(), 1, "embedding")]
-
-
-def _between(graph, plan, costs, strategy, levels, net) -> list[Segment]:
-    out = []
-    if plan.handoffs:
-        em = MeshEmitter(costs, strategy, levels, net)
-        em.hop("handoff", -1, "y", plan.region_h, _vector_bytes(graph, costs, plan.region_w), [])
-        out.append(Segment(em.build(), plan.handoffs, "region hand-off"))
-    if plan.crossings:
-        em = MeshEmitter(costs, strategy, levels, net)
-        nbytes = _vector_bytes(graph, costs, 1)
-        to_edge = em.hop("wafer_io", -1, "x", costs.grid_w // 2, _vector_bytes(graph, costs, plan.region_w), [])
-        across = em.wafer_crossing("wafer_io", -1, nbytes, to_edge)
-        em.hop("wafer_io", -1, "x", costs.grid_w // 2, _vector_bytes(graph, costs, plan.region_w), across)
-        out.append(Segment(em.build(), plan.crossings, "wafer crossing"))
-    return out
-
-
-def _post(graph, plan, costs, strategy, levels, net) -> list[Segment]:
-    ops = graph.post_ops
-    if not ops:
-        return []
-    em = MeshEmitter(costs, strategy, levels, net)
-    w, h = plan.head_shape
-    low = RegionLowering(em, w, h, graph.phase, graph.tokens)
-    deps: list[int] = []
-    for op in ops:
-        deps = low.emit(op, deps)
-    # sampling: arg-max over the vocabulary, then the token goes back to the embedding (first wafer)
-    layer = ops[-1].layer
-    deps = em.allreduce("sample", layer, "x", w, 2 * graph.batch, deps)
-    deps = em.allreduce("sample", layer, "y", h, 2 * graph.batch, deps)
-    if plan.wafers_used > 1:
-        em.wafer_crossing("sample", layer, 4 * graph.batch, deps)
-    else:
-        em.hop("sample", layer, "x", (costs.grid_w + costs.grid_h) // 2, 4 * graph.batch, deps)
-    return [Segment(em.build(), 1, "LM head and sampling")]
 
 
 def _map_kernel(system, graph, options, costs, region, net) -> Mapping:
@@ -172,18 +103,3 @@ def _map_kernel(system, graph, options, costs, region, net) -> Mapping:
     fidelity_notes, fidelity_extra = noc_fidelity(net)
     return Mapping(NAME, dict(options), [Segment(em.build(), 1, "kernel")], chips_used=1,
                    notes=notes + fidelity_notes, extra={**extra, **fidelity_extra})
-
-
-def _critical_split_s(task_graph) -> dict[str, float]:
-    """Seconds of one simulated layer along its critical path, by category (and waiting)."""
-    sim = simulate(task_graph)
-    parts = {"compute": 0.0, "memory": 0.0, "communication": 0.0, "wait": 0.0}
-    previous = 0
-    for k in sim.critical_path:
-        start, end = int(sim.start_cycle[k]), int(sim.end_cycle[k])
-        parts["wait"] += max(0, start - previous)
-        parts[CATEGORIES[int(task_graph.task_category[k])]] += end - start
-        previous = max(previous, end)
-    return {key: cycles / task_graph.clock_hz for key, cycles in parts.items()}
-
-
