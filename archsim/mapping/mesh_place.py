@@ -123,6 +123,9 @@ class Placement:
     head_demand: Demand | None
     auto: bool
     notes: list[str] = field(default_factory=list)
+    # along the token's path after the embedding (layer regions, then the head): 'handoff' where the next unit
+    # is on the same wafer, 'crossing' where it is on the next one (plan.handoffs and plan.crossings count them)
+    boundaries: tuple[str, ...] = ()
 
     @property
     def head_shape(self) -> tuple[int, int]:
@@ -130,6 +133,10 @@ class Placement:
         k = max(1, self.head_regions)
         across = min(k, self.cols)
         return self.region_w * across, self.region_h * math.ceil(k / across)
+
+    def region_layers(self, layers: int) -> list[int]:
+        """Decoder layers each layer region holds, along the token's path (the last may hold fewer)."""
+        return [self.stack] * (self.layer_regions - 1) + [layers - (self.layer_regions - 1) * self.stack]
 
     def summary(self) -> str:
         parts = [f"{self.region_w}x{self.region_h} cores per layer region ({self.cols}x{self.rows} regions per wafer)",
@@ -191,7 +198,7 @@ def _layout(fp: Footprint, costs: MeshCosts, count: int, w: int, h: int, stack: 
         head = Demand(fp.head_weights / (hw_ * hh_), 0.0, lay.activations)
     return Placement(w, h, cols, rows, stack, n_layer_regions, k_e, k_h, wafer_of[-1] + 1,
                      len(path) - 1 - crossings, crossings, demand(fp, w, h, stack, costs.dtype_bytes), head,
-                     auto=False)
+                     auto=False, boundaries=tuple("crossing" if a != b else "handoff" for a, b in zip(path, path[1:])))
 
 
 def _fits(p: Placement, costs: MeshCosts) -> bool:
@@ -231,7 +238,7 @@ def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] |
                 continue
             probe = p.layer_demand if p is not None else demand(fp, w, h, 1, costs.dtype_bytes)
             if closest is None or probe.total < closest[2].total:
-                closest = (w, h, probe)
+                closest = (w, h, probe, p)
     if not feasible:
         total = fp.layers * (fp.layer_weights + fp.layer_kv) + (0 if layers_only else fp.head_weights + fp.embed_weights)
         have = count * costs.grid_w * costs.grid_h * (costs.sram_bytes - RESERVED_SRAM_BYTES)
@@ -241,7 +248,7 @@ def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] |
             f"({have / 1e9:.1f} GB usable on {count} wafer{'s' if count != 1 else ''} after "
             f"{_kib(RESERVED_SRAM_BYTES)} reserved per core)"
             + (f"; the closest, {closest[0]}x{closest[1]} regions, needs {closest[2].describe()} per core"
-               if closest else "")
+               + _why_not(closest[3], closest[2], costs) if closest else "")
             + "; use more wafers, a smaller model or a smaller batch/context",
             {"needed_bytes": total, "usable_bytes": have})
     # the largest regions, except that up to AUTO_SLACK more regions buy squarer ones
@@ -250,6 +257,15 @@ def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] |
     p = min(near, key=lambda p: (abs(math.log(p.region_w / p.region_h)), p.cols * p.rows))
     p.auto = True
     return p
+
+
+def _why_not(p: Placement | None, layer: Demand, costs: MeshCosts) -> str:
+    """Why the closest grid fails when its layer regions alone would fit."""
+    if layer.total > costs.sram_bytes:
+        return ""
+    if p is None:
+        return " (which fits, but leaves too few regions for the embedding and LM head)"
+    return f" (which fits, but its LM head region would need {_kib(p.head_demand.total)})" if p.head_demand else ""
 
 
 def _check(p: Placement, costs: MeshCosts, workload: str, chip: str) -> None:
