@@ -5,7 +5,9 @@ mesh_place.py), weights and KV cache resident in SRAM; GEMV/GEMM run as mesh
 algorithms with explicit reduction and broadcast traffic (mesh_layer.py) whose
 costs follow WaferLLM's PLMR model (mesh_costs.py). One representative layer is
 simulated and repeated `layers` times; region hand-offs, wafer crossings, the
-embedding and the LM head are segments of their own (mesh_step.py). Model,
+embedding and the LM head are segments of their own (mesh_step.py). A step whose
+activations do not fit runs in pieces pipelined over the layer regions: prefill
+chunks, decode micro-batches (mesh_pipeline.py, mesh_pieces.py). Model,
 constants and validation: docs/wafer.md.
 """
 from __future__ import annotations
@@ -14,11 +16,14 @@ import numpy as np
 
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
+from archsim.mapping.mesh_chunk import count_option
 from archsim.mapping.mesh_costs import ACCUMULATOR_BYTES, KERNEL_PROFILES, MeshCosts, MeshEmitter, colors_needed
 from archsim.mapping.mesh_cycle import WaferNetwork
 from archsim.mapping.mesh_layer import RegionLowering
-from archsim.mapping.mesh_place import Demand, Placement, footprint, parse_region, place
-from archsim.mapping.mesh_report import describe, noc_fidelity
+from archsim.mapping.mesh_pieces import chunked_prefill, microbatched_decode
+from archsim.mapping.mesh_pipeline import choose_split
+from archsim.mapping.mesh_place import Demand, Placement, parse_region
+from archsim.mapping.mesh_report import describe, describe_split, noc_fidelity
 from archsim.mapping.mesh_step import critical_split_s, layer_graph, whole_step
 from archsim.mapping.mesh_traffic import link_bytes
 from archsim.workload.model import DTYPE_BYTES
@@ -45,6 +50,14 @@ STRATEGIES = ("meshgemv", "gather")
                choices=("fp16", "fp32")),
         Option("layers_only", bool, False, "time only the decoder layers, per-layer time x layers, as WaferLLM "
                                            "reports (no embedding, LM head, hand-offs or wafer crossings)"),
+        Option("prefill_chunk", str, "auto", "prefill: tokens per chunk, the chunks pipelined over the layer "
+                                             "regions (chunked prefill); auto: the whole prompt when it fits, "
+                                             "else the largest chunk that fits",
+               check=count_option("prefill_chunk", "tokens")),
+        Option("microbatch", str, "auto", "decode: sequences per micro-batch, the micro-batches pipelined over "
+                                          "the layer regions; auto: the whole batch when it fits, else the "
+                                          "largest micro-batch that fits",
+               check=count_option("microbatch", "sequences")),
     ))
 def map_mesh(system, graph, scenario, options) -> Mapping:
     strategy, levels = options["strategy"], options["tree_levels"]
@@ -62,12 +75,19 @@ def map_mesh(system, graph, scenario, options) -> Mapping:
     if graph.phase == "gemm":
         return _map_kernel(system, graph, options, costs, region, net)
     layers_only = options["layers_only"]
-    plan = place(footprint(graph, scenario), costs, system.count, region, layers_only, graph.workload,
-                 system.chip.name)
-    segments, layer, events = whole_step(graph, plan, costs, (strategy, levels, layers_only), net)
-    split = critical_split_s(layer)
-    task_split = critical_split_s(layer_graph(graph, plan, costs, strategy, levels, None)[0]) if net else None
-    notes, extra = describe(system, graph, plan, costs, options, split, net, task_split)
+    plan, cut = choose_split(graph, scenario, costs, system.count, region, layers_only, options, graph.workload,
+                             system.chip.name)
+    step = (strategy, levels, layers_only)
+    if cut.count == 1:
+        segments, layer, events = whole_step(graph, plan, costs, step, net)
+        split = critical_split_s(layer)
+        task_split = critical_split_s(layer_graph(graph, plan, costs, strategy, levels, None)[0]) if net else None
+        piece = describe_split(cut, None)
+    elif cut.option == "prefill_chunk":
+        segments, split, task_split, events, piece = chunked_prefill(graph, plan, costs, step, net, cut)
+    else:
+        segments, split, task_split, events, piece = microbatched_decode(graph, plan, costs, step, net, cut)
+    notes, extra = describe(system, graph, plan, costs, options, split, net, task_split, piece)
     extra.update(_heatmaps(plan, costs, events, levels))
     return Mapping(NAME, dict(options), segments, chips_used=plan.wafers_used, notes=notes, extra=extra)
 

@@ -62,15 +62,74 @@ def noc_fidelity(net, split: dict[str, float] | None = None, task_split: dict[st
     return notes, extra
 
 
+def describe_split(cut, info: dict | None) -> dict:
+    """What the run says about the pieces a step ran in (mesh_pipeline.Split): JSON keys under `mesh`, printed
+    lines, notes, and what the per-layer split covers. `info`: the pipeline's numbers (None: one piece)."""
+    n, size = cut.count, cut.size
+    last = cut.pieces[-1][0]
+    if cut.option == "prefill_chunk":
+        keys = {"prefill_chunk_tokens": size, "prefill_chunks": n}
+        what, unit = ("chunk", "chunks"), "tokens"
+    else:
+        keys = {"microbatch": size, "microbatches": n}
+        what, unit = ("micro-batch", "micro-batches"), "sequences"
+    out = {"mesh": keys, "lines": {}, "notes": [], "scope": "critical path of one decoder layer", "piece": what[0]}
+    if info is None:
+        return out
+    clock = info["clock_hz"]
+    pieces = f"{n} {what[1]} of {size} {unit}" + (f" (the last of {last})" if last != size else "")
+    out["scope"] = f"critical path of one decoder layer, summed over the {n} {what[1]}"
+    if cut.option == "prefill_chunk":
+        layer_s = [c / clock for c in info["layer_cycles"]]
+        pipeline_s, serial_s = info["pipeline_cycles"] / clock, info["serial_layer_cycles"] / clock
+        keys.update(prefill_pipeline_layers_s=pipeline_s, prefill_serial_layers_s=serial_s,
+                    chunk_layer_s=layer_s)
+        out["lines"]["prefill_chunks"] = (f"{pieces}, pipelined over {info['regions']} layer region"
+                                          f"{'s' if info['regions'] != 1 else ''}")
+        shown = ", ".join(_us(t) for t in layer_s[:6]) + (", ..." if n > 6 else "")
+        out["notes"].append(
+            f"chunked prefill: {pieces}. A layer region runs the chunks one after another and hands each on, so "
+            "regions work on different chunks at once; chunk j's attention reads the K/V that chunks before it "
+            f"left in the same region. The decoder layers and the hand-offs between them take {_s(pipeline_s)} "
+            f"on the critical path (the pipeline filling and draining); the layers alone would take "
+            f"{_s(serial_s)} if the chunks ran one after another through every layer. One layer per chunk: "
+            f"{shown}. The operator table holds that critical path (the first region running the chunks up to the "
+            "critical one, which crosses the other regions, the last region the chunks after it); FLOPs and bytes "
+            "are the whole prompt's")
+    else:
+        period_s, trip_s = info["period_cycles"] / clock, info["round_trip_cycles"] / clock
+        busy = {k: v / clock for k, v in info["busy_cycles"].items()}
+        keys.update(step_period_s=period_s, round_trip_s=trip_s, step_set_by=info["set_by"],
+                    busy_per_step_s=busy)
+        out["lines"]["decode_microbatches"] = f"{pieces}, circulating through the layer pipeline"
+        loads = ", ".join(f"{k} {_us(v)}" for k, v in busy.items())
+        out["notes"].append(
+            f"micro-batched decode: {pieces}. Each micro-batch's next step starts when its token is back at the "
+            f"embedding; in steady state a step takes the longer of a micro-batch's round trip ({_us(trip_s)}) "
+            f"and the work every unit does for all micro-batches of a step ({loads}): {_us(period_s)}, set by "
+            f"{info['set_by']}. TPOT is that period; tokens/s counts the whole batch per period. The operator "
+            "table holds what sets the period (one micro-batch's round trip, or that unit's work for every "
+            "micro-batch); FLOPs and bytes are the whole batch's")
+    return out
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds * 1e3:,.2f} ms" if seconds < 1 else f"{seconds:,.3f} s"
+
+
 def describe(system, graph, plan: Placement, costs: MeshCosts, options: dict, split: dict[str, float],
-             net=None, task_split: dict[str, float] | None = None):
+             net=None, task_split: dict[str, float] | None = None, pieces: dict | None = None):
     strategy, levels = options["strategy"], options["tree_levels"]
     notes = [f"mesh placement: {plan.summary()}"
              + (" (region=auto: the fewest, largest regions that give every layer its own region and fit)"
                 if plan.auto else "")]
     used = plan.layer_demand
     notes.append(f"per-core SRAM in a layer region: {used.describe(plan.stack)} of {_kib(costs.sram_bytes)}"
+                 + (_sized_for(pieces, options) if pieces and pieces["notes"] else "")
                  + (f"; LM head region {_kib(plan.head_demand.total)}" if plan.head_demand else ""))
+    if pieces:
+        notes += pieces["notes"]
+    notes += _ignored(graph, options)
     real = _file_sram(system)
     if real is not None and real != costs.sram_bytes:
         fits = used.total <= real
@@ -87,9 +146,14 @@ def describe(system, graph, plan: Placement, costs: MeshCosts, options: dict, sp
         f"{costs.simd} FMAC/cycle and {costs.sram_read:g} B/cycle SRAM reads per core; strategy {strategy}"
         + (f" with a {levels}-level K-tree" if strategy == "meshgemv" else "")
         + f", {colors_needed(strategy, levels)} of {costs.colors} colours")
+    piece = pieces["piece"] if pieces and pieces["notes"] else ""
     if options["layers_only"]:
         notes.append(f"layers only (WaferLLM's method): one decoder layer timed on its region and scaled by "
-                     f"{graph.layers}; embedding, LM head, hand-offs and wafer crossings are not included")
+                     f"{graph.layers}{' along the pipeline' if piece else ''}; embedding, LM head, hand-offs and "
+                     "wafer crossings are not included")
+    elif piece:
+        notes.append(f"one decoder layer simulated per {piece} and composed along the pipeline's critical path; "
+                     f"{plan.handoffs} region hand-offs and {plan.crossings} wafer crossings per {piece}")
     else:
         notes.append(f"one decoder layer simulated and repeated {graph.layers} times; {plan.handoffs} region "
                      f"hand-offs and {plan.crossings} wafer crossings per step")
@@ -100,16 +164,42 @@ def describe(system, graph, plan: Placement, costs: MeshCosts, options: dict, sp
     worst = max(busy, key=busy.get)
     extra = {
         "region": f"{plan.region_w}x{plan.region_h}",
+        **(pieces["lines"] if pieces else {}),
         "per_layer": (f"{_us(total)}: compute {_us(split['compute'])}, memory {_us(split['memory'])}, "
                       f"communication {_us(split['communication'])}, waiting {_us(split['wait'])} "
-                      "(critical path of one decoder layer)"),
+                      f"({pieces['scope'] if pieces else 'critical path of one decoder layer'})"),
         "per_layer_bottleneck": f"{worst}: {_WHY[worst]}",
         "mesh": {"region_w": plan.region_w, "region_h": plan.region_h, "stack": plan.stack,
                  "layer_regions": plan.layer_regions, "wafers_used": plan.wafers_used,
                  "handoffs": plan.handoffs, "crossings": plan.crossings,
                  "sram_per_core_bytes": used.total, "sram_bytes": costs.sram_bytes,
                  "alpha_cycles": costs.alpha, "beta_cycles": costs.beta, "sigma_cycles": costs.sigma,
-                 "per_layer_s": total, **{f"per_layer_{k}_s": v for k, v in split.items()}},
+                 "per_layer_s": total, **{f"per_layer_{k}_s": v for k, v in split.items()},
+                 **(pieces["mesh"] if pieces else {})},
         **fidelity_extra,
     }
     return notes, extra
+
+
+def _sized_for(pieces: dict, options: dict) -> str:
+    """How the activation buffers were sized when the step runs in pieces."""
+    mesh = pieces["mesh"]
+    if "prefill_chunk_tokens" in mesh:
+        option, size = "prefill_chunk", mesh["prefill_chunk_tokens"]
+        what = (f"activations for a chunk of {size} tokens attending to the whole prompt, KV cache of the whole "
+                "prompt")
+    else:
+        option, size = "microbatch", mesh["microbatch"]
+        what = f"activations for a micro-batch of {size}, KV cache of the whole batch"
+    how = ("the largest that fits; the whole step does not" if options[option] == "auto"
+           else f"{option}={options[option]}")
+    return f" ({what}; {option} {size}: {how})"
+
+
+def _ignored(graph, options: dict) -> list[str]:
+    """A piece option given for the other phase does nothing; say so rather than drop it silently."""
+    out = []
+    for option, phase in (("prefill_chunk", "prefill"), ("microbatch", "decode")):
+        if options.get(option, "auto") != "auto" and graph.phase != phase:
+            out.append(f"{option}={options[option]} applies to {phase} only; this {graph.phase} run ignores it")
+    return out
