@@ -7,13 +7,14 @@ applies them. Each function cites the BookSim2 routine whose rules it follows
 """
 from __future__ import annotations
 
-from archsim.engine.noc.bits import trailing_zeros
+from archsim.engine.noc.bits import iu, ix, trailing_zeros
 
 from archsim.engine.jit import njit
-from archsim.engine.noc.state import (APTR, C_E, C_IS, C_ITERS, C_NV, C_SPEC, C_V, GPTR, LUT_EIN,
-                                      LUT_EPORT, LUT_PORT, LUT_VC, P, PM_ACT, PM_FULL, PM_USED, PM_VA,
-                                      SA_APTR, SV_GLIST, SV_GTO, SV_LIST, SV_RES, SV_WIN, SV_WIN_O,
-                                      SW_RR, V_OUT, V_OVC, V_ROUTE, V_STATE)
+from archsim.engine.noc.state import (APTR, C_E, C_IS, C_ITERS, C_NV, C_SPEC, C_V, GPTR, LUT_EIN, LUT_EPORT,
+                                      LUT_LEN, LUT_PORT, LUT_VC, P, PM_ACT, PM_FULL, PM_LEN, PM_USED, PM_VA,
+                                      SA_APTR, SCRE_LEN, SCRP_LEN, SPT_LEN, SV_GLIST, SV_GTO, SV_LEN, SV_LIST,
+                                      SV_RES, SV_WIN, SV_WIN_O, SW_RR, VP_LEN, V_LEN, V_OUT, V_OVC, V_ROUTE,
+                                      V_STATE)
 
 
 @njit(_nrt=False, inline="always")
@@ -40,15 +41,15 @@ def _first_from(m, start):
 @njit(_nrt=False, inline="always")
 def _first_iv_from(scr_p, lut, o, start, v_count):
     """First input VC (p * V + v) bidding for port o at or after `start`, cyclically."""
-    ps = lut[start, LUT_PORT]
-    m = scr_p[o, ps] & (-1 << lut[start, LUT_VC])
+    ps = lut[ix(start, LUT_LEN, LUT_PORT)]
+    m = scr_p[ix(o, SCRP_LEN, ps)] & (-1 << lut[ix(start, LUT_LEN, LUT_VC)])
     if m != 0:
         return ps * v_count + trailing_zeros(m)
     for k in range(1, P + 1):
         p = ps + k
         if p >= P:
             p -= P
-        m = scr_p[o, p]
+        m = scr_p[ix(o, SCRP_LEN, p)]
         if m != 0:
             return p * v_count + trailing_zeros(m)
     return -1
@@ -57,8 +58,8 @@ def _first_iv_from(scr_p, lut, o, start, v_count):
 @njit(_nrt=False, inline="always")
 def _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t, va_ports):
     """VC allocation: every waiting head bids for every free output VC of its
-    route; iSLIP. Returns the number of bidders (scr_v[:, SV_LIST]), each with
-    its match in scr_v[iv, SV_RES] (output port * V + VC, or -1)."""
+    route; iSLIP. Returns the number of bidders (scr_v[ix(:, SV_LEN, SV_LIST)]), each with
+    its match in scr_v[ix(iv, SV_LEN, SV_RES)] (output port * V + VC, or -1)."""
     v_count, nv = cf[C_V], cf[C_NV]
     all_vcs = (1 << v_count) - 1
     nreq = 0
@@ -66,25 +67,25 @@ def _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t, va_ports):
     while va_ports:
         p = trailing_zeros(va_ports)
         va_ports &= va_ports - 1
-        m = pm[r * P + p, PM_VA]
+        m = pm[ix(r * P + p, PM_LEN, PM_VA)]
         while m:
             v = trailing_zeros(m)
             m &= m - 1
             iv = p * v_count + v
             g = r * nv + iv
-            if vready[g] > t:
+            if vready[iu(g)] > t:
                 continue
-            scr_v[iv, SV_RES] = -1
-            scr_v[nreq, SV_LIST] = iv
+            scr_v[ix(iv, SV_LEN, SV_RES)] = -1
+            scr_v[ix(nreq, SV_LEN, SV_LIST)] = iv
             nreq += 1
-            o = vs[g, V_ROUTE]
+            o = vs[ix(g, V_LEN, V_ROUTE)]
             if (ports >> o) & 1 == 0:
                 ports |= 1 << o
-                scr_p[o, P] = ~pm[r * P + o, PM_USED] & all_vcs
+                scr_p[ix(o, SCRP_LEN, P)] = ~pm[ix(r * P + o, PM_LEN, PM_USED)] & all_vcs
                 for q in range(P):
-                    scr_p[o, q] = 0
-            if scr_p[o, P] != 0:
-                scr_p[o, p] |= 1 << v
+                    scr_p[ix(o, SCRP_LEN, q)] = 0
+            if scr_p[ix(o, SCRP_LEN, P)] != 0:
+                scr_p[ix(o, SCRP_LEN, p)] |= 1 << v
     if nreq > 0:
         _islip_va(vs, vptr, scr_v, scr_p, lut, cf, r, ports)
     return nreq
@@ -100,50 +101,50 @@ def _islip_va(vs, vptr, scr_v, scr_p, lut, cf, r, ports):
         while pm_:
             o = trailing_zeros(pm_)
             pm_ &= pm_ - 1
-            free = scr_p[o, P]
+            free = scr_p[ix(o, SCRP_LEN, P)]
             if free == 0:
                 continue
             nq = 0
             qq = 0
             for q in range(P):
-                if scr_p[o, q] != 0:
+                if scr_p[ix(o, SCRP_LEN, q)] != 0:
                     nq += 1
                     qq = q
             if nq == 0:
                 continue
-            b = scr_p[o, qq]
+            b = scr_p[ix(o, SCRP_LEN, qq)]
             if nq == 1 and b & (b - 1) == 0:
                 # a single bidder: every free output VC grants it
                 iv = qq * v_count + trailing_zeros(b)
-                if scr_v[iv, SV_GTO] == 0:
-                    scr_v[ng, SV_GLIST] = iv
+                if scr_v[ix(iv, SV_LEN, SV_GTO)] == 0:
+                    scr_v[ix(ng, SV_LEN, SV_GLIST)] = iv
                     ng += 1
-                scr_v[iv, SV_GTO] |= free
+                scr_v[ix(iv, SV_LEN, SV_GTO)] |= free
                 continue
             while free:
                 ov = trailing_zeros(free)
                 free &= free - 1
-                iv = _first_iv_from(scr_p, lut, o, vptr[r * nv + o * v_count + ov, GPTR], v_count)
-                if scr_v[iv, SV_GTO] == 0:
-                    scr_v[ng, SV_GLIST] = iv
+                iv = _first_iv_from(scr_p, lut, o, vptr[ix(r * nv + o * v_count + ov, VP_LEN, GPTR)], v_count)
+                if scr_v[ix(iv, SV_LEN, SV_GTO)] == 0:
+                    scr_v[ix(ng, SV_LEN, SV_GLIST)] = iv
                     ng += 1
-                scr_v[iv, SV_GTO] |= 1 << ov
+                scr_v[ix(iv, SV_LEN, SV_GTO)] |= 1 << ov
         if ng == 0:
             break
         for k in range(ng):
-            iv = scr_v[k, SV_GLIST]
-            gm = scr_v[iv, SV_GTO]
-            scr_v[iv, SV_GTO] = 0
-            o = vs[r * nv + iv, V_ROUTE]
-            rel = vptr[r * nv + iv, APTR] - o * v_count
+            iv = scr_v[ix(k, SV_LEN, SV_GLIST)]
+            gm = scr_v[ix(iv, SV_LEN, SV_GTO)]
+            scr_v[ix(iv, SV_LEN, SV_GTO)] = 0
+            o = vs[ix(r * nv + iv, V_LEN, V_ROUTE)]
+            rel = vptr[ix(r * nv + iv, VP_LEN, APTR)] - o * v_count
             ov = _first_from(gm, rel) if 0 < rel < v_count else trailing_zeros(gm)
             j = o * v_count + ov
-            scr_v[iv, SV_RES] = j
-            scr_p[o, lut[iv, LUT_PORT]] &= ~(1 << lut[iv, LUT_VC])
-            scr_p[o, P] &= ~(1 << ov)
+            scr_v[ix(iv, SV_LEN, SV_RES)] = j
+            scr_p[ix(o, SCRP_LEN, lut[ix(iv, LUT_LEN, LUT_PORT)])] &= ~(1 << lut[ix(iv, LUT_LEN, LUT_VC)])
+            scr_p[ix(o, SCRP_LEN, P)] &= ~(1 << ov)
             if it == 0:
-                vptr[r * nv + j, GPTR] = iv + 1 if iv + 1 < nv else 0
-                vptr[r * nv + iv, APTR] = j + 1 if j + 1 < nv else 0
+                vptr[ix(r * nv + j, VP_LEN, GPTR)] = iv + 1 if iv + 1 < nv else 0
+                vptr[ix(r * nv + iv, VP_LEN, APTR)] = j + 1 if j + 1 < nv else 0
 
 
 @njit(_nrt=False, inline="always")
@@ -151,7 +152,7 @@ def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t, ports):
     """Switch requests, one per (expanded input, output): the VC chosen by
     BookSim's Supersedes rule. A speculative head (still waiting for its VC)
     bids with lower priority and only if its port has a free VC with a free
-    slot. Returns the mask of requested outputs (bidders in scr_p[o, P + 1])."""
+    slot. Returns the mask of requested outputs (bidders in scr_p[ix(o, SCRP_LEN, P + 1)])."""
     v_count, nv, isp, ne = cf[C_V], cf[C_NV], cf[C_IS], cf[C_E]
     spec = cf[C_SPEC]
     all_vcs = (1 << v_count) - 1
@@ -160,44 +161,45 @@ def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t, ports):
     while in_ports:
         p = trailing_zeros(in_ports)
         in_ports &= in_ports - 1
-        m = pm[r * P + p, PM_ACT]
+        m = pm[ix(r * P + p, PM_LEN, PM_ACT)]
         if spec:
-            m |= pm[r * P + p, PM_VA]
+            m |= pm[ix(r * P + p, PM_LEN, PM_VA)]
         while m:
             v = trailing_zeros(m)
             m &= m - 1
             g = r * nv + p * v_count + v
-            if vready[g] > t:
+            if vready[iu(g)] > t:
                 continue
-            if vs[g, V_STATE] == 2:
-                o = vs[g, V_OUT]
-                if (pm[r * P + o, PM_FULL] >> int(vs[g, V_OVC])) & 1:
+            if vs[ix(g, V_LEN, V_STATE)] == 2:
+                o = vs[ix(g, V_LEN, V_OUT)]
+                if (pm[ix(r * P + o, PM_LEN, PM_FULL)] >> int(vs[ix(g, V_LEN, V_OVC)])) & 1:
                     continue
                 pri = 0
             else:
-                o = vs[g, V_ROUTE]
-                if ~(pm[r * P + o, PM_USED] | pm[r * P + o, PM_FULL]) & all_vcs == 0:
+                o = vs[ix(g, V_LEN, V_ROUTE)]
+                if ~(pm[ix(r * P + o, PM_LEN, PM_USED)] | pm[ix(r * P + o, PM_LEN, PM_FULL)]) & all_vcs == 0:
                     continue
                 pri = -1
-            e = lut[p * v_count + v, LUT_EIN]
+            e = lut[ix(p * v_count + v, LUT_LEN, LUT_EIN)]
             k = e * P + o
             if (outs >> o) & 1 == 0:
                 outs |= 1 << o
-                scr_p[o, P + 1] = 0
-            if (scr_p[o, P + 1] >> e) & 1 == 0:
-                scr_p[o, P + 1] |= 1 << e
-                scr_e[k, 0] = v
-                scr_e[k, 1] = pri
-            elif _supersedes(v, pri, scr_e[k, 0], scr_e[k, 1], sptr[r * ne + e, SW_RR], v_count):
-                scr_e[k, 0] = v
-                scr_e[k, 1] = pri
+                scr_p[ix(o, SCRP_LEN, P + 1)] = 0
+            if (scr_p[ix(o, SCRP_LEN, P + 1)] >> e) & 1 == 0:
+                scr_p[ix(o, SCRP_LEN, P + 1)] |= 1 << e
+                scr_e[ix(k, SCRE_LEN, 0)] = v
+                scr_e[ix(k, SCRE_LEN, 1)] = pri
+            elif _supersedes(v, pri, scr_e[ix(k, SCRE_LEN, 0)], scr_e[ix(k, SCRE_LEN, 1)],
+                             sptr[ix(r * ne + e, SPT_LEN, SW_RR)], v_count):
+                scr_e[ix(k, SCRE_LEN, 0)] = v
+                scr_e[ix(k, SCRE_LEN, 1)] = pri
     return outs
 
 
 @njit(_nrt=False, inline="always")
 def _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t, ports):
     """Switch allocation (iSLIP over expanded inputs x outputs); returns the
-    number of winners (scr_v[:, SV_WIN], scr_v[:, SV_WIN_O]). A speculative
+    number of winners (scr_v[ix(:, SV_LEN, SV_WIN)], scr_v[ix(:, SV_LEN, SV_WIN_O)]). A speculative
     winner keeps its grant only if this cycle's VC allocation gave it an
     output VC on that port with a free slot; otherwise the output idles."""
     outs = _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t, ports)
@@ -212,36 +214,37 @@ def _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r,
         while om:
             o = trailing_zeros(om)
             om &= om - 1
-            m = scr_p[o, P + 1]
+            m = scr_p[ix(o, SCRP_LEN, P + 1)]
             if m == 0:
                 continue
-            e = _first_from(m, sa_gptr[r * P + o])
+            e = _first_from(m, sa_gptr[iu(r * P + o)])
             if (granted >> e) & 1 == 0:
                 granted |= 1 << e
-                scr_e[e, 2] = 0
-            scr_e[e, 2] |= 1 << o
+                scr_e[ix(e, SCRE_LEN, 2)] = 0
+            scr_e[ix(e, SCRE_LEN, 2)] |= 1 << o
         if granted == 0:
             break
         while granted:
             e = trailing_zeros(granted)
             granted &= granted - 1
-            o = _first_from(scr_e[e, 2], sptr[r * ne + e, SA_APTR])
+            o = _first_from(scr_e[ix(e, SCRE_LEN, 2)], sptr[ix(r * ne + e, SPT_LEN, SA_APTR)])
             outs &= ~(1 << o)
             if iters > 1:
                 for q in range(P):
-                    scr_p[q, P + 1] &= ~(1 << e)
+                    scr_p[ix(q, SCRP_LEN, P + 1)] &= ~(1 << e)
             if it == 0:
-                sa_gptr[r * P + o] = e + 1 if e + 1 < ne else 0
-                sptr[r * ne + e, SA_APTR] = o + 1 if o + 1 < P else 0
-            v = scr_e[e * P + o, 0]
-            iv = lut[e, LUT_EPORT] * v_count + v
+                sa_gptr[iu(r * P + o)] = e + 1 if e + 1 < ne else 0
+                sptr[ix(r * ne + e, SPT_LEN, SA_APTR)] = o + 1 if o + 1 < P else 0
+            v = scr_e[ix(e * P + o, SCRE_LEN, 0)]
+            iv = lut[ix(e, LUT_LEN, LUT_EPORT)] * v_count + v
             nxt = v + isp
-            sptr[r * ne + e, SW_RR] = nxt if nxt < v_count else nxt - v_count
-            if vs[r * nv + iv, V_STATE] == 1:
-                j = scr_v[iv, SV_RES]
-                if j < 0 or lut[j, LUT_PORT] != o or (pm[r * P + o, PM_FULL] >> lut[j, LUT_VC]) & 1:
+            sptr[ix(r * ne + e, SPT_LEN, SW_RR)] = nxt if nxt < v_count else nxt - v_count
+            if vs[ix(r * nv + iv, V_LEN, V_STATE)] == 1:
+                j = scr_v[ix(iv, SV_LEN, SV_RES)]
+                if j < 0 or lut[ix(j, LUT_LEN, LUT_PORT)] != o or \
+                        (pm[ix(r * P + o, PM_LEN, PM_FULL)] >> lut[ix(j, LUT_LEN, LUT_VC)]) & 1:
                     continue
-            scr_v[nwin, SV_WIN] = iv
-            scr_v[nwin, SV_WIN_O] = o
+            scr_v[ix(nwin, SV_LEN, SV_WIN)] = iv
+            scr_v[ix(nwin, SV_LEN, SV_WIN_O)] = o
             nwin += 1
     return nwin

@@ -21,7 +21,7 @@ import numpy as np
 from archsim.engine.kernels import topological_order
 from archsim.engine.noc.config import NocConfig
 from archsim.engine.noc.loop import STOP_ALL_DELIVERED, _run
-from archsim.engine.noc.state import (M_ATIME, M_DELAY, M_EARLIEST, M_FIRST, M_LEFT, M_LEN, M_NDEPS, M_NPK,
+from archsim.engine.noc.state import (flat, M_ATIME, M_DELAY, M_EARLIEST, M_FIRST, M_LEFT, M_LEN, M_NDEPS, M_NPK,
                                       M_READY, P, PK_ATIME, PK_DST, PK_ITIME, PK_LEN, PK_MSG,
                                       PK_NFL, PK_SRC, S_DONE_MSGS, config_vector, new_net_state,
                                       new_traffic)
@@ -177,7 +177,7 @@ def simulate_messages(cfg: NocConfig, trace: MessageTrace, *, max_packet_flits: 
     t = 0
     start = time.perf_counter()
     while S.sc[S_DONE_MSGS] < n_msgs and t < limit:
-        t = _run(*S, *T, cf, t, min(t + _CHUNK, limit), MODE_TRACE, STOP_ALL_DELIVERED, sp, 0.0,
+        t = _run(*flat(S), *flat(T), cf, t, min(t + _CHUNK, limit), MODE_TRACE, STOP_ALL_DELIVERED, sp, 0.0,
                  rng, hot, hot_cdf, 0.0)
     wall = time.perf_counter() - start
     first = T.msg[:, M_FIRST]

@@ -4,7 +4,11 @@ The kernels take only arrays and scalars, passed one by one: numba borrows
 array arguments for free, while every member of a tuple or field of a
 structref costs an atomic reference-count update per access (measured: 75% of
 the run time). Related fields therefore share a 2-D array, and the column
-constants below name the columns.
+constants below name the columns. The kernels see every array as a 1-D view
+(`flat`) and index it as `a[ix(row, X_LEN, column)]`: with the row length a
+compile-time constant and the index unsigned, numba emits neither a stride
+load nor negative-index wraparound per access (25% faster, measured on the
+8x8 reference routers; tools/bench_noc.py).
 
 Ports follow BookSim2's KNCube numbering: output 0 is +x, 1 is -x, 2 is +y,
 3 is -y, 4 the local node (ejection); input p is the channel arriving *from*
@@ -45,22 +49,26 @@ RING_COLS = 12
  T_HOPS_SUM, T_ACC_FLITS, T_SENT_FLITS, T_ACC_PKTS, T_LEN) = range(12)
 
 # columns
-Q_HEAD, Q_TAIL, Q_CNT = range(3)                 # vq: input VC FIFO (into the flit pool)
-V_STATE, V_ROUTE, V_OUT, V_OVC = range(4)        # vs: 0 idle, 1 waiting for a VC, 2 active
-PM_VA, PM_ACT, PM_USED, PM_FULL = range(4)       # pm[(r * P + port)]: VC bit masks
-OC_OCC, OC_TAIL = range(2)                       # oc: output VC occupancy downstream
-GPTR, APTR = range(2)                            # vptr: VC allocator iSLIP pointers
-SA_APTR, SW_RR = range(2)                        # sptr[(r * E + e)]: switch allocator
-FP_CODE, FP_NEXT = range(2)                      # fp: flit pool
-TM_PID, TM_FIDX, TM_VC, TM_LASTVC = range(4)     # tm: terminal's packet in injection
-TV_INUSE, TV_TAIL, TV_OCC = range(3)             # tmv: injection channel buffer state
-F_BUSY, F_TML = range(2)                         # flags: in the busy lists
-NB_FLITS, NB_PORTS = range(2)                    # nbuf: per-router summary
-SV_LIST, SV_RES, SV_GTO, SV_GLIST, SV_WIN, SV_WIN_O = range(6)   # scr_v scratch
-LUT_PORT, LUT_VC, LUT_EIN, LUT_EPORT = range(4)  # lut: divisions the kernels look up instead
+Q_HEAD, Q_TAIL, Q_CNT, Q_LEN = range(4)  # vq: input VC FIFO (into the flit pool)
+V_STATE, V_ROUTE, V_OUT, V_OVC, V_LEN = range(5)  # vs: 0 idle, 1 waiting for a VC, 2 active
+PM_VA, PM_ACT, PM_USED, PM_FULL, PM_LEN = range(5)  # pm[(r * P + port)]: VC bit masks
+OC_OCC, OC_TAIL, OC_LEN = range(3)  # oc: output VC occupancy downstream
+GPTR, APTR, VP_LEN = range(3)  # vptr: VC allocator iSLIP pointers
+SA_APTR, SW_RR, SPT_LEN = range(3)  # sptr[(r * E + e)]: switch allocator
+FP_CODE, FP_NEXT, FP_LEN = range(3)  # fp: flit pool
+TM_PID, TM_FIDX, TM_VC, TM_LASTVC, TM_LEN = range(5)  # tm: terminal's packet in injection
+TV_INUSE, TV_TAIL, TV_OCC, TV_LEN = range(4)  # tmv: injection channel buffer state
+F_BUSY, F_TML, F_LEN = range(3)  # flags: in the busy lists
+NB_FLITS, NB_PORTS, NB_LEN = range(3)  # nbuf: per-router summary
+SV_LIST, SV_RES, SV_GTO, SV_GLIST, SV_WIN, SV_WIN_O, SV_LEN = range(7)  # scr_v scratch
+LUT_PORT, LUT_VC, LUT_EIN, LUT_EPORT, LUT_LEN = range(5)  # lut: divisions the kernels look up instead
 PK_SRC, PK_DST, PK_NFL, PK_CTIME, PK_ITIME, PK_ATIME, PK_LEFT, PK_REC, PK_MSG, PK_NEXT, PK_LEN = range(11)
-SQ_HEAD, SQ_TAIL, SQ_NEXT_CT = range(3)          # sq: per-source queue
+SQ_HEAD, SQ_TAIL, SQ_NEXT_CT, SQ_LEN = range(4)  # sq: per-source queue
 M_EARLIEST, M_READY, M_NDEPS, M_LEFT, M_FIRST, M_NPK, M_ATIME, M_DELAY, M_LEN = range(9)
+SCRP_LEN = P + 2  # scr_p row: VC requests per input port, free VCs, switch requests
+SCRE_LEN = 3  # scr_e row: switch request VC, priority, grants
+XY_LEN = 2  # nxy row: x, y
+HP_LEN = 2  # hp row: cycle, id
 
 NEVER = 2**62
 
@@ -140,16 +148,16 @@ def new_net_state(cfg: NocConfig, flit_capacity: int) -> NetState:
     nv, w, e = P * v, ring_size(cfg), P * cfg.input_speedup
     g = n * nv
     i32, i64, z = np.int32, np.int64, np.zeros
-    vq = z((g, 3), i32)
+    vq = z((g, Q_LEN), i32)
     vq[:, Q_HEAD] = vq[:, Q_TAIL] = -1
-    sptr = z((n * e, 2), i32)
+    sptr = z((n * e, SPT_LEN), i32)
     sptr[:, SW_RR] = np.tile(np.arange(e) % cfg.input_speedup, n)
-    fp = z((flit_capacity, 2), i64)
-    tm = z((n, 4), i64)
+    fp = z((flit_capacity, FP_LEN), i64)
+    tm = z((n, TM_LEN), i64)
     tm[:, TM_PID] = tm[:, TM_VC] = tm[:, TM_LASTVC] = -1
     sc = z(S_LEN, i64)
     sc[S_FP_TOP] = flit_capacity
-    lut = z((max(nv, e), 4), i64)
+    lut = z((max(nv, e), LUT_LEN), i64)
     iv = np.arange(nv)
     lut[:nv, LUT_PORT], lut[:nv, LUT_VC] = iv // v, iv % v
     lut[:nv, LUT_EIN] = (iv // v) * cfg.input_speedup + (iv % v) % cfg.input_speedup
@@ -157,12 +165,13 @@ def new_net_state(cfg: NocConfig, flit_capacity: int) -> NetState:
     nodes = np.arange(n)
     nxy = np.stack([nodes % cfg.mesh_x, nodes // cfg.mesh_x], axis=1).astype(i64)
     return NetState(
-        vq=vq, vs=z((g, 4), np.int8), vready=z(g, i64), pm=z((n * P, 4), i64), oc=z((g, 2), i32),
-        vptr=z((g, 2), i32), sa_gptr=z(n * P, i32), sptr=sptr, nbuf=z((n, 2), i64), fp=fp,
+        vq=vq, vs=z((g, V_LEN), np.int8), vready=z(g, i64), pm=z((n * P, PM_LEN), i64),
+        oc=z((g, OC_LEN), i32),
+        vptr=z((g, VP_LEN), i32), sa_gptr=z(n * P, i32), sptr=sptr, nbuf=z((n, NB_LEN), i64), fp=fp,
         fp_free=np.arange(flit_capacity - 1, -1, -1, dtype=i32), ev=z(n * w, i32),
         wl=z((w, n + 1), i32), ring=z((n * w, RING_COLS), i64), busy=z(n, i32), tml=z(n, i32),
-        flags=z((n, 2), np.uint8), tm=tm, tmv=z((n * v, 3), i32), scr_v=z((nv, 6), i64),
-        scr_p=z((P, P + 2), i64), scr_e=z((e * P, 3), i64), sc=sc, lut=lut, nxy=nxy)
+        flags=z((n, F_LEN), np.uint8), tm=tm, tmv=z((n * v, TV_LEN), i32), scr_v=z((nv, SV_LEN), i64),
+        scr_p=z((P, SCRP_LEN), i64), scr_e=z((e * P, SCRE_LEN), i64), sc=sc, lut=lut, nxy=nxy)
 
 
 def new_stats() -> np.ndarray:
@@ -176,7 +185,7 @@ def new_traffic(n_nodes: int, pk: np.ndarray, *, msg=None, succ_ptr=None, succ_i
                 rel=None, pool: bool = False) -> Traffic:
     """Packet table `pk` (PK_LEN columns) and, for a trace, the message table."""
     n_msgs = 0 if msg is None else msg.shape[0]
-    sq = np.zeros((n_nodes, 3), np.int64)
+    sq = np.zeros((n_nodes, SQ_LEN), np.int64)
     sq[:, SQ_HEAD] = sq[:, SQ_TAIL] = -1
     sq[:, SQ_NEXT_CT] = NEVER
     npk = pk.shape[0]
@@ -186,4 +195,14 @@ def new_traffic(n_nodes: int, pk: np.ndarray, *, msg=None, succ_ptr=None, succ_i
         succ_ptr=np.zeros(1, np.int64) if succ_ptr is None else succ_ptr,
         succ_idx=np.zeros(0, np.int64) if succ_idx is None else succ_idx,
         rel=np.zeros(0, np.int64) if rel is None else rel,
-        hp=np.zeros((max(n_msgs, n_nodes) + 1, 2), np.int64), stats=new_stats())
+        hp=np.zeros((max(n_msgs, n_nodes) + 1, HP_LEN), np.int64), stats=new_stats())
+
+
+def flat(arrays) -> list:
+    """1-D views of state arrays, as the kernels take them (see the module docstring)."""
+    out = []
+    for a in arrays:
+        if not a.flags.c_contiguous:
+            raise ValueError("network state arrays must be C-contiguous")
+        out.append(a.reshape(-1))
+    return out

@@ -17,7 +17,7 @@ import numpy as np
 
 from archsim.engine.noc.config import NocConfig
 from archsim.engine.noc.loop import STOP_AT_T1, STOP_EMPTY, STOP_MEASURED_DRAINED, _run
-from archsim.engine.noc.state import (NEVER, P, PK_LEN, S_HEAP_N, S_IF_CTIME, S_IF_FLITS, S_PK_TOP,
+from archsim.engine.noc.state import (NEVER, P, flat, PK_LEN, S_HEAP_N, S_IF_CTIME, S_IF_FLITS, S_PK_TOP,
                                       SQ_NEXT_CT,
                                       T_ACC_FLITS, T_HOPS_SUM, T_NLAT_MAX, T_NLAT_MIN, T_NLAT_SUM,
                                       T_PLAT_MAX, T_PLAT_MIN, T_PLAT_N, T_PLAT_SUM, T_SENT_FLITS,
@@ -154,12 +154,12 @@ class _Sim:
             first = self.rng.geometric(self.rate, size=n) - 1
             self.T.sq[:, SQ_NEXT_CT] = first
             for node in range(n):
-                _heap_push(self.T.hp, self.S.sc, int(first[node]), node)
+                _heap_push(self.T.hp.reshape(-1), self.S.sc, int(first[node]), node)
 
     def run(self, t1, phase, stop=STOP_AT_T1):
         self.sp[SP_PHASE] = phase
         start = time.perf_counter()
-        self.t = _run(*self.S, *self.T, self.cf, self.t, t1, MODE_SYNTH, stop, self.sp, self.rate,
+        self.t = _run(*flat(self.S), *flat(self.T), self.cf, self.t, t1, MODE_SYNTH, stop, self.sp, self.rate,
                       self.rng, self.hot, self.hot_cdf, self.traffic.hotspot_fraction)
         self.wall += time.perf_counter() - start
 
