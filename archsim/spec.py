@@ -249,7 +249,8 @@ class _Checker:
         except UnitError as exc:
             msg = str(exc)
             if f.kind in QUANTITIES and "got" not in msg:
-                msg = f"{msg}; expected {f.expected()}, {got}"
+                # a message that already says what was expected only needs the value
+                msg = f"{msg}, {got}" if msg.startswith("expected") else f"{msg}; expected {f.expected()}, {got}"
             self.problem(path, msg)
             return False, None
         if f.positive and not parsed > 0:

@@ -68,8 +68,8 @@ def parse_quantity(value, quantity: str):
         raise UnitError(f"expected {QUANTITIES[quantity][0]} like {QUANTITIES[quantity][1]!r}")
     if not isinstance(value, str):
         raise UnitError(
-            f"expected {QUANTITIES[quantity][0]} with a unit, like {QUANTITIES[quantity][1]!r}; "
-            f"a bare number is ambiguous"
+            f"expected {QUANTITIES[quantity][0]} with a unit, like {QUANTITIES[quantity][1]!r} "
+            f"(a bare number is ambiguous)"
         )
     number, unit = _split(value)
     if not math.isfinite(number) or number < 0:

@@ -61,6 +61,12 @@ def test_bad_override_value_says_it_came_from_the_override(capsys):
     assert "an override, not the value in the file" in err
 
 
+def test_bare_number_override_says_what_was_expected_once(capsys):
+    err = _bad(["run", "h100-sxm", "tiny", "--set", "hbm.bandwidth=0"], capsys, "hbm.bandwidth",
+               "a bare number is ambiguous")
+    assert err.count("expected") == 1 and "got 0" in err
+
+
 def test_bad_value_in_the_file_itself_is_not_called_an_override(tmp_path, capsys):
     text = (CONFIG_DIR / "h100-sxm.yaml").read_text().replace("bandwidth: 3.35 TB/s", "bandwidth: 3.35 furlongs")
     assert "furlongs" in text

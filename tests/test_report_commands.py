@@ -53,6 +53,12 @@ def test_compare_needs_a_chip_and_a_workload(capsys):
     assert "at least one chip and a workload" in capsys.readouterr().err
 
 
+def test_compare_rejects_a_chip_given_twice(capsys):
+    assert main(["compare", "h100-sxm", "wse2", "h100-sxm", "tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "h100-sxm more than once" in err and "Traceback" not in err
+
+
 def test_compare_reports_infeasible_chips_as_rows():
     from archsim.pipeline import run
 

@@ -51,6 +51,11 @@ def run(args) -> int:
         raise ArchsimInputError("compare needs at least one chip and a workload: "
                                 "archsim compare CHIP [CHIP ...] WORKLOAD")
     *chips, args.workload = args.targets
+    repeated = sorted({c for c in chips if chips.count(c) > 1})
+    if repeated:
+        raise ArchsimInputError(f"compare got {', '.join(repeated)} more than once; each chip is one row, and "
+                                "'-o CHIP:KEY=VALUE' options are keyed by chip name. To compare settings of one "
+                                "chip, use a sweep (archsim sweep) or copy its YAML under another name.")
     rows = compare(chips, lambda chip: run_one(chip_args(args, chip, chips), chip))
     print(render_compare(rows, args.workload, scenario_text(args)))
     if args.json:
