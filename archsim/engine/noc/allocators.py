@@ -58,8 +58,8 @@ def _first_iv_from(scr_p, lut, o, start, v_count):
 @njit(_nrt=False, inline="always")
 def _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t, va_ports):
     """VC allocation: every waiting head bids for every free output VC of its
-    route; iSLIP. Returns the number of bidders (scr_v[ix(:, SV_LEN, SV_LIST)]), each with
-    its match in scr_v[ix(iv, SV_LEN, SV_RES)] (output port * V + VC, or -1)."""
+    route; iSLIP. Returns the number of bidders (column SV_LIST of scr_v), each with
+    its match in row iv, column SV_RES (output port * V + VC, or -1)."""
     v_count, nv = cf[C_V], cf[C_NV]
     all_vcs = (1 << v_count) - 1
     nreq = 0
@@ -152,7 +152,7 @@ def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t, ports):
     """Switch requests, one per (expanded input, output): the VC chosen by
     BookSim's Supersedes rule. A speculative head (still waiting for its VC)
     bids with lower priority and only if its port has a free VC with a free
-    slot. Returns the mask of requested outputs (bidders in scr_p[ix(o, SCRP_LEN, P + 1)])."""
+    slot. Returns the mask of requested outputs (bidders in row o, column P + 1 of scr_p)."""
     v_count, nv, isp, ne = cf[C_V], cf[C_NV], cf[C_IS], cf[C_E]
     spec = cf[C_SPEC]
     all_vcs = (1 << v_count) - 1
@@ -199,7 +199,7 @@ def _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t, ports):
 @njit(_nrt=False, inline="always")
 def _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t, ports):
     """Switch allocation (iSLIP over expanded inputs x outputs); returns the
-    number of winners (scr_v[ix(:, SV_LEN, SV_WIN)], scr_v[ix(:, SV_LEN, SV_WIN_O)]). A speculative
+    number of winners (columns SV_WIN, SV_WIN_O of scr_v). A speculative
     winner keeps its grant only if this cycle's VC allocation gave it an
     output VC on that port with a free slot; otherwise the output idles."""
     outs = _sa_requests(vs, vready, pm, sptr, scr_p, scr_e, lut, cf, r, t, ports)
