@@ -1,6 +1,7 @@
 """The `tsp-static` mapper: placement, parallelism, C2C collectives, static schedule, validation."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -8,7 +9,8 @@ import pytest
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.hw.load import load_system
 from archsim.mapping.base import resolve_mapper
-from archsim.mapping.tsp_links import Links, allreduce_steps, estimate_cycles, node_crossings
+from archsim.mapping.tsp_links import (Links, allgather_steps, allreduce_steps, estimate_cycles, loopback_steps,
+                                       node_crossings, reduce_scatter_steps)
 from archsim.mapping.tsp_plan import chip_bytes, footprint, stage_layers
 from archsim.pipeline import build_graph, run
 from archsim.spec import parse_override
@@ -151,3 +153,62 @@ def test_tsp_validation_cases_pass():
     for case in cases.values():
         result = run_case(case)
         assert result.passed and abs(result.error) <= case.tolerance, (case.case_id, result.predicted)
+
+
+LINKS = Links(group_size=8, local_links=7, global_links=4, bytes_per_cycle=15.56, hop_cycles=540)
+
+
+def test_allreduce_cost_grows_with_the_nodes_it_spans():
+    # 16 KiB of activations: one node, then 2, 4 (one global hop) and 8 nodes (local-global-local)
+    cycles = [estimate_cycles(allreduce_steps(LINKS, t, 16384.0, 2.0, 5120, 64), LINKS, 5120, 64)
+              for t in (8, 16, 32, 64)]
+    assert cycles == sorted(cycles)
+    assert cycles[1] - cycles[0] >= LINKS.hop_cycles  # leaving the node costs at least one more hop
+    # 2 and 4 nodes: the counterparts are one global hop away on distinct ports, so the exchange takes
+    # one round either way; 8 nodes exceed a chip's 4 global ports: two more hops per transfer
+    assert cycles[3] - cycles[2] >= 2 * LINKS.hop_cycles
+
+
+def test_group_gather_and_reduce_scatter_span_nodes():
+    for g, steps_in_node in ((2, 1), (8, 1), (16, 2), (64, 2)):
+        assert len(allgather_steps(LINKS, g, 512.0)) == steps_in_node
+        assert len(reduce_scatter_steps(LINKS, g, 512.0, 256.0)) == steps_in_node
+    assert allgather_steps(LINKS, 1, 512.0) == [] and reduce_scatter_steps(LINKS, 1, 512.0, 256.0) == []
+    inside, two, eight = (estimate_cycles(allgather_steps(LINKS, g, 512.0), LINKS, 5120, 64) for g in (8, 16, 64))
+    assert inside < two < eight
+    # every chip's share reaches every other chip: (g - 1) shares arrive at each chip
+    wide = allgather_steps(LINKS, 32, 512.0)
+    assert wide[0].transfers * wide[0].nbytes + wide[1].transfers * wide[1].nbytes == 31 * 512.0
+
+
+def test_token_loopback_is_one_hop_in_a_node_and_farther_across_many():
+    near = estimate_cycles(loopback_steps(LINKS, 8, 4.0), LINKS, 5120, 64)
+    rack = estimate_cycles(loopback_steps(LINKS, 40, 4.0), LINKS, 5120, 64)
+    far = estimate_cycles(loopback_steps(LINKS, 576, 4.0), LINKS, 5120, 64)
+    assert near == rack < far and far >= 3 * LINKS.hop_cycles
+
+
+def _op_time(result, name):
+    return next((o.time_s for o in result.ops if o.name == name), 0.0)
+
+
+def test_split_context_pays_the_gather_and_the_softmax_combine():
+    # llama2-70b has 8 KV heads: tp=8 gives each chip whole heads, tp=32 splits each head's context 4 ways
+    whole = run("groq-lpu-576", "llama2-70b", INT8, options={"tp": "8"})
+    split = run("groq-lpu-576", "llama2-70b", INT8, options={"tp": "32"})
+    assert _op_time(whole, "L0.attn_gather") == _op_time(whole, "L0.attn_combine") == 0.0
+    hop_s = 600e-9
+    assert _op_time(split, "L0.attn_gather") >= hop_s and _op_time(split, "L0.attn_combine") >= hop_s
+    wider = run("groq-lpu-576", "llama2-70b", INT8, options={"tp": "128"})  # 16 chips per head: two nodes
+    assert _op_time(wider, "L0.attn_gather") > _op_time(split, "L0.attn_gather")
+    batched = run("groq-lpu-576", "llama2-70b", dataclasses.replace(INT8, batch=4), options={"tp": "32"})  # 32 blocks
+    assert _op_time(batched, "L0.attn_gather") == 0.0
+
+
+def test_embedding_gather_and_token_loopback_appear_when_they_should():
+    single_stage = run("groq-lpu-576", "tiny", Scenario(phase="decode"), options={"tp": "8", "pp": "1"})
+    names = {o.name for o in single_stage.ops}
+    assert "embed_allgather" in names and "token_loopback" not in names
+    staged = run("groq-lpu-576", "llama2-70b", INT8, options={"tp": "8", "pp": "72"})
+    assert _op_time(staged, "token_loopback") >= 3 * 600e-9  # 72 nodes: local-global-local
+    assert _op_time(staged, "embed_allgather") >= 600e-9

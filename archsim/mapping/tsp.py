@@ -28,13 +28,16 @@ from archsim.errors import ArchsimInputError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.mapping.roofline import MATRIX_KINDS
 from archsim.mapping.tsp_chip import TspChip
-from archsim.mapping.tsp_links import allreduce_steps, links_of, node_crossings, pipeline_send_steps
+from archsim.mapping.tsp_links import (allgather_steps, allreduce_steps, links_of, loopback_steps, node_crossings,
+                                       pipeline_send_steps, reduce_scatter_steps)
 from archsim.mapping.tsp_plan import chip_bytes, footprint, infeasible, min_pp, parse_degree, stage_layers
 from archsim.workload.model import DTYPE_BYTES
 
 ROW_PARALLEL = {"o_proj": "allreduce_attn", "ffn_down": "allreduce_ffn", "experts_down": "allreduce_ffn"}
 REPLICATED = ("attn_norm", "ffn_norm", "attn_residual", "ffn_residual", "final_norm", "router")
 TP_CANDIDATES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+TOKEN_ID_BYTES = 4  # a sampled token id, int32
+SOFTMAX_STAT_BYTES = 8  # running max and sum of a split softmax, two fp32 per head and token
 
 
 @register_mapper(
@@ -129,6 +132,11 @@ def _segments(chip, links, graph, scenario, t, pp) -> list[Segment]:
                 r = _resources(b, chip, links)
                 _emit_steps(b, r, pipeline_send_steps(links, t, nbytes, link), [], "pipeline_send", -1)
                 segments.append(Segment(b.build(), repeat, f"pipeline hand-off over {link} links (x{repeat})"))
+        b = TaskGraphBuilder(clock_hz=chip.clock_hz)
+        r = _resources(b, chip, links)
+        _emit_steps(b, r, loopback_steps(links, t * pp, TOKEN_ID_BYTES * graph.batch), [], "token_loopback",
+                    graph.layers)
+        segments.append(Segment(b.build(), 1, "sampled token back to the first stage"))
     return segments
 
 
@@ -140,8 +148,24 @@ def _graph_segment(chip, links, ops, scenario, t, label, repeat, sample=False) -
     b = TaskGraphBuilder(clock_hz=chip.clock_hz)
     r = _resources(b, chip, links)
     prev: list[int] = []
+    act = DTYPE_BYTES[scenario.act_dtype]
     for op in ops:
+        group = _kv_split(op, t)
+        if op.kind == "attn_score" and group > 1:  # q, and the new K/V row, to every chip of the KV group
+            a = op.attrs
+            share = a["batch"] * a["q_len"] * (a["heads"] + 2 * a["kv_heads"]) * a["head_dim"] * act / t
+            prev = _emit_steps(b, r, allgather_steps(links, group, share), prev,
+                               op.name[: -len(op.short_name)] + "attn_gather", op.layer)
         prev = _emit_op(b, r, chip, links, op, scenario, t, prev)
+        if op.kind == "attn_context" and group > 1:  # combine the partial softmaxes of the split context
+            a = op.attrs
+            rows = a["batch"] * a["q_len"] * a["heads"] / t  # (token, head) outputs this chip keeps
+            steps = reduce_scatter_steps(links, group, rows * (a["head_dim"] * act + SOFTMAX_STAT_BYTES),
+                                         rows * a["head_dim"])
+            prev = _emit_steps(b, r, steps, prev, op.name[: -len(op.short_name)] + "attn_combine", op.layer)
+        if t > 1 and op.kind == "embedding":  # each chip holds 1/t of the table's columns
+            share = op.act_write_bytes / t
+            prev = _emit_steps(b, r, allgather_steps(links, t, share), prev, "embed_allgather", op.layer)
         if t > 1 and op.short_name in ROW_PARALLEL:
             steps = allreduce_steps(links, t, op.act_write_bytes, DTYPE_BYTES[scenario.act_dtype], chip.alus,
                                     chip.vxm_latency)
@@ -193,6 +217,16 @@ def _matrix_cycles(chip: TspChip, op, scenario, t: int) -> int:
         count, kv_len = 1, math.ceil(kv_len / (t / blocks))
     n, k = (kv_len, a["head_dim"]) if op.kind == "attn_score" else (a["head_dim"], kv_len)
     return chip.matmul_cycles(mode, rows_streamed, n, k, count)
+
+
+def _kv_split(op, t: int) -> int:
+    """Chips that share one KV block (a sequence's KV head) of an attention op: more chips than
+    blocks split the context, and each block's chips must then exchange q and combine partial
+    softmaxes (flash-decoding style). 1 when no block is split."""
+    if op.kind not in ("attn_score", "attn_context"):
+        return 1
+    blocks = op.attrs["batch"] * op.attrs["kv_heads"]
+    return math.ceil(t / blocks) if t > blocks else 1
 
 
 def _emit_steps(b, r, steps, deps, label, layer, alus=None) -> list[int]:

@@ -94,13 +94,67 @@ def allreduce_steps(links: Links, t: int, nbytes: float, element_bytes: float, a
         raise ArchsimInputError(f"tp={t} spans nodes of {g} chips; it must be a multiple of {g}")
     nodes = t // g
     shard = nbytes / g
-    # A chip's own global links reach `global_links` other nodes; beyond that the shard goes
-    # local-global-local through the node peer that owns the link (a minimal Dragonfly route).
-    # The node's global ports carry the same total either way, so the rounds do not change.
-    route, far = (("global",), 0) if nodes - 1 <= links.global_links else (("local", "global"), 1)
+    route, far = _global_route(links, nodes)
     return [Step("local", g - 1, shard, (g - 1) * elems / g),
             Step("global", nodes - 1, shard, (nodes - 1) * elems / g, route, far),
             Step("local", g - 1, shard)]
+
+
+def _global_route(links: Links, nodes: int) -> tuple[tuple[str, ...], int]:
+    """Route from a chip to its counterparts in the `nodes - 1` other nodes of a group.
+
+    A chip's own global links reach `global_links` other nodes (ASSUMED placement); beyond
+    that a transfer goes local-global-local through the node peer that owns the link (a
+    minimal Dragonfly route). The node's global ports carry the same total either way, so
+    the rounds do not change, only the hop latencies.
+    """
+    return (("global",), 0) if nodes - 1 <= links.global_links else (("local", "global"), 1)
+
+
+def _nodes(links: Links, g: int) -> int:
+    return math.ceil(g / links.group_size)
+
+
+def allgather_steps(links: Links, g: int, share_bytes: float) -> list[Step]:
+    """Every chip of a g-chip group (consecutive chips, nodes filled in order) gets every
+    chip's `share_bytes`. Inside a node: one step over the local links. Across nodes: each
+    chip sends its share to its counterparts in the other nodes, then the node all-gathers
+    what its chips hold."""
+    if g <= 1:
+        return []
+    if g <= links.group_size:
+        return [Step("local", g - 1, share_bytes)]
+    nodes = _nodes(links, g)
+    route, far = _global_route(links, nodes)
+    return [Step("global", nodes - 1, share_bytes, 0.0, route, far),
+            Step("local", links.group_size - 1, share_bytes * nodes)]
+
+
+def reduce_scatter_steps(links: Links, g: int, share_bytes: float, share_elements: float) -> list[Step]:
+    """Each chip of a g-chip group ends with the group's sum of its own `share_bytes`
+    (`share_elements` additions per partner on the vector unit). Across nodes: the node
+    reduces first (each chip collects its peers' partials for its counterparts), then
+    counterparts exchange over global links."""
+    if g <= 1:
+        return []
+    if g <= links.group_size:
+        return [Step("local", g - 1, share_bytes, (g - 1) * share_elements)]
+    nodes = _nodes(links, g)
+    route, far = _global_route(links, nodes)
+    per_node = links.group_size - 1
+    return [Step("local", per_node, share_bytes * nodes, per_node * share_elements * nodes),
+            Step("global", nodes - 1, share_bytes, (nodes - 1) * share_elements, route, far)]
+
+
+def loopback_steps(links: Links, chips: int, nbytes: float) -> list[Step]:
+    """The sampled token from the last pipeline stage back to the first, for the next step
+    (each chip of the last stage to its counterpart): one local hop inside a node, else the
+    route to the farthest node of the `chips` the mapping uses."""
+    nodes = _nodes(links, chips)
+    if nodes <= 1:
+        return [Step("local", 1, nbytes)]
+    route, far = _global_route(links, nodes)
+    return [Step("global", 1, nbytes, 0.0, route, far)]
 
 
 def estimate_cycles(steps: list[Step], links: Links, alus: int, vxm_latency: int) -> int:
