@@ -152,7 +152,17 @@ def test_tsp_validation_cases_pass():
     assert "groq-70b" in cases and sum(k.startswith("tsp-mxm-ws-") for k in cases) == 3
     for case in cases.values():
         result = run_case(case)
-        assert result.passed and abs(result.error) <= case.tolerance, (case.case_id, result.predicted)
+        if case.required:
+            assert result.passed and abs(result.error) <= case.tolerance, (case.case_id, result.predicted)
+        else:  # low confidence (chip count unknown): reported with its error, never fails the run
+            assert result.predicted is not None and result.passed and case.tolerance == 0.30, case.case_id
+
+
+def test_low_confidence_groq_cases_are_reported_not_required():
+    cases = {c.case_id: c for c in load_all_cases() if c.family == "tsp"}
+    for case_id, measured in (("groq-7b", 750.0), ("groq-mixtral", 480.0)):
+        case = cases[case_id]
+        assert not case.required and case.measured == measured and "chip count not published" in case.source
 
 
 LINKS = Links(group_size=8, local_links=7, global_links=4, bytes_per_cycle=15.56, hop_cycles=540)

@@ -8,6 +8,14 @@
   chips of a GroqNode (its all-to-all links) and one pipeline stage per node,
   72 nodes: 8 x 72 = 576, the reported chip count. Not the mapper's `auto`
   choice (which finds a faster split on 320 chips); see docs/tsp.md.
+- groq-7b, groq-mixtral (low confidence, reported only: required=False):
+  the same TechPowerUp article (Feb 2024) gives Llama-2-7B at 750 tok/s with
+  2,048 tokens of context and Mixtral-8x7B at 480 tok/s (context not stated;
+  1,024 used, the order of the public benchmarks' prompts). The chip counts
+  of these deployments are not published, so the mapping follows groq-70b's
+  convention (tensor parallelism over one GroqNode, tp=8, then the fewest
+  stages that fit), int8 weights, bf16 activations and KV cache. archsim
+  predicts about 3x the published speed for both; docs/tsp.md says why.
 - tsp-mxm-ws-*: the matrix-unit model reduced to a SCALE-Sim array (one
   plane, one weight row installed per cycle, no double buffering) against
   SCALE-Sim 3.0.0's weight-stationary cycle counts (scalesim_gemm.csv).
@@ -50,3 +58,30 @@ def _register_scalesim_ws_cases() -> None:
 
 
 _register_scalesim_ws_cases()
+
+
+GROQ_FEB_2024 = "TechPowerUp, Feb 2024 ([G3]; LLMPerf leaderboard era), chip count not published"
+
+
+def _groq_node_tp(workload: str, context_len: int) -> float:
+    from archsim.pipeline import run
+
+    scenario = Scenario(phase="decode", batch=1, context_len=context_len, weight_dtype="int8", act_dtype="bf16",
+                        kv_dtype="bf16")
+    return run("groq-lpu-576", workload, scenario, options={"tp": "8"}).tokens_per_s_per_user
+
+
+@validation_case("groq-7b", family="tsp", tolerance=0.30, required=False, measured=750.0, unit="tok/s",
+                 source=GROQ_FEB_2024 + "; Llama-2-7B, 2,048 tokens of context",
+                 command="archsim run groq-lpu-576 llama2-7b --phase decode --context-len 2047 "
+                         "--weight-dtype int8 -o tp=8")
+def groq_7b() -> float:
+    return _groq_node_tp("llama2-7b", 2047)
+
+
+@validation_case("groq-mixtral", family="tsp", tolerance=0.30, required=False, measured=480.0, unit="tok/s",
+                 source=GROQ_FEB_2024 + "; Mixtral-8x7B, context not stated (1,024 assumed)",
+                 command="archsim run groq-lpu-576 mixtral-8x7b --phase decode --context-len 1023 "
+                         "--weight-dtype int8 -o tp=8")
+def groq_mixtral() -> float:
+    return _groq_node_tp("mixtral-8x7b", 1023)
