@@ -222,3 +222,10 @@ def test_embedding_gather_and_token_loopback_appear_when_they_should():
     staged = run("groq-lpu-576", "llama2-70b", INT8, options={"tp": "8", "pp": "72"})
     assert _op_time(staged, "token_loopback") >= 3 * 600e-9  # 72 nodes: local-global-local
     assert _op_time(staged, "embed_allgather") >= 600e-9
+
+
+def test_decode_notes_say_what_the_speed_is_and_flag_the_assumed_links(groq_70b):
+    assert any("not that of a public service" in n for n in groq_70b.notes)
+    assert groq_70b.extra["tp"] > 8 and any("ASSUMED placement" in n for n in groq_70b.notes)
+    node = run("groq-lpu-576", "llama2-70b", INT8, options={"tp": "8", "pp": "72"})
+    assert not any("ASSUMED placement" in n for n in node.notes)

@@ -68,7 +68,8 @@ def map_tsp(system, graph, scenario, options) -> Mapping:
                  **{f"per_layer_{k}_us": round(v / chip.clock_hz * 1e6, 3) for k, v in per_layer.items()},
                  per_layer_bottleneck=max(("compute", "memory", "c2c"), key=lambda k: per_layer.get(k, 0.0)))
     return Mapping("tsp-static", dict(options, tp=str(t), pp=str(p)), segments, chips_used=t * p,
-                   notes=_notes(chip, graph, scenario, t, p, len(candidates), options.get("fidelity")), extra=extra)
+                   notes=_notes(chip, links, graph, scenario, t, p, len(candidates), options.get("fidelity")),
+                   extra=extra)
 
 
 def _candidates(fp, system, chip, links, tp, pp, graph, scenario) -> list[tuple[int, int]]:
@@ -254,7 +255,7 @@ def _critical_split(graph) -> dict[str, float]:
     return out
 
 
-def _notes(chip, graph, scenario, t, pp, searched, fidelity) -> list[str]:
+def _notes(chip, links, graph, scenario, t, pp, searched, fidelity) -> list[str]:
     mode = chip.matrix_mode(scenario.weight_dtype, scenario.act_dtype)
     notes = [
         "static schedule: deterministic; the compiler plans every unit and every chip-to-chip transfer, so "
@@ -269,6 +270,15 @@ def _notes(chip, graph, scenario, t, pp, searched, fidelity) -> list[str]:
     ]
     if graph.phase == "prefill":
         notes.append("prefill: causal attention runs full (unmasked) tiles; no micro-batching across stages")
+    if graph.phase == "decode":
+        seqs = "one sequence" if graph.batch == 1 else f"{graph.batch} sequences"
+        notes.append(f"decode: the speed of {seqs} per step on this latency-first schedule, not that of a public "
+                     "service: Groq's 2024 figures are about 3x lower for 7B-47B models (more sequences per step, "
+                     "unpublished chip counts and splits, software of the time); docs/tsp.md")
+    if links and t > links.group_size:
+        notes.append(f"tp={t} spans {t // links.group_size} nodes: counterpart chips of up to "
+                     f"{links.global_links} other nodes are taken to share a global link (ASSUMED placement; "
+                     "farther nodes local-global-local); fewer direct links would make it slower (docs/tsp.md)")
     if fidelity == "cycle":
         notes.append("fidelity cycle = task for tsp: a static schedule has no contention to resolve")
     return notes
