@@ -37,15 +37,16 @@ class CaseResult:
     case: Case
     predicted: float | None
     error: float | None  # signed relative error
-    passed: bool
+    passed: bool  # within tolerance, or a reported-only case (which never fails the run)
     message: str = ""
     seconds: float = 0.0
+    within: bool = False  # the prediction is within tolerance (whether or not the case is required)
 
     def to_dict(self) -> dict:
         c = self.case
         return dict(case_id=c.case_id, family=c.family, predicted=self.predicted, measured=c.measured,
                     unit=c.unit, error=self.error, tolerance=c.tolerance, at_least=c.at_least, calibrates=c.calibrates or None, required=c.required,
-                    passed=self.passed, source=c.source, command=c.command, message=self.message)
+                    passed=self.passed, within_tolerance=self.within, source=c.source, command=c.command, message=self.message)
 
 
 CASES: Registry[Case] = Registry("validation case")
@@ -107,7 +108,7 @@ def run_case(case: Case) -> CaseResult:
     error = (predicted - case.measured) / case.measured
     within = error >= -case.tolerance if case.at_least else abs(error) <= case.tolerance
     passed = within or not case.required
-    return CaseResult(case, predicted, error, passed, "", time.perf_counter() - t0)
+    return CaseResult(case, predicted, error, passed, "", time.perf_counter() - t0, within)
 
 
 def run_cases(families: list[str] | None = None, ids: list[str] | None = None) -> list[CaseResult]:
