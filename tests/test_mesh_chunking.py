@@ -122,9 +122,13 @@ def test_70b_prefill_of_2048_tokens_on_four_cs3_runs_in_chunks():
     layer_s = mesh["chunk_layer_s"]
     assert 80 * max(layer_s) <= mesh["prefill_pipeline_layers_s"] <= mesh["prefill_serial_layers_s"]
     assert mesh["prefill_pipeline_layers_s"] < result.ttft_s
-    # auto took the largest chunk that fits: one token more does not
-    with pytest.raises(InfeasibleError, match=f"largest that fits is prefill_chunk={chunk}"):
-        run("cs3x4", "llama3.1-70b", PREFILL_70B, options={"prefill_chunk": str(chunk + 1)})
+    # auto tried the largest chunk that fits first and kept the fastest candidate
+    tried = {int(k): v for k, v in mesh["auto_candidates_s"].items()}
+    largest = next(iter(tried))
+    assert largest == max(tried) > chunk and tried[chunk] == min(tried.values())
+    assert tried[chunk] == pytest.approx(result.ttft_s, rel=1e-12)
+    with pytest.raises(InfeasibleError, match=f"largest that fits is prefill_chunk={largest}"):
+        run("cs3x4", "llama3.1-70b", PREFILL_70B, options={"prefill_chunk": str(largest + 1)})
 
 
 def test_chunk_sram_holds_the_whole_prompts_kv_and_one_chunks_activations():
@@ -168,13 +172,17 @@ def test_chunks_fill_and_drain_the_layer_pipeline():
         assert r.ttft_s < 2 * sum(layer_s)
 
 
-def test_auto_keeps_a_prompt_that_fits_whole_exactly():
+def test_auto_is_its_fastest_candidate_and_the_same_as_asking_for_it():
     scenario = Scenario(phase="prefill", prompt_len=512)
-    plain = _without_option(run("wse3", "llama3.1-8b", scenario), "prefill_chunk")
-    for value in ("auto", "512"):
-        other = run("wse3", "llama3.1-8b", scenario, options={"prefill_chunk": value})
-        assert _without_option(other, "prefill_chunk") == plain
-    assert plain["mesh"]["prefill_chunks"] == 1 and plain["mesh"]["prefill_chunk_tokens"] == 512
+    auto = run("wse3", "llama3.1-8b", scenario)
+    mesh = auto.extra["mesh"]
+    tried = {int(k): v for k, v in mesh["auto_candidates_s"].items()}
+    assert next(iter(tried)) == 512  # the whole prompt fits, and is tried first
+    assert auto.ttft_s == pytest.approx(min(tried.values()), rel=1e-12)
+    assert auto.ttft_s < tried[512]
+    chosen = mesh["prefill_chunk_tokens"]
+    asked = run("wse3", "llama3.1-8b", scenario, options={"prefill_chunk": str(chosen)})
+    assert asked.ttft_s == auto.ttft_s and asked.critical_path == auto.critical_path
 
 
 @pytest.mark.parametrize("value", ["0", "-4", "abc", "1.5", "2049"])
@@ -214,14 +222,20 @@ def test_batch_64_decode_on_a_cs3_runs_in_micro_batches():
     assert result.tokens_per_s == pytest.approx(64 / result.tpot_s)
     assert result.tpot_s == pytest.approx(max(mesh["round_trip_s"], *mesh["busy_per_step_s"].values()))
     assert result.tokens_per_s > run("wse3", "llama3.1-8b", Scenario(phase="decode")).tokens_per_s
-    with pytest.raises(InfeasibleError, match=f"largest that fits is microbatch={mesh['microbatch']}"):
-        run("wse3", "llama3.1-8b", DECODE_64, options={"microbatch": str(mesh["microbatch"] + 1)})
+    # auto: the largest micro-batch that fits and the powers of two below it; the fastest is kept
+    tried = {int(k): v for k, v in mesh["auto_candidates_s"].items()}
+    largest = next(iter(tried))
+    assert sorted(tried) == sorted({largest} | {2 ** k for k in range(largest.bit_length()) if 2 ** k < largest})
+    assert result.tpot_s == pytest.approx(min(tried.values()), rel=1e-12) == tried[mesh["microbatch"]]
+    with pytest.raises(InfeasibleError, match=f"largest that fits is microbatch={largest}"):
+        run("wse3", "llama3.1-8b", DECODE_64, options={"microbatch": str(largest + 1)})
 
 
 def test_a_micro_batch_takes_as_long_as_a_batch_of_its_size_on_the_same_regions():
     options = {"region": "190x130", "microbatch": "8"}
     batched = run("wse3", "llama3.1-8b", DECODE_64, options=options)
-    alone = run("wse3", "llama3.1-8b", Scenario(phase="decode", batch=8), options={"region": "190x130"})
+    alone = run("wse3", "llama3.1-8b", Scenario(phase="decode", batch=8), options={"region": "190x130",
+                                                                                      "microbatch": "8"})
     assert batched.extra["mesh"]["step_set_by"] == "round trip"
     assert batched.extra["mesh"]["round_trip_s"] == pytest.approx(alone.tpot_s, rel=1e-12)
     assert batched.tokens_per_s == pytest.approx(8 * alone.tokens_per_s, rel=1e-12)
@@ -240,11 +254,13 @@ def test_impossible_microbatch_is_one_clear_error(value):
         run("wse3", "llama3.1-8b", DECODE_64, options={"microbatch": value})
 
 
-def test_auto_keeps_a_batch_that_fits_whole_exactly():
+def test_a_batch_that_fits_whole_is_one_of_autos_candidates():
     scenario = Scenario(phase="decode", batch=4)
-    plain = _without_option(run("wse3", "llama3.1-8b", scenario), "microbatch")
-    other = _without_option(run("wse3", "llama3.1-8b", scenario, options={"microbatch": "4"}), "microbatch")
-    assert other == plain and plain["mesh"]["microbatches"] == 1
+    auto = run("wse3", "llama3.1-8b", scenario)
+    tried = {int(k): v for k, v in auto.extra["mesh"]["auto_candidates_s"].items()}
+    assert sorted(tried) == [1, 2, 4] and auto.tpot_s == pytest.approx(min(tried.values()), rel=1e-12)
+    whole = run("wse3", "llama3.1-8b", scenario, options={"microbatch": "4"})
+    assert whole.extra["mesh"]["microbatches"] == 1 and whole.tpot_s == pytest.approx(tried[4], rel=1e-12)
 
 
 def test_same_inputs_same_cycles():

@@ -83,15 +83,18 @@ def test_cycle_fidelity_runs_reports_itself_and_stays_close_to_task_when_lightly
 
 @pytest.mark.parametrize("options,scenario", [
     ({"strategy": "gather"}, DECODE),
-    ({}, Scenario(phase="prefill", prompt_len=64)),
-    ({"strategy": "gather"}, Scenario(phase="prefill", prompt_len=64)),
+    ({"prefill_layout": "blocks"}, Scenario(phase="prefill", prompt_len=64)),
+    ({"prefill_layout": "passes"}, Scenario(phase="prefill", prompt_len=64)),
+    ({"strategy": "gather", "prefill_layout": "blocks"}, Scenario(phase="prefill", prompt_len=64)),
 ])
 def test_every_strategy_and_phase_runs_at_cycle_fidelity(options, scenario):
     r = run("wse2", "tiny", scenario, options={**SMALL, **options}, fidelity="cycle")
     patterns = {row["pattern"] for row in r.extra["noc_collectives"]}
     assert r.latency_s > 0 and patterns
-    if scenario.phase == "prefill" and not options:
-        assert "shift2" in patterns
+    if options.get("prefill_layout") == "blocks" and "strategy" not in options:
+        assert "shift2" in patterns  # MeshGEMM's Cannon shifts
+    if options.get("prefill_layout") == "passes":
+        assert "tree" in patterns and "shift2" not in patterns  # MeshGEMV's K-tree reductions
     if options.get("strategy") == "gather" and scenario.phase == "decode":
         assert "gather" in patterns
 

@@ -20,11 +20,10 @@ from archsim.mapping.mesh_chunk import count_option
 from archsim.mapping.mesh_costs import ACCUMULATOR_BYTES, KERNEL_PROFILES, MeshCosts, MeshEmitter, colors_needed
 from archsim.mapping.mesh_cycle import WaferNetwork
 from archsim.mapping.mesh_layer import RegionLowering
-from archsim.mapping.mesh_pieces import chunked_prefill, microbatched_decode
+from archsim.mapping.mesh_pieces import fastest
 from archsim.mapping.mesh_pipeline import choose_split
 from archsim.mapping.mesh_place import Demand, Placement, parse_region
-from archsim.mapping.mesh_report import describe, describe_split, noc_fidelity
-from archsim.mapping.mesh_step import critical_split_s, layer_graph, whole_step
+from archsim.mapping.mesh_report import describe, noc_fidelity
 from archsim.mapping.mesh_traffic import link_bytes
 from archsim.workload.model import DTYPE_BYTES
 
@@ -51,12 +50,17 @@ STRATEGIES = ("meshgemv", "gather")
         Option("layers_only", bool, False, "time only the decoder layers, per-layer time x layers, as WaferLLM "
                                            "reports (no embedding, LM head, hand-offs or wafer crossings)"),
         Option("prefill_chunk", str, "auto", "prefill: tokens per chunk, the chunks pipelined over the layer "
-                                             "regions (chunked prefill); auto: the whole prompt when it fits, "
-                                             "else the largest chunk that fits",
+                                             "regions (chunked prefill); auto: the fastest of a few candidates "
+                                             "(the largest chunk that fits, the largest that runs as one MeshGEMV "
+                                             "pass, halved while that is faster)",
                check=count_option("prefill_chunk", "tokens")),
+        Option("prefill_layout", str, "auto", "prefill: how a region runs a step or chunk: auto (the cheaper "
+                                              "that fits), blocks (every GEMM as MeshGEMM, WaferLLM's prefill) or "
+                                              "passes (MeshGEMV passes of as many tokens as fit)",
+               choices=("auto", "blocks", "passes")),
         Option("microbatch", str, "auto", "decode: sequences per micro-batch, the micro-batches pipelined over "
-                                          "the layer regions; auto: the whole batch when it fits, else the "
-                                          "largest micro-batch that fits",
+                                          "the layer regions; auto: the fastest of the largest micro-batch that "
+                                          "fits and the powers of two below it",
                check=count_option("microbatch", "sequences")),
     ))
 def map_mesh(system, graph, scenario, options) -> Mapping:
@@ -75,21 +79,15 @@ def map_mesh(system, graph, scenario, options) -> Mapping:
     if graph.phase == "gemm":
         return _map_kernel(system, graph, options, costs, region, net)
     layers_only = options["layers_only"]
-    plan, cut = choose_split(graph, scenario, costs, system.count, region, layers_only, options, graph.workload,
-                             system.chip.name)
-    step = (strategy, levels, layers_only)
-    if cut.count == 1:
-        segments, layer, events = whole_step(graph, plan, costs, step, net)
-        split = critical_split_s(layer)
-        task_split = critical_split_s(layer_graph(graph, plan, costs, strategy, levels, None)[0]) if net else None
-        piece = describe_split(cut, None)
-    elif cut.option == "prefill_chunk":
-        segments, split, task_split, events, piece = chunked_prefill(graph, plan, costs, step, net, cut)
-    else:
-        segments, split, task_split, events, piece = microbatched_decode(graph, plan, costs, step, net, cut)
-    notes, extra = describe(system, graph, plan, costs, options, split, net, task_split, piece)
-    extra.update(_heatmaps(plan, costs, events, levels))
-    return Mapping(NAME, dict(options), segments, chips_used=plan.wafers_used, notes=notes, extra=extra)
+    candidates, shrink = choose_split(graph, scenario, costs, system.count, region, layers_only, options,
+                                      graph.workload, system.chip.name)
+    best, tried = fastest(graph, candidates, shrink, costs, (strategy, levels, layers_only), net,
+                          options["prefill_layout"])
+    notes, extra = describe(system, graph, best.plan, costs, options, best.split, net, best.task_split,
+                            best.piece, best.lowering, tried)
+    extra.update(_heatmaps(best.plan, costs, best.events, levels))
+    return Mapping(NAME, dict(options), best.segments, chips_used=best.plan.wafers_used, notes=notes,
+                   extra=extra)
 
 
 def _heatmaps(plan: Placement, costs: MeshCosts, events, levels: int) -> dict:

@@ -70,6 +70,14 @@ def largest(lo: int, hi: int, fits) -> int | None:
     return lo
 
 
+def representative(graph: OpGraph) -> OpGraph:
+    """`graph` with only what the mesh mapper simulates: the embedding, decoder layer 0 and the head (every
+    decoder layer is the same; `layers` still says how many). Pieces are derived from it, which is much faster
+    than scaling every layer's operators."""
+    keep = tuple(op for op in graph.ops if op.layer in (-1, 0, graph.layers))
+    return OpGraph(graph.workload, keep, graph.layers, graph.tokens, graph.phase, graph.batch)
+
+
 def _pairs(q_len: int, prefix: int) -> float:
     """Query-key pairs of one sequence and head: every query sees the prefix and, causally, the queries before it."""
     return q_len * prefix + q_len * (q_len + 1) // 2

@@ -1,18 +1,22 @@
-"""One region's operators as mesh algorithms (decode: MeshGEMV; prefill: MeshGEMM).
+"""One region's operators as mesh algorithms, in one of two layouts for the whole layer.
 
-Decode (and any step with few tokens): the activation vector is spread along
-one axis of the region and copied along the other. A weight matrix is cut into
-blocks, K along the axis that holds the input and N along the other; each core
-multiplies its block, the partial sums are reduced along the K axis (K-tree or
-gather) and the result broadcast back along it, which leaves it spread along
-the N axis: the next GEMV reduces along the other axis (WaferLLM's MeshGEMV).
-Attention keeps the KV cache spread over the region: head dimensions along the
-axis that holds q, cached tokens along the other.
+Vector layout (decode, and prefill passes of a few tokens: mesh_lowering.py): the
+activation vectors are spread along one axis of the region and copied along the
+other. A weight matrix is cut into blocks, K along the axis that holds the input
+and N along the other; each core multiplies its block, the partial sums are
+reduced along the K axis (K-tree or gather) and the result broadcast back along
+it, which leaves it spread along the N axis: the next GEMV reduces along the
+other axis (WaferLLM's MeshGEMV). Attention keeps the KV cache spread over the
+region: head dimensions along the axis that holds q, cached tokens along the other.
 
-Prefill: activations are 2D blocks (tokens along y, features along x) and every
-GEMM is MeshGEMM (Cannon's algorithm with 2-hop shifts; `gather` strategy:
-SUMMA-style broadcasts over whole rows/columns instead). Attention heads get
-square sub-regions of their own.
+Block layout (prefill): activations are 2D blocks (tokens along y, features along
+x) and every GEMM is MeshGEMM (Cannon's algorithm with 2-hop shifts; `gather`
+strategy: SUMMA-style broadcasts over whole rows/columns instead). Attention heads
+get square sub-regions of their own.
+
+The layout is chosen per layer (one step or piece), never per operator, so no
+operator finds its input in the other layout. The LM head sees one position per
+sequence and is a GEMV in either.
 """
 from __future__ import annotations
 
@@ -25,12 +29,20 @@ def _ceil(a: float, b: float) -> int:
     return max(1, math.ceil(a / b - 1e-9))
 
 
+def _causal_share(a: dict) -> float:
+    """The share of a vector-layout score block that is not masked: q_len queries after kv_len - q_len cached
+    tokens, each seeing the cache and, causally, the queries before it (1 for decode, q_len = 1)."""
+    q, kv = a["q_len"], a["kv_len"]
+    return (q * (kv - q) + q * (q + 1) / 2) / (q * kv)
+
+
 class RegionLowering:
     """Emits operators onto a w x h region; `axis` tracks which axis holds the activation vector."""
 
-    def __init__(self, em: MeshEmitter, w: int, h: int, phase: str, tokens: int):
+    def __init__(self, em: MeshEmitter, w: int, h: int, phase: str, tokens: int, vector: bool | None = None):
+        """`vector`: the layout (None: vector for decode, blocks for prefill)."""
         self.em, self.w, self.h = em, w, h
-        self.decode = phase not in ("prefill",)
+        self.vector = phase != "prefill" if vector is None else vector
         self.tokens = max(1, tokens)
         self.axis = "x"  # the hidden vector starts spread along x (over the w columns)
         self.attn: dict = {}  # geometry of the last attention operator (softmax has none of its own)
@@ -46,7 +58,7 @@ class RegionLowering:
         """Tasks of operator `op` after `deps`; returns the tasks the next operator waits for."""
         label, kind = op.name, op.kind
         if kind == "gemm":  # the LM head sees only the last position, so it is a GEMV in prefill too
-            vector = self.decode or op.short_name == "lm_head" or op.m < min(self.w, self.h)
+            vector = self.vector or op.short_name == "lm_head"
             return self.gemv(op, label, deps) if vector else self.gemm(op, label, deps)
         if kind in ("attn_score", "attn_context"):
             return self.attention(op, label, deps)
@@ -56,7 +68,7 @@ class RegionLowering:
             return self.softmax(op, label, deps)
         return self.elementwise(op, label, deps)
 
-    # -- decode: MeshGEMV ---------------------------------------------------
+    # -- vector layout: MeshGEMV ---------------------------------------------------
 
     def gemv(self, op, label: str, deps) -> list[int]:
         em, layer = self.em, op.layer
@@ -73,7 +85,7 @@ class RegionLowering:
 
     def attention(self, op, label: str, deps) -> list[int]:
         self.attn = dict(op.attrs)
-        if not self.decode:
+        if not self.vector:
             return self._attention_blocks(op, label, deps)
         em, a = self.em, op.attrs
         dims_axis = self.axis  # q (and the cached K/V dimensions) spread like the activation vector
@@ -83,21 +95,22 @@ class RegionLowering:
         dims = _ceil(a["kv_heads"] * a["head_dim"], self.size(dims_axis))
         seg = max(1, math.ceil(self.size(dims_axis) / a["kv_heads"]))  # cores along one KV head's dimensions
         rows = batch * group * a["q_len"]
+        share = _causal_share(a)
         if op.kind == "attn_score":  # q . K over this core's dims, summed over the head's segment
-            out = em.block_gemm(label, op.layer, rows, dims, tokens, deps)
+            out = em.block_gemm(label, op.layer, rows, dims, tokens, deps, share)
             return em.allreduce(label, op.layer, dims_axis, seg, rows * tokens, out)
-        out = em.block_gemm(label, op.layer, rows, tokens, dims, deps)  # p . V over this core's tokens
+        out = em.block_gemm(label, op.layer, rows, tokens, dims, deps, share)  # p . V over this core's tokens
         return em.allreduce(label, op.layer, tok_axis, self.size(tok_axis), rows * dims, out)
 
     def softmax(self, op, label: str, deps) -> list[int]:
-        if not self.decode:
+        if not self.vector:
             return self._softmax_blocks(op, label, deps)
         em, d, a = self.em, self.em.c.dtype_bytes, self.attn
         if not a:
             return self.elementwise(op, label, deps)
         tok_axis = self.other(self.axis)
         rows = a["batch"] * a["q_len"] * a["heads"] // a["kv_heads"]
-        elements = rows * _ceil(a["kv_len"], self.size(tok_axis))
+        elements = rows * _ceil(a["kv_len"], self.size(tok_axis)) * _causal_share(a)
         per = self._per_element(op)
         out = em.local(label, op.layer, per * elements, per * rows, 2 * d * elements, d * elements, deps)
         return em.allreduce(label, op.layer, tok_axis, self.size(tok_axis), 2 * rows, out)  # max and sum
@@ -105,7 +118,7 @@ class RegionLowering:
     def norm(self, op, label: str, deps) -> list[int]:
         em, d = self.em, self.em.c.dtype_bytes
         hidden = op.act_write_bytes / d / self.tokens
-        if self.decode:
+        if self.vector:
             axis, rows = self.axis, self.tokens
         else:
             axis, rows = "x", _ceil(self.tokens, self.h)
@@ -120,7 +133,7 @@ class RegionLowering:
         if total <= 0:
             return list(deps)
         per = self._per_element(op)
-        if self.decode:
+        if self.vector:
             rows, elements = self.tokens, _ceil(total, self.size(self.axis))
         else:
             rows, elements = _ceil(self.tokens, self.h), _ceil(total, self.w * self.h)
@@ -132,7 +145,7 @@ class RegionLowering:
         written = op.act_write_bytes / self.em.c.dtype_bytes
         return max(1, round(op.flops / written)) if written > 0 else 1
 
-    # -- prefill: MeshGEMM --------------------------------------------------
+    # -- block layout: MeshGEMM --------------------------------------------------
 
     def gemm(self, op, label: str, deps) -> list[int]:
         steps = max(self.w, self.h)

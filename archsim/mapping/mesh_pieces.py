@@ -5,12 +5,14 @@ the pipeline's time, so the report's per-operator split is that of the critical 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from archsim.engine import simulate
 from archsim.mapping.base import Segment
+from archsim.mapping.mesh_lowering import Lowering, choose
+from archsim.mapping.mesh_place import Placement
 from archsim.mapping.mesh_pipeline import Split, fill_and_drain, piece_graph, steady_period
 from archsim.mapping.mesh_report import describe_split
 from archsim.mapping.mesh_step import (BOUNDARY_LABELS, boundary_graph, critical_split_s, layer_graph,
@@ -36,14 +38,15 @@ def _sum_splits(splits) -> dict[str, float] | None:
     return {k: sum(s[k] for s in splits) for k in splits[0]} if splits else None
 
 
-def chunked_prefill(graph, plan, costs, step, net, cut: Split):
-    """(segments, per-layer split, its task-level twin, link events, description) of a chunked prefill."""
+def chunked_prefill(graph, plan, costs, step, net, cut: Split, lowering=None):
+    """(segments, per-layer split, its task-level twin, link events, description) of a chunked prefill whose
+    layers run as `lowering` says (mesh_lowering.Lowering)."""
     strategy, levels, layers_only = step
     pieces = cut.pieces
     graphs = [piece_graph(graph, cut, size, prefix) for size, prefix in pieces]
     layers, events, cycles = [], [], []
     for g in graphs:
-        tg, ev = layer_graph(g, plan, costs, strategy, levels, net)
+        tg, ev = layer_graph(g, plan, costs, strategy, levels, net, lowering)
         layers.append(tg)
         events += ev
         cycles.append(_cycles(tg))
@@ -87,7 +90,7 @@ def chunked_prefill(graph, plan, costs, step, net, cut: Split):
             segments.append(Segment(hop(kind, some[size])[0], k, BOUNDARY_LABELS[kind]))
         segments += post_segments(graphs[-1], plan, costs, strategy, levels, net)
     split = _sum_splits(critical_split_s(tg) for tg in layers)
-    task_split = _sum_splits(critical_split_s(layer_graph(g, plan, costs, strategy, levels, None)[0])
+    task_split = _sum_splits(critical_split_s(layer_graph(g, plan, costs, strategy, levels, None, lowering)[0])
                              for g in graphs) if net else None
     serial = sum(cycles) * graph.layers
     return segments, split, task_split, events, describe_split(cut, {
@@ -129,3 +132,67 @@ def microbatched_decode(graph, plan, costs, step, net, cut: Split):
     return segments, split, task_split, events, describe_split(cut, {
         "clock_hz": costs.clock_hz, "period_cycles": period, "set_by": why,
         "round_trip_cycles": max(t[1] for t in trips.values()), "busy_cycles": busy, "layers_only": layers_only})
+
+
+@dataclass
+class StepRun:
+    """One way to run the step: its placement and pieces, the lowering of its prefill layers, what the mapper
+    builds from them, and the cycles its segments add up to (the step's latency)."""
+
+    plan: Placement
+    cut: Split
+    lowering: Lowering | None
+    segments: list
+    split: dict
+    task_split: dict | None
+    events: list
+    piece: dict
+    cycles: int
+
+
+def step_in(graph, plan, cut: Split, costs, step, net, layout: str = "auto") -> StepRun:
+    """The step run as `cut` says on `plan`; a prefill's layers lowered as `layout` says (mesh_lowering.choose)."""
+    strategy, levels, _ = step
+    lowering = None
+    if graph.phase == "prefill":
+        piece = piece_graph(graph, cut, cut.size, cut.total - cut.size)  # the last full chunk
+        lowering = choose(graph, piece, plan, costs, strategy, levels, cut.size, cut.total, layout)
+        if lowering.demand is not None:
+            plan = replace(plan, layer_demand=lowering.demand)
+    if cut.count == 1:
+        segments, layer, events = whole_step(graph, plan, costs, step, net, lowering)
+        split = critical_split_s(layer)
+        task_split = critical_split_s(layer_graph(graph, plan, costs, strategy, levels, None, lowering)[0]) \
+            if net else None
+        piece_info = describe_split(cut, None)
+    elif cut.option == "prefill_chunk":
+        segments, split, task_split, events, piece_info = chunked_prefill(graph, plan, costs, step, net, cut,
+                                                                          lowering)
+    else:
+        segments, split, task_split, events, piece_info = microbatched_decode(graph, plan, costs, step, net, cut)
+    cycles = sum(_cycles(s.graph) * s.repeat for s in segments)
+    return StepRun(plan, cut, lowering, segments, split, task_split, events, piece_info, cycles)
+
+
+def fastest(graph, candidates, shrink, costs, step, net, layout: str = "auto") -> tuple[StepRun, list[StepRun]]:
+    """The fastest of `candidates` [(placement, Split)], the largest piece first (it wins ties), and every run
+    tried. `shrink(size)` gives the next smaller piece after the last candidate (None: none); it is tried, and
+    the next after it, while each is faster than the one before. Candidates are compared at task fidelity; the
+    one kept is re-run at the fidelity asked for."""
+    if len(candidates) == 1 and shrink is None:
+        run = step_in(graph, *candidates[0], costs, step, net, layout)
+        return run, [run]
+    pairs = list(candidates)
+    tried = [step_in(graph, plan, cut, costs, step, None, layout) for plan, cut in pairs]
+    while shrink is not None:
+        more = shrink(tried[-1].cut.size)
+        if more is None:
+            break
+        pairs.append(more)
+        tried.append(step_in(graph, *more, costs, step, None, layout))
+        if tried[-1].cycles >= tried[-2].cycles:
+            break
+    best = min(tried, key=lambda r: r.cycles)
+    if net is not None:
+        best = step_in(graph, pairs[tried.index(best)][0], best.cut, costs, step, net, layout)
+    return best, tried

@@ -19,17 +19,18 @@ links between regions; they do not hold a region.
   step takes max(one micro-batch's round trip, the busiest region's work per
   step), the cycle time of this closed pipeline.
 
-`choose_split` picks the piece: `auto` keeps the whole step when it fits (so
-every case that fits unchanged keeps its result) and otherwise takes the
-largest piece that fits; an explicit size is checked.
+`choose_split` lists the pieces to try: an explicit size (checked), or for
+`auto` the largest piece that fits (the whole step when it does) and a few
+smaller candidates, of which the mapper keeps the fastest (mesh_pieces.step_in).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 from archsim.errors import InfeasibleError
-from archsim.mapping.mesh_chunk import largest, parse_count, scaled_graph
-from archsim.mapping.mesh_place import footprint, place
+from archsim.mapping.mesh_chunk import largest, parse_count, representative, scaled_graph
+from archsim.mapping.mesh_lowering import pass_tokens
+from archsim.mapping.mesh_place import Placement, footprint, place
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,15 @@ def _geometry(graph) -> dict:
 
 
 def piece_graph(graph, split: Split, size: int, prefix: int):
-    """The operator graph of one piece (the whole graph when the piece is the whole step)."""
+    """The operator graph of one piece (the whole graph when the piece is the whole step; else only the
+    embedding, decoder layer 0 and the head, all the mapper simulates)."""
     if size == split.total:
         return graph
     a = _geometry(graph)
+    rep = representative(graph)
     if split.option == "prefill_chunk":
-        return scaled_graph(graph, a["batch"], size, prefix)
-    return scaled_graph(graph, size, 1, a["kv_len"] - a["q_len"])
+        return scaled_graph(rep, a["batch"], size, prefix)
+    return scaled_graph(rep, size, 1, a["kv_len"] - a["q_len"])
 
 
 def piece_footprint(graph, scenario, option: str, total: int, size: int):
@@ -74,14 +77,18 @@ def piece_footprint(graph, scenario, option: str, total: int, size: int):
     if size == total:
         return whole
     a = _geometry(graph)
+    rep = representative(graph)
     if option == "prefill_chunk":  # the last chunk's cache is the whole prompt's
-        return footprint(scaled_graph(graph, a["batch"], size, total - size), scenario)
-    part = footprint(scaled_graph(graph, size, 1, a["kv_len"] - a["q_len"]), scenario)
+        return footprint(scaled_graph(rep, a["batch"], size, total - size), scenario)
+    part = footprint(scaled_graph(rep, size, 1, a["kv_len"] - a["q_len"]), scenario)
     return replace(part, layer_kv=whole.layer_kv)
 
 
 def choose_split(graph, scenario, costs, count, region, layers_only, options, workload, chip):
-    """(placement, Split) for the step; InfeasibleError if no piece fits, naming the option."""
+    """([(placement, Split)] to try, the largest piece first; `shrink`) for the step. An explicit size alone, or
+    for `auto` the largest piece that fits (the whole step when it does) and the smaller candidates of
+    `_smaller`, of which the mapper keeps the fastest; `shrink(size)`: the next smaller candidate to try while
+    the smallest so far is the fastest (None: none). InfeasibleError if no piece fits, naming the option."""
     a = _geometry(graph)
     if graph.phase == "prefill":
         option, unit, pieces, total = "prefill_chunk", "token", "chunks", a["q_len"]
@@ -90,10 +97,13 @@ def choose_split(graph, scenario, costs, count, region, layers_only, options, wo
         option, unit, pieces, total = "microbatch", "sequence", "micro-batches", a["batch"]
         limit = f"the batch of {total}"
     explicit = parse_count(options[option], option, unit + "s", total, limit)
+    placed: dict[int, Placement] = {}
 
-    def attempt(size):
-        fp = piece_footprint(graph, scenario, option, total, size)
-        return place(fp, costs, count, region, layers_only, workload, chip)
+    def attempt(size) -> Placement:
+        if size not in placed:
+            fp = piece_footprint(graph, scenario, option, total, size)
+            placed[size] = place(fp, costs, count, region, layers_only, workload, chip)
+        return placed[size]
 
     def fits(size) -> bool:
         try:
@@ -104,18 +114,43 @@ def choose_split(graph, scenario, costs, count, region, layers_only, options, wo
 
     size = total if explicit is None else explicit
     try:
-        return attempt(size), Split(option, size, total)
+        attempt(size)
     except InfeasibleError as err:
         best = largest(1, size - 1, fits)  # what fits shrinks as the piece grows (activations, scores)
-        if explicit is None:
-            if best is None:
-                raise InfeasibleError(f"{err.reason}; {option}=auto tried {pieces} down to 1 {unit} and none fits",
-                                      err.details) from None
-            return attempt(best), Split(option, best, total)
-        hint = (f"the largest that fits is {option}={best} (or {option}=auto)" if best is not None
-                else f"no {pieces} fit, not even of 1 {unit}")
-        raise InfeasibleError(f"mapper 'mesh-dataflow' option {option!r}={explicit} does not fit: {err.reason}; "
-                              f"{hint}", dict(err.details, **{option: explicit})) from None
+        if explicit is not None:
+            hint = (f"the largest that fits is {option}={best} (or {option}=auto)" if best is not None
+                    else f"no {pieces} fit, not even of 1 {unit}")
+            raise InfeasibleError(f"mapper 'mesh-dataflow' option {option!r}={explicit} does not fit: "
+                                  f"{err.reason}; {hint}", dict(err.details, **{option: explicit})) from None
+        if best is None:
+            raise InfeasibleError(f"{err.reason}; {option}=auto tried {pieces} down to 1 {unit} and none fits",
+                                  err.details) from None
+        size = best
+    if explicit is not None:
+        return [(attempt(size), Split(option, size, total))], None
+    passes = options.get("prefill_layout", "auto") != "blocks"
+    sizes = [size] + (_smaller(graph, costs, option, size, total, attempt, fits) if passes or option == "microbatch"
+                      else [])
+
+    def shrink(smallest: int):
+        half = smallest // 2
+        return (attempt(half), Split(option, half, total)) if option == "prefill_chunk" and half >= 1 else None
+
+    return [(attempt(s), Split(option, s, total)) for s in sizes], shrink
+
+
+def _smaller(graph, costs, option: str, size: int, total: int, attempt, fits) -> list[int]:
+    """auto's candidates below the largest piece that fits (`size`). Decode: every power of two below it (a
+    micro-batch's round trip shrinks with it, and more micro-batches fill more of the pipeline). Prefill: the
+    largest chunk that runs whole as MeshGEMV (mesh_lowering.py): a larger chunk in several MeshGEMV passes is
+    never faster than chunks of one pass each, which the regions pipeline. Below it the mapper halves the chunk
+    while that helps (`shrink` in choose_split): with t = a + b c per chunk of c tokens (a pass's fixed
+    communication, then per token), P tokens over R regions take about P a / c + (R - 1) b c, one minimum.
+    MeshGEMM chunks between the two are not tried."""
+    if option == "microbatch":
+        return [2 ** k for k in range(size.bit_length() - 1, -1, -1) if 2 ** k < size]
+    whole = largest(1, size, lambda c: fits(c) and pass_tokens(graph, attempt(c), costs, c, total) >= c)
+    return [whole] if whole and whole < size else []
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,10 @@ def _s(seconds: float) -> str:
 
 
 def describe(system, graph, plan: Placement, costs: MeshCosts, options: dict, split: dict[str, float],
-             net=None, task_split: dict[str, float] | None = None, pieces: dict | None = None):
+             net=None, task_split: dict[str, float] | None = None, pieces: dict | None = None, lowering=None,
+             tried=()):
+    """Notes and extra entries of a run; `lowering`: a prefill's mesh_lowering.Lowering, `tried`: the
+    mesh_pieces.StepRun of every candidate auto compared (one when nothing was compared)."""
     strategy, levels = options["strategy"], options["tree_levels"]
     notes = [f"mesh placement: {plan.summary()}"
              + (" (region=auto: the fewest, largest regions that give every layer its own region and fit)"
@@ -127,6 +130,10 @@ def describe(system, graph, plan: Placement, costs: MeshCosts, options: dict, sp
     notes.append(f"per-core SRAM in a layer region: {used.describe(plan.stack)} of {_kib(costs.sram_bytes)}"
                  + (_sized_for(pieces, options) if pieces and pieces["notes"] else "")
                  + (f"; LM head region {_kib(plan.head_demand.total)}" if plan.head_demand else ""))
+    lowered, lowered_keys = _lowering(lowering, costs.clock_hz)
+    notes += lowered
+    auto, auto_keys = _auto(tried, costs.clock_hz)
+    notes += auto
     if pieces:
         notes += pieces["notes"]
     notes += _ignored(graph, options)
@@ -175,7 +182,7 @@ def describe(system, graph, plan: Placement, costs: MeshCosts, options: dict, sp
                  "sram_per_core_bytes": used.total, "sram_bytes": costs.sram_bytes,
                  "alpha_cycles": costs.alpha, "beta_cycles": costs.beta, "sigma_cycles": costs.sigma,
                  "per_layer_s": total, **{f"per_layer_{k}_s": v for k, v in split.items()},
-                 **(pieces["mesh"] if pieces else {})},
+                 **(pieces["mesh"] if pieces else {}), **lowered_keys, **auto_keys},
         **fidelity_extra,
     }
     return notes, extra
@@ -191,15 +198,44 @@ def _sized_for(pieces: dict, options: dict) -> str:
     else:
         option, size = "microbatch", mesh["microbatch"]
         what = f"activations for a micro-batch of {size}, KV cache of the whole batch"
-    how = ("the largest that fits; the whole step does not" if options[option] == "auto"
-           else f"{option}={options[option]}")
+    how = "auto, the fastest candidate" if options[option] == "auto" else f"{option}={options[option]}"
     return f" ({what}; {option} {size}: {how})"
+
+
+def _lowering(lowering, clock: float) -> tuple[list[str], dict]:
+    """What the run says about how its prefill layers ran (mesh_lowering.Lowering; None for decode)."""
+    if lowering is None:
+        return [], {}
+    keys = {"prefill_lowering": "meshgemv-passes" if lowering.vector else "meshgemm",
+            "pass_tokens": lowering.pass_tokens, "lowering_layer_s": {lowering.name: lowering.cycles / clock}}
+    what = (f"MeshGEMV in passes of up to {lowering.pass_tokens} tokens per sequence (each pass the whole layer in "
+            "the vector layout, as decode runs a batch)" if lowering.vector else "MeshGEMM blocks (Cannon)")
+    if lowering.other is None:
+        alt = "MeshGEMV passes do not fit: not even one token's MeshGEMV buffers fit beside the weights and cache"
+    else:
+        keys["lowering_layer_s"][lowering.other[0]] = lowering.other[1] / clock
+        alt = f"{lowering.other[0]}: {_us(lowering.other[1] / clock)}"
+    return [f"prefill layers run as {what}, the cheaper that fits (mesh_lowering.py): one layer of the last full "
+            f"piece {_us(lowering.cycles / clock)} ({alt})"], keys
+
+
+def _auto(tried, clock: float) -> tuple[list[str], dict]:
+    """What auto compared: every candidate piece and the step's time with it."""
+    if len(tried) < 2:
+        return [], {}
+    option = tried[0].cut.option
+    unit = "tokens" if option == "prefill_chunk" else "sequences"
+    times = {r.cut.size: r.cycles / clock for r in tried}
+    best = min(tried, key=lambda r: r.cycles).cut.size
+    shown = ", ".join(f"{size} {unit}: {_s(t)}" for size, t in times.items())
+    return [f"{option}=auto: the fastest of {len(tried)} candidates ({shown}; the largest that fits first, "
+            f"see docs/wafer.md): {best}"], {"auto_candidates_s": {str(k): v for k, v in times.items()}}
 
 
 def _ignored(graph, options: dict) -> list[str]:
     """A piece option given for the other phase does nothing; say so rather than drop it silently."""
     out = []
-    for option, phase in (("prefill_chunk", "prefill"), ("microbatch", "decode")):
+    for option, phase in (("prefill_chunk", "prefill"), ("prefill_layout", "prefill"), ("microbatch", "decode")):
         if options.get(option, "auto") != "auto" and graph.phase != phase:
             out.append(f"{option}={options[option]} applies to {phase} only; this {graph.phase} run ignores it")
     return out

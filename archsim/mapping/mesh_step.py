@@ -6,32 +6,25 @@ from archsim.engine import CATEGORIES, simulate
 from archsim.mapping.base import Segment
 from archsim.mapping.mesh_costs import MeshEmitter
 from archsim.mapping.mesh_layer import RegionLowering
+from archsim.mapping.mesh_lowering import Lowering, layer_graph
 from archsim.mapping.mesh_place import Placement
 
 BOUNDARY_LABELS = {"handoff": "region hand-off", "crossing": "wafer crossing"}
 
 
-def whole_step(graph, plan: Placement, costs, step, net):
-    """One step through every unit at once: (segments, the decoder layer's graph, its link events)."""
+def whole_step(graph, plan: Placement, costs, step, net, lowering: Lowering | None = None):
+    """One step through every unit at once: (segments, the decoder layer's graph, its link events).
+    `lowering`: how a prefill layer runs (mesh_lowering.py; None: the phase's default)."""
     strategy, levels, layers_only = step
     segments = []
     if not layers_only:
         segments += pre_segments(graph, plan, costs, strategy, levels, net)
-    layer, events = layer_graph(graph, plan, costs, strategy, levels, net)
+    layer, events = layer_graph(graph, plan, costs, strategy, levels, net, lowering)
     segments.append(Segment(layer, graph.layers, "decoder layer"))
     if not layers_only:
         segments += between_segments(graph, plan, costs, strategy, levels, net)
         segments += post_segments(graph, plan, costs, strategy, levels, net)
     return segments, layer, events
-
-
-def layer_graph(graph, plan: Placement, costs, strategy, levels, net):
-    em = MeshEmitter(costs, strategy, levels, net)
-    low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens)
-    deps: list[int] = []
-    for op in graph.layer_ops(0):
-        deps = low.emit(op, deps)
-    return em.build(), em.events
 
 
 def vector_bytes(graph, costs, lines: int) -> float:
