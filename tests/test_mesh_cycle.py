@@ -112,3 +112,18 @@ def test_waferllm_region_at_cycle_fidelity():
     cycle = run("wse2", "llama3-8b", DECODE, options=opts, overrides=over, fidelity="cycle")
     task = run("wse2", "llama3-8b", DECODE, options=opts, overrides=over, fidelity="task")
     assert task.latency_s < cycle.latency_s < 1.10 * task.latency_s
+
+
+@pytest.mark.parametrize("scenario,options", [
+    (Scenario(phase="decode", batch=8), {"microbatch": "auto"}),
+    (Scenario(phase="prefill", prompt_len=256), {"prefill_chunk": "auto"}),
+])
+def test_steps_in_pieces_run_at_cycle_fidelity(scenario, options):
+    """auto compares its candidates at task fidelity and re-runs the one it keeps on the cycle-level network."""
+    opts = {**SMALL, **options}
+    task = run("wse2", "tiny", scenario, options=opts)
+    cycle = run("wse2", "tiny", scenario, options=opts, fidelity="cycle")
+    assert cycle.extra["noc_fidelity"] == "cycle" and cycle.extra["noc_cycle_vs_task"]
+    piece = "microbatch" if scenario.phase == "decode" else "prefill_chunk_tokens"
+    assert cycle.extra["mesh"][piece] == task.extra["mesh"][piece]
+    assert task.latency_s <= cycle.latency_s <= 1.25 * task.latency_s

@@ -79,7 +79,7 @@ def pass_tokens(graph, plan, costs, size: int, total: int) -> int:
     return largest(1, size, lambda g: pass_demand(graph, plan, costs, size, total, g).total <= costs.sram_bytes) or 0
 
 
-def layer_graph(piece, plan, costs, strategy, levels, net, lowering: Lowering | None):
+def layer_graph(piece, plan, costs, strategy, levels, net, lowering: Lowering | None = None):
     """(task graph, link events) of one decoder layer of `piece` on its region under `lowering`
     (None: the phase's default, vector for decode, blocks for prefill)."""
     em = MeshEmitter(costs, strategy, levels, net)
