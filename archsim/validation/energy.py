@@ -67,8 +67,10 @@ def _run(chip: str, model: str, phase: str, overrides: tuple = (), options: tupl
 
 def _wafer(model: str, phase: str):
     side = WAFER_REGION[phase]
-    return _run("wse2", model, phase, (("core.sram", "128KiB"),),
-                (("region", f"{side}x{side}"), ("layers_only", "true")))
+    options = (("region", f"{side}x{side}"), ("layers_only", "true"))
+    if phase == "prefill":  # the paper's method: the whole prompt as MeshGEMM blocks (as in validation/mesh.py)
+        options += (("prefill_chunk", str(CONTEXT)), ("prefill_layout", "blocks"))
+    return _run("wse2", model, phase, (("core.sram", "128KiB"),), options)
 
 
 def _gpu(system: str, model: str, phase: str):
@@ -112,8 +114,9 @@ def _register_ratio_cases() -> None:
     for phase, model, system, paper in _rows():
         slug, two_node = _slug(model, system), system == "A100 2x8"
         side = WAFER_REGION[phase]
+        prefill = " -o prefill_chunk=4096 -o prefill_layout=blocks" if phase == "prefill" else ""
         command = (f"archsim compare {SYSTEMS[system][0]} wse2 {model} --phase {phase} (wse2: -o region={side}x"
-                   f"{side} -o layers_only=true --set core.sram=128KiB; {system})")
+                   f"{side} -o layers_only=true{prefill} --set core.sram=128KiB; {system})")
         side_text = "more" if paper > 1 else "less"
         for accounting, prefix, required in (("nameplate", "waferllm-tdp", not two_node),
                                              ("activity", "waferllm-energy", False)):
