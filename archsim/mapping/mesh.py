@@ -79,8 +79,10 @@ def map_mesh(system, graph, scenario, options) -> Mapping:
     if graph.phase == "gemm":
         return _map_kernel(system, graph, options, costs, region, net)
     layers_only = options["layers_only"]
+    # messages name what the user asked for: a system as "cs3x4 (4 x wse3)", a single chip by its name
+    where = system.chip.name if system.count == 1 else f"{system.name} ({system.count} x {system.chip.name})"
     candidates, shrink = choose_split(graph, scenario, costs, system.count, region, layers_only, options,
-                                      graph.workload, system.chip.name)
+                                      graph.workload, where)
     best, tried = fastest(graph, candidates, shrink, costs, (strategy, levels, layers_only), net,
                           options["prefill_layout"])
     notes, extra = describe(system, graph, best.plan, costs, options, best.split, net, best.task_split,

@@ -212,7 +212,8 @@ def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] |
     if region is not None:
         w, h = region
         if w > costs.grid_w or h > costs.grid_h:
-            raise ArchsimInputError(f"region {w}x{h} does not fit {chip}'s {costs.grid_w}x{costs.grid_h} core grid")
+            raise ArchsimInputError(f"region {w}x{h} does not fit the {costs.grid_w}x{costs.grid_h} core grid of "
+                                    f"{chip}")
         p = _layout(fp, costs, count, w, h, None, layers_only)
         if p is None:
             per_wafer = (costs.grid_w // w) * (costs.grid_h // h)
