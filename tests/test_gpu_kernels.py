@@ -4,7 +4,8 @@ from hypothesis import given, settings, strategies as st
 
 from archsim.engine import simulate
 from archsim.hw.load import load_system
-from archsim.mapping.gpu_calibration import COLLECTIVE_BASE_S, KERNEL_LAUNCH_S, STREAM_BYTES_IN_FLIGHT_PER_THREAD
+from archsim.mapping.gpu_calibration import (COLLECTIVE_BASE_S, KERNEL_LAUNCH_S, NVLINK_PROTOCOL_EFFICIENCY,
+                                             STREAM_BYTES_IN_FLIGHT_PER_THREAD)
 from archsim.mapping.gpu_chip import estimate_cycles, gpu_chip
 from archsim.mapping.gpu_emit import GpuEmitter
 from archsim.mapping.gpu_kernels import STREAM_THREADS, decode_attention, prefill_attention, streaming_kernel
@@ -69,6 +70,17 @@ def test_collective_time_is_base_plus_steps_of_hop_latency_and_chunk(algorithm, 
     got = simulate(em.build()).makespan_cycles
     chunk = size if algorithm == "p2p" else size / 8
     hop = H100.cycles(float(SYSTEM.interconnect.hop_latency))
-    per_step = hop + chunk / (float(SYSTEM.interconnect.link_bandwidth) / H100.clock_hz)
+    payload_rate = float(SYSTEM.interconnect.link_bandwidth) * NVLINK_PROTOCOL_EFFICIENCY  # line rate less NCCL's protocol
+    per_step = hop + chunk / (payload_rate / H100.clock_hz)
     expected = H100.cycles(KERNEL_LAUNCH_S) + H100.cycles(COLLECTIVE_BASE_S) + steps * per_step
     assert got == pytest.approx(expected, abs=steps + 1)
+
+
+def test_attention_of_fp8_models_runs_at_the_16_bit_tensor_rate():
+    from archsim.mapping.gpu import attention_dtype
+
+    assert attention_dtype("fp8") == "bf16" and attention_dtype("int8") == "bf16"
+    assert attention_dtype("bf16") == "bf16" and attention_dtype("fp16") == "fp16"
+    fp8, bf16 = gpu_chip(SYSTEM.chip, "fp8"), gpu_chip(SYSTEM.chip, attention_dtype("fp8"))
+    args = ("a", 0, 1, 2048, 2048, 32, 32, 128, True, 1, 1, ())
+    assert estimate_cycles(prefill_attention(bf16, *args), bf16) > estimate_cycles(prefill_attention(fp8, *args), fp8)

@@ -47,6 +47,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     tp, pp = options["tp"], options["pp"]
     check_parallel(system, tp, pp)
     chip = gpu_chip(system.chip, scenario.weight_dtype)
+    attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype))
     tile = parse_tile(options["tile"])
     memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity)
     geo = geometry(graph)
@@ -61,7 +62,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
         first = False
         for op in ops:
             local = shard_op(op, tp, geo)
-            kernel = kernel_for(chip, local, graph.tokens, sizes, tile)
+            kernel = kernel_for(chip, local, graph.tokens, sizes, tile, attn_chip)
             if kernel is not None:
                 em.kernel(kernel)
                 plan.append(dict(op=op.name, kernel=kernel.desc, est_us=estimate_cycles(kernel, chip)
@@ -85,9 +86,20 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                    notes=notes, extra=extra)
 
 
-def kernel_for(chip: GpuChip, op, tokens: int, sizes, tile) -> Kernel | None:
-    """The kernel that runs `op` on one GPU (None if another op's kernel does its work)."""
+def attention_dtype(weight_dtype: str) -> str:
+    """The dtype attention's matmuls run in. With 8-bit weights and KV cache, serving
+    stacks store K/V in 8 bits but dequantize them and compute attention in 16 bits
+    (SGLang issue #10083: "dequantize to BF16/FP16 at the reading time for attention
+    calculation"; vLLM's quantized KV cache docs: only its FlashAttention-3 backend
+    computes attention in FP8; TensorRT-LLM's FP8 context FMHA is an opt-in build flag)."""
+    return "bf16" if weight_dtype in ("fp8", "int8") else weight_dtype
+
+
+def kernel_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip | None = None) -> Kernel | None:
+    """The kernel that runs `op` on one GPU (None if another op's kernel does its work).
+    `attn_chip`: the chip's rates for attention's dtype (default: `chip`'s)."""
     w, a, c = sizes
+    attn_chip = attn_chip or chip
     name = op.short_name
     if op.kind in FUSED_INTO_ATTENTION or name in FUSED_INTO_ATTENTION:
         return None
@@ -95,9 +107,9 @@ def kernel_for(chip: GpuChip, op, tokens: int, sizes, tile) -> Kernel | None:
         g = op.attrs
         covers = tuple(op.name.replace("attn_score", s) for s in FUSED_INTO_ATTENTION)
         if g["q_len"] == 1:
-            return decode_attention(chip, op.name, op.layer, g["batch"], g["kv_len"], g["heads"], g["kv_heads"],
+            return decode_attention(attn_chip, op.name, op.layer, g["batch"], g["kv_len"], g["heads"], g["kv_heads"],
                                     g["head_dim"], a, c, covers)
-        return prefill_attention(chip, op.name, op.layer, g["batch"], g["q_len"], g["kv_len"], g["heads"],
+        return prefill_attention(attn_chip, op.name, op.layer, g["batch"], g["q_len"], g["kv_len"], g["heads"],
                                  g["kv_heads"], g["head_dim"], g["causal"], a, c, covers)
     if op.kind == "gemm" and op.m and op.n and op.k:
         return plan_gemm(chip, op.name, op.layer, op.m, op.n, op.k, op.count, w, a, tile)

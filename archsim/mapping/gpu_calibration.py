@@ -37,6 +37,14 @@ KERNEL_LAUNCH_S = 0.6e-6
 # system file (interconnect.hop_latency, NCCL's hwLat for NVLink ring LL).
 COLLECTIVE_BASE_S = 6.6e-6
 
+# Fraction of the NVLink line rate a collective's payload gets: NCCL's protocol
+# overhead. NCCL maintainer (sjeaugey, NVIDIA/nccl-tests issue #212, 2024-05-06):
+# on H100 "450GB/s is the line rate. With the protocol overhead (~20%) NCCL can
+# get an effective NVLink bandwidth of 370GB/s" (ring bus bandwidth): 370 / 450.
+# A cross-check, not a second source of the value: NCCL's tuning model caps A100
+# ring bus bandwidth at 235 of 300 GB/s (0.78).
+NVLINK_PROTOCOL_EFFICIENCY = 370.0 / 450.0
+
 # Bytes each thread of a streaming (elementwise / reduction) kernel keeps in
 # flight: two 16-byte vector loads. With Little's law this sets the bandwidth a
 # kernel with few resident warps can reach (in flight / memory latency).

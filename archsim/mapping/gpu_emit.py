@@ -9,8 +9,9 @@ Resources of the graph:
          both follow that SM's pipeline fill (a memory-latency delay);
 - `hbm`  memory, the achievable HBM rate, one memory latency per task;
 - `l2`   memory, the L2 rate;
-- `nvlink` interconnect, one port of the GPU at the link rate, the per-step
-         hop latency of the system file.
+- `nvlink` interconnect, one port of the GPU at the link rate times NCCL's
+         protocol efficiency (the payload share of the line rate), the
+         per-step hop latency of the system file.
 
 A kernel's tasks all start after its launch (a `KERNEL_LAUNCH_S` gap after the
 previous kernel, and after its host dispatch) and run side by side; the next
@@ -32,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 from archsim.engine import TaskGraphBuilder
-from archsim.mapping.gpu_calibration import COLLECTIVE_BASE_S, HOST_DISPATCH_S, KERNEL_LAUNCH_S
+from archsim.mapping.gpu_calibration import (COLLECTIVE_BASE_S, HOST_DISPATCH_S, KERNEL_LAUNCH_S,
+                                             NVLINK_PROTOCOL_EFFICIENCY)
 from archsim.mapping.gpu_chip import GpuChip, Kernel, sm_parts
 
 
@@ -54,7 +56,8 @@ class GpuEmitter:
         self.link = None
         if interconnect is not None:
             self.link = b.add_resource("nvlink", "interconnect",
-                                       rate=float(interconnect.link_bandwidth) / chip.clock_hz,
+                                       rate=float(interconnect.link_bandwidth) * NVLINK_PROTOCOL_EFFICIENCY
+                                       / chip.clock_hz,
                                        latency=chip.cycles(float(interconnect.hop_latency)))
         self.last: list[int] = []
         self.host_last: list[int] = []
