@@ -145,19 +145,29 @@ TRTLLM_THROUGHPUT = (
 )
 
 
+def _trtllm_dtypes(dtype: str) -> dict:
+    """TensorRT-LLM's FP8 engines (performance.md build commands: `--dtype float16 --enable_fp8
+    --fp8_kv_cache`): FP8 weights and KV cache, FP16 activations (GEMM outputs, all-reduces)."""
+    if dtype == "fp8":
+        return dict(weight_dtype="fp8", act_dtype="fp16", kv_dtype="fp8")
+    return dict(weight_dtype=dtype, act_dtype=dtype, kv_dtype=dtype)
+
+
+def _dtype_flags(dtype: str) -> str:
+    return "--dtype fp16 --weight-dtype fp8 --kv-dtype fp8" if dtype == "fp8" else f"--dtype {dtype}"
+
+
 def _ttft_ms(chip: str, workload: str, dtype: str, tp: int, prompt: int) -> float:
     from archsim.pipeline import run
 
-    scenario = Scenario(phase="prefill", batch=1, prompt_len=prompt, weight_dtype=dtype, act_dtype=dtype,
-                        kv_dtype=dtype)
+    scenario = Scenario(phase="prefill", batch=1, prompt_len=prompt, **_trtllm_dtypes(dtype))
     return run(chip, workload, scenario, options={"tp": tp}).latency_s * 1e3
 
 
 def _throughput_per_gpu(chip: str, workload: str, dtype: str, tp: int, batch: int) -> float:
     from archsim.pipeline import run
 
-    scenario = Scenario(phase="decode", batch=batch, context_len=TRTLLM_THROUGHPUT_CONTEXT, weight_dtype=dtype,
-                        act_dtype=dtype, kv_dtype=dtype)
+    scenario = Scenario(phase="decode", batch=batch, context_len=TRTLLM_THROUGHPUT_CONTEXT, **_trtllm_dtypes(dtype))
     return batch / run(chip, workload, scenario, options={"tp": tp}).latency_s / tp
 
 
@@ -169,14 +179,14 @@ def _register_trtllm_cases() -> None:
     for case, chip, workload, dtype, tp, prompt, measured in TRTLLM_TTFT:
         validation_case(case, family="gpu", tolerance=0.30, required=False, measured=measured, unit="ms",
                         command=f"archsim run {chip} {workload} --phase prefill --prompt-len {prompt} "
-                                f"--dtype {dtype}{_tp_flag(tp)}",
+                                f"{_dtype_flags(dtype)}{_tp_flag(tp)}",
                         source=f"{TRTLLM_SOURCE}: 1st-token latency, batch 1, TP {tp}, input {prompt}")(
             lambda c=chip, w=workload, d=dtype, t=tp, p=prompt: _ttft_ms(c, w, d, t, p))
     for case, chip, workload, dtype, tp, batch, measured in TRTLLM_THROUGHPUT:
         validation_case(case, family="gpu", tolerance=0.30, required=False, measured=measured,
                         unit="tok/s/GPU",
                         command=f"archsim run {chip} {workload} --phase decode --batch {batch} --context-len "
-                                f"{TRTLLM_THROUGHPUT_CONTEXT} --dtype {dtype}{_tp_flag(tp)}  "
+                                f"{TRTLLM_THROUGHPUT_CONTEXT} {_dtype_flags(dtype)}{_tp_flag(tp)}  "
                                 f"(batch / TPOT / tp)",
                         source=f"{TRTLLM_SOURCE}: output tok/s per GPU, batch {batch}, TP {tp}, input 128, "
                                "output 2048")(
