@@ -83,7 +83,9 @@ def render(result: RunResult, per_op: bool = False, per_layer: bool = False) -> 
     lines += energy_lines(r, by_op_class=per_op)
     lines += whatif_lines(r)
     for key, value in r.extra.items():
-        if isinstance(value, (int, float, str)):
+        if isinstance(value, float) and not isinstance(value, bool):
+            lines.append(f"{key}: {value:.6g}")  # 0.000213, not 0.00021299999999999997 (JSON keeps full precision)
+        elif isinstance(value, (int, str)):
             lines.append(f"{key}: {value}")
     for note in r.notes:
         lines.append(f"note: {note}")
