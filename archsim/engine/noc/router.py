@@ -19,7 +19,7 @@ from archsim.engine.noc.state import (APTR, C_B, C_CD, C_DEP, C_DL, C_DVA, C_E, 
                                       FP_CODE, FP_LEN, FP_NEXT, F_BUSY, F_LEN, GPTR, LUT_EIN, LUT_LEN,
                                       LUT_PORT, LUT_VC, NB_FLITS, NB_LEN, NB_PORTS, OC_LEN, OC_OCC, OC_TAIL,
                                       P, PM_ACT, PM_FULL, PM_LEN, PM_USED, PM_VA, Q_CNT, Q_HEAD, Q_LEN,
-                                      Q_TAIL, RING_COLS, SA_APTR, SPT_LEN, SV_LEN, SV_LIST, SV_RES, SV_WIN,
+                                      Q_TAIL, RING_COLS, SA_APTR, SCRE_LEN, SPT_LEN, SV_LEN, SV_LIST, SV_RES, SV_WIN,
                                       SV_WIN_O, SW_RR, S_BUSY_N, S_FP_TOP, VP_LEN, V_LEN, V_OUT, V_OVC,
                                       V_ROUTE, V_STATE, XY_LEN)
 
@@ -232,8 +232,9 @@ def _sa_grant_one(sa_gptr, sptr, lut, cf, r, iv, o):
 @njit(_nrt=False, inline="always")
 def _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl, ring,
                       sc, lut, nxy, pk, cf, r, t, iv):
-    """`_router_cycle` when iv is the only input VC waiting for a VC or active
-    with a flit: each allocator has at most one request, so iSLIP reduces to
+    """`_router_cycle` for input VC iv when it is the only VC in play (waiting
+    for a VC or active with a flit) on its output port and its crossbar input:
+    each of its allocator requests is alone on both sides, so iSLIP reduces to
     its first iteration's grant and pointer updates (same results)."""
     v_count, nv = cf[C_V], cf[C_NV]
     g = r * nv + iv
@@ -267,6 +268,40 @@ def _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_
 
 
 @njit(_nrt=False, inline="always")
+def _independent_vcs(vs, pm, scr_e, lut, cf, r, ports):
+    """If no two input VCs in play (waiting for a VC, or active with a flit)
+    share an output port or a crossbar input, return the mask of their
+    crossbar inputs (the VC of input e in row e, column 2 of scr_e), else 0.
+    Then every allocator request is alone on its output and on its input:
+    iSLIP grants each in its first iteration, and one VC's updates touch no
+    state another one reads, so `_router_cycle_one` per VC gives the same
+    results as the full allocation."""
+    v_count, nv = cf[C_V], cf[C_NV]
+    outs = 0
+    ins = 0
+    while ports:
+        b = trailing_zeros(ports)
+        ports &= ports - 1
+        if b < P:
+            p, col = b, V_ROUTE
+            m = pm[ix(r * P + p, PM_LEN, PM_VA)]
+        else:
+            p, col = b - P, V_OUT
+            m = pm[ix(r * P + p, PM_LEN, PM_ACT)]
+        while m:
+            iv = p * v_count + trailing_zeros(m)
+            m &= m - 1
+            o = vs[ix(r * nv + iv, V_LEN, col)]
+            e = lut[ix(iv, LUT_LEN, LUT_EIN)]
+            if (outs >> o) & 1 or (ins >> e) & 1:
+                return 0
+            outs |= 1 << o
+            ins |= 1 << e
+            scr_e[ix(e, SCRE_LEN, 2)] = iv
+    return ins
+
+
+@njit(_nrt=False, inline="always")
 def _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl, ring,
                   sc, scr_v, scr_p, scr_e, lut, nxy, pk, cf, r, t):
     """VC and switch allocation of router r in cycle t, then their updates."""
@@ -282,6 +317,15 @@ def _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free
             _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
                               ring, sc, lut, nxy, pk, cf, r, t, iv)
             return
+    ins = _independent_vcs(vs, pm, scr_e, lut, cf, r, ports)
+    if ins:
+        # in ascending crossbar input, the order in which iSLIP lists its grants
+        while ins:
+            e = trailing_zeros(ins)
+            ins &= ins - 1
+            _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
+                              ring, sc, lut, nxy, pk, cf, r, t, scr_e[ix(e, SCRE_LEN, 2)])
+        return
     nva = _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t, ports & 31) if ports & 31 else 0
     nwin = _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t, ports)
     for k in range(nva):
