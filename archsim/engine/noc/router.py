@@ -268,17 +268,20 @@ def _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_
 
 
 @njit(_nrt=False, inline="always")
-def _independent_vcs(vs, pm, scr_e, lut, cf, r, ports):
-    """If no two input VCs in play (waiting for a VC, or active with a flit)
-    share an output port or a crossbar input, return the mask of their
-    crossbar inputs (the VC of input e in row e, column 2 of scr_e), else 0.
-    Then every allocator request is alone on its output and on its input:
-    iSLIP grants each in its first iteration, and one VC's updates touch no
-    state another one reads, so `_router_cycle_one` per VC gives the same
-    results as the full allocation."""
-    v_count, nv = cf[C_V], cf[C_NV]
+def _independent_vcs(vs, pm, scr_v, scr_e, lut, cf, r, ports):
+    """Whether the input VCs in play (waiting for a VC, or active with a flit)
+    can be allocated one by one: no two share an output port, and no two
+    switch bidders (active VCs; waiting ones too when speculative) share a
+    crossbar input. Then every allocator request is alone on both sides, so
+    iSLIP grants each in its first iteration, and no VC's updates touch state
+    another reads: `_router_cycle_one` per VC gives the full allocation's
+    results. Returns 0 if not; else the mask of the bidders' crossbar inputs
+    (bidder of input e in row e, column 2 of scr_e) in bits 0-59 and, in bits
+    60-62, how many non-bidding waiting VCs are listed in column SV_LIST of scr_v."""
+    v_count, nv, spec = cf[C_V], cf[C_NV], cf[C_SPEC]
     outs = 0
     ins = 0
+    nw = 0
     while ports:
         b = trailing_zeros(ports)
         ports &= ports - 1
@@ -292,13 +295,19 @@ def _independent_vcs(vs, pm, scr_e, lut, cf, r, ports):
             iv = p * v_count + trailing_zeros(m)
             m &= m - 1
             o = vs[ix(r * nv + iv, V_LEN, col)]
-            e = lut[ix(iv, LUT_LEN, LUT_EIN)]
-            if (outs >> o) & 1 or (ins >> e) & 1:
+            if (outs >> o) & 1:
                 return 0
             outs |= 1 << o
+            if b < P and not spec:
+                scr_v[ix(nw, SV_LEN, SV_LIST)] = iv
+                nw += 1
+                continue
+            e = lut[ix(iv, LUT_LEN, LUT_EIN)]
+            if (ins >> e) & 1:
+                return 0
             ins |= 1 << e
             scr_e[ix(e, SCRE_LEN, 2)] = iv
-    return ins
+    return ins | (nw << 60)
 
 
 @njit(_nrt=False, inline="always")
@@ -317,9 +326,13 @@ def _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free
             _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
                               ring, sc, lut, nxy, pk, cf, r, t, iv)
             return
-    ins = _independent_vcs(vs, pm, scr_e, lut, cf, r, ports)
-    if ins:
-        # in ascending crossbar input, the order in which iSLIP lists its grants
+    ind = _independent_vcs(vs, pm, scr_v, scr_e, lut, cf, r, ports)
+    if ind:
+        for k in range(ind >> 60):
+            _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
+                              ring, sc, lut, nxy, pk, cf, r, t, scr_v[ix(k, SV_LEN, SV_LIST)])
+        # bidders in ascending crossbar input, the order in which iSLIP lists its grants
+        ins = ind & ((1 << 60) - 1)
         while ins:
             e = trailing_zeros(ins)
             ins &= ins - 1
