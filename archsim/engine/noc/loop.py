@@ -23,6 +23,16 @@ STOP_AT_T1, STOP_ALL_DELIVERED, STOP_MEASURED_DRAINED, STOP_EMPTY = range(4)
 
 
 @njit(_nrt=False, inline="always")
+def _drop(lst, flags, sc, count, flag, i, node):
+    """Remove entry i (`node`) from a list of busy terminals or routers whose
+    length is sc[count]: the last entry takes its place; clear node's flag."""
+    last = sc[count] - 1
+    lst[iu(i)] = lst[iu(last)]
+    sc[count] = last
+    flags[ix(node, F_LEN, flag)] = 0
+
+
+@njit(_nrt=False, inline="always")
 def _measured_drained(sc, sq, sp, cf):
     if sc[S_MEAS_PKTS] > 0:
         return False
@@ -96,10 +106,7 @@ def _run(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
                        rate, rng, hot, hot_cdf, hot_frac):
                 i += 1
             else:
-                last = sc[S_TML_N] - 1
-                tml[iu(i)] = tml[iu(last)]
-                sc[S_TML_N] = last
-                flags[ix(n, F_LEN, F_TML)] = 0
+                _drop(tml, flags, sc, S_TML_N, F_TML, i, n)
         i = 0
         while i < sc[S_BUSY_N]:
             r = busy[iu(i)]
@@ -108,10 +115,7 @@ def _run(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
             if nbuf[ix(r, NB_LEN, NB_FLITS)] > 0:
                 i += 1
             else:
-                last = sc[S_BUSY_N] - 1
-                busy[iu(i)] = busy[iu(last)]
-                sc[S_BUSY_N] = last
-                flags[ix(r, F_LEN, F_BUSY)] = 0
+                _drop(busy, flags, sc, S_BUSY_N, F_BUSY, i, r)
         t += 1
         if stop == STOP_ALL_DELIVERED:
             if sc[S_DONE_MSGS] == n_msgs:

@@ -111,19 +111,13 @@ def _arrive_credit(pm, oc, cf, r, o, mask):
 
 
 @njit(_nrt=False, inline="always")
-def _clear_va(pm, nbuf, r, p, bit):
-    m = pm[ix(r * P + p, PM_LEN, PM_VA)] & ~bit
-    pm[ix(r * P + p, PM_LEN, PM_VA)] = m
+def _clear_vc_bit(pm, nbuf, r, p, col, port_bit, bit):
+    """Take VC `bit` out of input port p's mask `col` (PM_VA or PM_ACT); when
+    the mask empties, clear the port's summary bit (p for PM_VA, P + p for PM_ACT)."""
+    m = pm[ix(r * P + p, PM_LEN, col)] & ~bit
+    pm[ix(r * P + p, PM_LEN, col)] = m
     if m == 0:
-        nbuf[ix(r, NB_LEN, NB_PORTS)] &= ~(1 << p)
-
-
-@njit(_nrt=False, inline="always")
-def _clear_act(pm, nbuf, r, p, bit):
-    m = pm[ix(r * P + p, PM_LEN, PM_ACT)] & ~bit
-    pm[ix(r * P + p, PM_LEN, PM_ACT)] = m
-    if m == 0:
-        nbuf[ix(r, NB_LEN, NB_PORTS)] &= ~(1 << (P + p))
+        nbuf[ix(r, NB_LEN, NB_PORTS)] &= ~(1 << port_bit)
 
 
 @njit(_nrt=False, inline="always")
@@ -190,7 +184,7 @@ def _apply_va(vs, vready, pm, oc, nbuf, lut, cf, r, iv, j, t):
     vready[iu(g)] = t + cf[C_DVA]
     p = lut[ix(iv, LUT_LEN, LUT_PORT)]
     bit = 1 << lut[ix(iv, LUT_LEN, LUT_VC)]
-    _clear_va(pm, nbuf, r, p, bit)
+    _clear_vc_bit(pm, nbuf, r, p, PM_VA, p, bit)
     pm[ix(r * P + p, PM_LEN, PM_ACT)] |= bit
     nbuf[ix(r, NB_LEN, NB_PORTS)] |= 1 << (P + p)
 
@@ -204,7 +198,7 @@ def _switch(vq, vs, vready, pm, oc, nbuf, fp, fp_free, ev, wl, ring, sc, lut, nx
     p = lut[ix(iv, LUT_LEN, LUT_PORT)]
     bit = 1 << lut[ix(iv, LUT_LEN, LUT_VC)]
     if vq[ix(g, Q_LEN, Q_CNT)] == 0:
-        _clear_act(pm, nbuf, r, p, bit)
+        _clear_vc_bit(pm, nbuf, r, p, PM_ACT, P + p, bit)
         if code & 1:
             vs[ix(g, V_LEN, V_STATE)] = 0
     elif code & 1:
@@ -212,7 +206,7 @@ def _switch(vq, vs, vready, pm, oc, nbuf, fp, fp_free, ev, wl, ring, sc, lut, nx
         vs[ix(g, V_LEN, V_STATE)] = 1
         vs[ix(g, V_LEN, V_ROUTE)] = _route(r, nxt, nxy)
         vready[iu(g)] = t + 1 + cf[C_R]
-        _clear_act(pm, nbuf, r, p, bit)
+        _clear_vc_bit(pm, nbuf, r, p, PM_ACT, P + p, bit)
         pm[ix(r * P + p, PM_LEN, PM_VA)] |= bit
         nbuf[ix(r, NB_LEN, NB_PORTS)] |= 1 << p
 

@@ -31,13 +31,18 @@ PAT_UNIFORM, PAT_TRANSPOSE, PAT_BITCOMP, PAT_HOTSPOT, PAT_NEIGHBOR = range(5)
 
 
 @njit(_nrt=False, inline="always")
+def _earlier(t1, id1, t2, id2):
+    """The release order: by cycle, then by id (message or node)."""
+    return t1 < t2 or (t1 == t2 and id1 < id2)
+
+
+@njit(_nrt=False, inline="always")
 def _heap_push(hp, sc, t, ident):
     i = sc[S_HEAP_N]
     sc[S_HEAP_N] = i + 1
     while i > 0:
         parent = (i - 1) >> 1
-        pt, pid_ = hp[ix(parent, HP_LEN, 0)], hp[ix(parent, HP_LEN, 1)]
-        if pt < t or (pt == t and pid_ < ident):
+        if _earlier(hp[ix(parent, HP_LEN, 0)], hp[ix(parent, HP_LEN, 1)], t, ident):
             break
         hp[ix(i, HP_LEN, 0)] = hp[ix(parent, HP_LEN, 0)]
         hp[ix(i, HP_LEN, 1)] = hp[ix(parent, HP_LEN, 1)]
@@ -57,11 +62,10 @@ def _heap_pop(hp, sc):
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n:
-            t1, t0 = hp[ix(c + 1, HP_LEN, 0)], hp[ix(c, HP_LEN, 0)]
-            if t1 < t0 or (t1 == t0 and hp[ix(c + 1, HP_LEN, 1)] < hp[ix(c, HP_LEN, 1)]):
-                c += 1
-        if not (hp[ix(c, HP_LEN, 0)] < lt or (hp[ix(c, HP_LEN, 0)] == lt and hp[ix(c, HP_LEN, 1)] < lid)):
+        if c + 1 < n and _earlier(hp[ix(c + 1, HP_LEN, 0)], hp[ix(c + 1, HP_LEN, 1)],
+                                  hp[ix(c, HP_LEN, 0)], hp[ix(c, HP_LEN, 1)]):
+            c += 1
+        if not _earlier(hp[ix(c, HP_LEN, 0)], hp[ix(c, HP_LEN, 1)], lt, lid):
             break
         hp[ix(i, HP_LEN, 0)] = hp[ix(c, HP_LEN, 0)]
         hp[ix(i, HP_LEN, 1)] = hp[ix(c, HP_LEN, 1)]
@@ -107,7 +111,7 @@ def _release(pk, sq, msg, rel, hp, tml, flags, sc, t, mode):
         if from_rel and from_heap:
             m = rel[iu(ptr)]
             e = msg[ix(m, M_LEN, M_EARLIEST)]
-            from_rel = e < hp[ix(0, HP_LEN, 0)] or (e == hp[ix(0, HP_LEN, 0)] and m < hp[ix(0, HP_LEN, 1)])
+            from_rel = _earlier(e, m, hp[ix(0, HP_LEN, 0)], hp[ix(0, HP_LEN, 1)])
         if from_rel:
             m = rel[iu(ptr)]
             sc[S_REL_PTR] = ptr + 1
