@@ -39,12 +39,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from archsim.validation.base import reference_rows, validation_case
+from archsim.validation.mesh import WAFERLLM_CONTEXT, WAFERLLM_PREFILL_OPTIONS
 from archsim.workload.model import Scenario
 
 RATIO_FILE = "waferllm_energy_ratios.csv"
 WAFERLLM_WSE2_W = 15_000.0  # the WSE-2 power WaferLLM's ratios imply (module docstring)
 FACTOR = 1.5  # decode ratios within this factor of the paper's
-CONTEXT = 4096
+CONTEXT = WAFERLLM_CONTEXT  # WaferLLM measured at a 4K context
 MODELS = {"LLaMA3-8B": "llama3-8b", "LLaMA2-13B": "llama2-13b"}
 SYSTEMS = {"A100 x1": ("a100-sxm-80gb", (), {}), "A100 x8": ("dgx-a100", (), {}),
            "A100 2x8": ("dgx-a100", (("count", 16),), {"tp": "8", "pp": "2"})}
@@ -68,8 +69,8 @@ def _run(chip: str, model: str, phase: str, overrides: tuple = (), options: tupl
 def _wafer(model: str, phase: str):
     side = WAFER_REGION[phase]
     options = (("region", f"{side}x{side}"), ("layers_only", "true"))
-    if phase == "prefill":  # the paper's method: the whole prompt as MeshGEMM blocks (as in validation/mesh.py)
-        options += (("prefill_chunk", str(CONTEXT)), ("prefill_layout", "blocks"))
+    if phase == "prefill":  # the paper's method, as in validation/mesh.py
+        options += tuple(WAFERLLM_PREFILL_OPTIONS.items())
     return _run("wse2", model, phase, (("core.sram", "128KiB"),), options)
 
 
@@ -114,7 +115,7 @@ def _register_ratio_cases() -> None:
     for phase, model, system, paper in _rows():
         slug, two_node = _slug(model, system), system == "A100 2x8"
         side = WAFER_REGION[phase]
-        prefill = " -o prefill_chunk=4096 -o prefill_layout=blocks" if phase == "prefill" else ""
+        prefill = "".join(f" -o {k}={v}" for k, v in WAFERLLM_PREFILL_OPTIONS.items()) if phase == "prefill" else ""
         command = (f"archsim compare {SYSTEMS[system][0]} wse2 {model} --phase {phase} (wse2: -o region={side}x"
                    f"{side} -o layers_only=true{prefill} --set core.sram=128KiB; {system})")
         side_text = "more" if paper > 1 else "less"

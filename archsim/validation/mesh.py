@@ -29,6 +29,8 @@ from archsim.workload.model import Scenario
 
 WAFERLLM_SRAM = "core.sram=128KiB"  # room for every layer on one region, as the paper's method implies
 WAFERLLM_CONTEXT = 4096
+# the paper's prefill: one pass over the whole prompt, every GEMM as MeshGEMM (also used by validation/energy.py)
+WAFERLLM_PREFILL_OPTIONS = {"prefill_chunk": str(WAFERLLM_CONTEXT), "prefill_layout": "blocks"}
 _SET = f"--set {WAFERLLM_SRAM} -o layers_only=true"
 
 
@@ -43,8 +45,7 @@ def _waferllm(phase: str, side: int, strategy: str = "meshgemv", extra_sets: tup
         scenario = Scenario(phase="prefill", batch=1, prompt_len=WAFERLLM_CONTEXT)
     options = {"region": f"{side}x{side}", "layers_only": "true", "strategy": strategy}
     if phase == "prefill":
-        # the paper's one pass over the whole prompt, as MeshGEMM
-        options.update(prefill_chunk=str(WAFERLLM_CONTEXT), prefill_layout="blocks")
+        options.update(WAFERLLM_PREFILL_OPTIONS)
     result = run("wse2", "llama3-8b", scenario, options=options,
                  overrides=[parse_override(text) for text in (WAFERLLM_SRAM, *extra_sets)])
     return result.tokens_per_s_per_user
