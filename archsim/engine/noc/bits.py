@@ -15,16 +15,20 @@ else:
     from numba.cpython.unsafe.numbers import trailing_zeros  # noqa: F401  (an LLVM cttz intrinsic)
 
 
-@njit(_nrt=False)
+@njit("uint64(int64, int64, int64)", _nrt=False)
 def ix(row, ncols, col):
     """Index of (row, col) in the 1-D view of a C-ordered (rows, ncols) array.
 
     Unsigned, so numba emits no negative-index wraparound; with `ncols` a
-    module constant there is no stride to load either (state.py)."""
+    module constant there is no stride to load either (state.py). One int64
+    signature: the callers pass int8/int32/int64 row numbers, and without it
+    numba compiled (and cached) a copy per type combination (66 of them).
+    Not numba-inlined: that doubled the compile time of `_run`; LLVM inlines
+    it anyway."""
     return np.uint64(row * ncols + col)
 
 
-@njit(_nrt=False)
+@njit("uint64(int64)", _nrt=False)
 def iu(i):
     """A non-negative index as unsigned: no wraparound code."""
     return np.uint64(i)

@@ -312,26 +312,32 @@ def _router_cycle(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free
     ports = nbuf[ix(r, NB_LEN, NB_PORTS)]
     if ports == 0:
         return
+    # VCs that can be allocated one by one go to column SV_LIST of scr_v, in
+    # the order iSLIP lists its grants, and through one `_router_cycle_one`
+    # call site (each inlined copy of it costs about 30 s of compile time)
+    n_one = 0
     if ports & (ports - 1) == 0:
         b = trailing_zeros(ports)
         m = pm[ix(r * P + b, PM_LEN, PM_VA)] if b < P else pm[ix(r * P + b - P, PM_LEN, PM_ACT)]
         if m & (m - 1) == 0:
-            iv = (b if b < P else b - P) * v_count + trailing_zeros(m)
-            _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
-                              ring, sc, lut, nxy, pk, cf, r, t, iv)
-            return
-    ind = _independent_vcs(vs, pm, scr_v, scr_e, lut, cf, r, ports)
-    if ind:
-        for k in range(ind >> 60):
+            scr_v[ix(0, SV_LEN, SV_LIST)] = (b if b < P else b - P) * v_count + trailing_zeros(m)
+            n_one = 1
+    if n_one == 0:
+        ind = _independent_vcs(vs, pm, scr_v, scr_e, lut, cf, r, ports)
+        if ind:
+            # the non-bidding waiting VCs are listed already; then the bidders in
+            # ascending crossbar input, the order in which iSLIP lists its grants
+            n_one = ind >> 60
+            ins = ind & ((1 << 60) - 1)
+            while ins:
+                e = trailing_zeros(ins)
+                ins &= ins - 1
+                scr_v[ix(n_one, SV_LEN, SV_LIST)] = scr_e[ix(e, SCRE_LEN, 2)]
+                n_one += 1
+    if n_one:
+        for k in range(n_one):
             _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
                               ring, sc, lut, nxy, pk, cf, r, t, scr_v[ix(k, SV_LEN, SV_LIST)])
-        # bidders in ascending crossbar input, the order in which iSLIP lists its grants
-        ins = ind & ((1 << 60) - 1)
-        while ins:
-            e = trailing_zeros(ins)
-            ins &= ins - 1
-            _router_cycle_one(vq, vs, vready, pm, oc, vptr, sa_gptr, sptr, nbuf, fp, fp_free, ev, wl,
-                              ring, sc, lut, nxy, pk, cf, r, t, scr_e[ix(e, SCRE_LEN, 2)])
         return
     nva = _va_evaluate(vs, vready, pm, vptr, scr_v, scr_p, lut, cf, r, t, ports & 31) if ports & 31 else 0
     nwin = _sa_evaluate(vs, vready, pm, sa_gptr, sptr, scr_v, scr_p, scr_e, lut, cf, r, t, ports)
