@@ -355,8 +355,8 @@ def config_hash(data) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def resolve_spec_path(name_or_path: str, directory: Path, what: str, hint: str = "") -> Path:
-    """A bundled name (`directory/<name>.yaml`) or a file path; unknown names list what exists."""
+def resolve_spec_path(name_or_path: str, bundled: dict[str, Path], what: str, hint: str = "") -> Path:
+    """A bundled name (a key of `bundled`: name -> file) or a file path; unknown names list what exists."""
     import os
 
     from archsim.errors import ArchsimInputError, UnknownNameError
@@ -366,10 +366,9 @@ def resolve_spec_path(name_or_path: str, directory: Path, what: str, hint: str =
         if not p.exists():
             raise ArchsimInputError(f"{what} file {name_or_path!r} does not exist")
         return p
-    candidate = Path(directory) / f"{name_or_path}.yaml"
-    if candidate.exists():
-        return candidate
-    names = sorted(q.stem for q in Path(directory).glob("*.yaml"))
+    if name_or_path in bundled:
+        return bundled[name_or_path]
+    names = sorted(bundled)
     raise UnknownNameError(f"unknown {what} {name_or_path!r}{did_you_mean(name_or_path, names)}; "
                            f"bundled: {', '.join(names)}{hint}")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from archsim.cli import main
-from archsim.hw.load import CONFIG_DIR
+from archsim.hw.load import config_path
 from archsim.units import UnitError, parse_quantity
-from archsim.workload.model import WORKLOAD_DIR
+from archsim.workload.model import workload_path
 
 EXAMPLE_SWEEP = Path(__file__).resolve().parents[1] / "examples" / "h100_bandwidth_sweep.yaml"
 
@@ -68,7 +68,7 @@ def test_bare_number_override_says_what_was_expected_once(capsys):
 
 
 def test_bad_value_in_the_file_itself_is_not_called_an_override(tmp_path, capsys):
-    text = (CONFIG_DIR / "h100-sxm.yaml").read_text().replace("bandwidth: 3.35 TB/s", "bandwidth: 3.35 furlongs")
+    text = config_path("h100-sxm").read_text().replace("bandwidth: 3.35 TB/s", "bandwidth: 3.35 furlongs")
     assert "furlongs" in text
     path = tmp_path / "chip.yaml"
     path.write_text(text)
@@ -77,18 +77,18 @@ def test_bad_value_in_the_file_itself_is_not_called_an_override(tmp_path, capsys
 
 
 def test_chip_file_as_workload_is_one_problem(capsys):
-    err = _bad(["run", "h100-sxm", CONFIG_DIR / "h100-sxm.yaml"], capsys, "1 problem", "CHIP argument")
+    err = _bad(["run", "h100-sxm", config_path("h100-sxm")], capsys, "1 problem", "CHIP argument")
     assert "missing required key" not in err
 
 
 def test_workload_kind_typo_still_gets_did_you_mean(tmp_path, capsys):
     path = tmp_path / "w.yaml"
-    path.write_text((WORKLOAD_DIR / "tiny.yaml").read_text().replace("kind: transformer", "kind: transfomer"))
+    path.write_text(workload_path("tiny").read_text().replace("kind: transformer", "kind: transfomer"))
     _bad(["run", "h100-sxm", path], capsys, "did you mean 'transformer'")
 
 
 def test_workload_file_as_chip_names_the_mixup(capsys):
-    _bad(["run", WORKLOAD_DIR / "tiny.yaml", "tiny"], capsys, "workload file", "WORKLOAD argument")
+    _bad(["run", workload_path("tiny"), "tiny"], capsys, "workload file", "WORKLOAD argument")
 
 
 def test_sweep_file_as_chip_or_workload_or_check(capsys):
@@ -98,7 +98,7 @@ def test_sweep_file_as_chip_or_workload_or_check(capsys):
 
 
 def test_chip_file_as_sweep_is_one_problem(tmp_path, capsys):
-    err = _bad(["sweep", CONFIG_DIR / "h100-sxm.yaml", "--db", tmp_path / "db.sqlite"], capsys,
+    err = _bad(["sweep", config_path("h100-sxm"), "--db", tmp_path / "db.sqlite"], capsys,
                "1 problem", "a sweep file has no 'kind'")
     assert "unknown key" not in err
     assert not (tmp_path / "db.sqlite").exists()
@@ -153,7 +153,7 @@ def test_frontier_unknown_workload_is_not_called_infeasible(tmp_path, capsys):
 
 def test_auto_tp_on_a_huge_system_is_quick():
     """tp=auto searched down from the GPU count one by one: a 10^9-GPU system took minutes."""
-    from archsim.mapping.gpu import resolve_tp
+    from archsim.families.gpu.mapper.tiled import resolve_tp
 
     assert resolve_tp("auto", 1, 10**12, 4) == 4
     assert resolve_tp("auto", 1, 8, 6) == 6

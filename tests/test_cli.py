@@ -4,12 +4,12 @@ from pathlib import Path
 import pytest
 
 from archsim.cli import main
-from archsim.hw.load import CONFIG_DIR
-from archsim.workload.model import WORKLOAD_DIR
+from archsim.hw.load import bundled_paths
+from archsim.workload.model import workload_paths
 
 
 def test_check_passes_on_every_bundled_file(capsys):
-    files = sorted(str(p) for p in list(CONFIG_DIR.glob("*.yaml")) + list(WORKLOAD_DIR.glob("*.yaml")))
+    files = sorted(str(p) for p in list(bundled_paths().values()) + list(workload_paths().values()))
     assert len(files) >= 23
     assert main(["check", *files]) == 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from archsim.energy.model import STATIC_UNUSED, STATIC_USED
-from archsim.hw.load import bundled_names, load_system
+from archsim.hw.load import bundled_names, config_path, load_system
 from archsim.pipeline import run
 from archsim.units import UnitError, parse_quantity
 from archsim.workload.model import Scenario
@@ -100,7 +100,7 @@ def test_missing_coefficient_is_named_and_the_run_still_reports():
 
 
 def test_a_chip_file_without_energy_or_price_sections_still_loads(tmp_path: Path):
-    text = Path("arch_configs/h100-sxm.yaml").read_text()
+    text = config_path("h100-sxm").read_text()
     stripped = text[:text.index("\nenergy:")] + "\n"
     path = tmp_path / "old.yaml"
     path.write_text(stripped)
@@ -140,7 +140,7 @@ def test_every_bundled_chip_has_idle_power_and_a_full_energy_section(name):
 
 
 def test_mesh_noc_traffic_counts_every_line_of_the_region():
-    from archsim.energy.mesh import region_cores
+    from archsim.families.mesh.energy import region_cores
 
     assert region_cores({"region": "757x996"}) == 757 * 996
     assert region_cores({"mesh": {"region_w": 10, "region_h": 20}, "region": "10x20"}) == 200

@@ -9,10 +9,10 @@ from hypothesis import given, settings, strategies as st
 from archsim.engine import simulate
 from archsim.errors import ArchsimInputError
 from archsim.hw.load import load_system
-from archsim.mapping.gpu_calibration import KERNEL_LAUNCH_S
-from archsim.mapping.gpu_chip import estimate_cycles, gpu_chip, sm_loads
-from archsim.mapping.gpu_emit import GpuEmitter
-from archsim.mapping.gpu_gemm import TILES, gemm_kernel, parse_tile, plan_gemm
+from archsim.families.gpu.mapper.calibration import KERNEL_LAUNCH_S
+from archsim.families.gpu.mapper.chip import estimate_cycles, gpu_chip, sm_loads
+from archsim.families.gpu.mapper.emit import GpuEmitter
+from archsim.families.gpu.mapper.gemm import TILES, gemm_kernel, parse_tile, plan_gemm
 
 A100 = gpu_chip(load_system("a100-sxm-80gb").chip, "fp16")
 H100 = gpu_chip(load_system("h100-sxm").chip, "bf16")

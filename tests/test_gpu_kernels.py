@@ -4,11 +4,11 @@ from hypothesis import given, settings, strategies as st
 
 from archsim.engine import simulate
 from archsim.hw.load import load_system
-from archsim.mapping.gpu_calibration import (COLLECTIVE_BASE_S, KERNEL_LAUNCH_S, NVLINK_PROTOCOL_EFFICIENCY,
+from archsim.families.gpu.mapper.calibration import (COLLECTIVE_BASE_S, KERNEL_LAUNCH_S, NVLINK_PROTOCOL_EFFICIENCY,
                                              STREAM_BYTES_IN_FLIGHT_PER_THREAD)
-from archsim.mapping.gpu_chip import estimate_cycles, gpu_chip
-from archsim.mapping.gpu_emit import GpuEmitter
-from archsim.mapping.gpu_kernels import STREAM_THREADS, decode_attention, prefill_attention, streaming_kernel
+from archsim.families.gpu.mapper.chip import estimate_cycles, gpu_chip
+from archsim.families.gpu.mapper.emit import GpuEmitter
+from archsim.families.gpu.mapper.kernels import STREAM_THREADS, decode_attention, prefill_attention, streaming_kernel
 
 SYSTEM = load_system("dgx-h100")
 H100 = gpu_chip(SYSTEM.chip, "bf16")
@@ -77,7 +77,7 @@ def test_collective_time_is_base_plus_steps_of_hop_latency_and_chunk(algorithm, 
 
 
 def test_attention_of_fp8_models_runs_at_the_16_bit_tensor_rate():
-    from archsim.mapping.gpu import attention_dtype
+    from archsim.families.gpu.mapper.tiled import attention_dtype
 
     assert attention_dtype("fp8") == "bf16" and attention_dtype("int8") == "bf16"
     assert attention_dtype("bf16") == "bf16" and attention_dtype("fp16") == "fp16"

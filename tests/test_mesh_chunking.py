@@ -10,10 +10,10 @@ import pytest
 from archsim.cli import main
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.hw.load import load_system
-from archsim.mapping.mesh_chunk import scaled_graph
-from archsim.mapping.mesh_costs import MeshCosts
-from archsim.mapping.mesh_pipeline import piece_footprint, fill_and_drain, steady_period
-from archsim.mapping.mesh_place import demand, footprint, place
+from archsim.families.mesh.mapper.chunk import scaled_graph
+from archsim.families.mesh.mapper.costs import MeshCosts
+from archsim.families.mesh.mapper.pipeline import piece_footprint, fill_and_drain, steady_period
+from archsim.families.mesh.mapper.place import demand, footprint, place
 from archsim.pipeline import build_graph, run
 from archsim.spec import parse_override
 from archsim.workload.model import Scenario

@@ -1,5 +1,5 @@
 """`--fidelity cycle` on mesh chips: on-wafer collectives timed on the cycle-level
-network with the wafer router (archsim/mapping/mesh_cycle.py, docs/wafer.md)."""
+network with the wafer router (archsim/families/mesh/mapper/cycle.py, docs/wafer.md)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import math
 import pytest
 
 from archsim.commands.common import _jsonable
-from archsim.mapping.mesh_cycle import MAX_CHUNKS, Collective, WaferNetwork, line_trace
+from archsim.families.mesh.mapper.cycle import MAX_CHUNKS, Collective, WaferNetwork, line_trace
 from archsim.pipeline import run
 from archsim.spec import parse_override
 from archsim.workload.model import Scenario

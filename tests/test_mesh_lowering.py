@@ -9,11 +9,11 @@ import pytest
 
 from archsim.engine import simulate
 from archsim.hw.load import load_system
-from archsim.mapping.mesh_chunk import representative, scaled_graph
-from archsim.mapping.mesh_costs import MeshCosts, MeshEmitter
-from archsim.mapping.mesh_layer import RegionLowering
-from archsim.mapping.mesh_lowering import Lowering, choose, layer_graph, pass_demand, pass_tokens
-from archsim.mapping.mesh_pipeline import choose_split, piece_graph
+from archsim.families.mesh.mapper.chunk import representative, scaled_graph
+from archsim.families.mesh.mapper.costs import MeshCosts, MeshEmitter
+from archsim.families.mesh.mapper.layer import RegionLowering
+from archsim.families.mesh.mapper.lowering import Lowering, choose, layer_graph, pass_demand, pass_tokens
+from archsim.families.mesh.mapper.pipeline import choose_split, piece_graph
 from archsim.pipeline import build_graph, run
 from archsim.spec import parse_override
 from archsim.workload.model import Scenario

@@ -9,8 +9,8 @@ from archsim.engine import simulate
 from archsim.errors import InfeasibleError
 from archsim.hw.load import load_system
 from archsim.mapping.base import resolve_mapper
-from archsim.mapping.mesh_costs import MeshCosts, MeshEmitter, tree_groups
-from archsim.mapping.mesh_place import footprint, place
+from archsim.families.mesh.mapper.costs import MeshCosts, MeshEmitter, tree_groups
+from archsim.families.mesh.mapper.place import footprint, place
 from archsim.pipeline import build_graph, run
 from archsim.spec import parse_override
 from archsim.workload.model import Scenario
@@ -203,7 +203,7 @@ def test_cli_prints_per_layer_split_and_bottleneck(capsys):
 
 
 def test_heatmap_arrays_for_the_report():
-    from archsim.mapping.mesh_traffic import line_profile
+    from archsim.families.mesh.mapper.traffic import line_profile
 
     result = run("wse3", "llama3.1-8b", Scenario(phase="decode"))
     w, h = (int(v) for v in result.extra["region"].split("x"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from archsim.mapping.mesh_costs import CEREBRAS_2024_OVERHEAD_SCALE, MESSAGE_OVERHEAD_CYCLES, VECTOR_OVERHEAD_CYCLES
+from archsim.families.mesh.mapper.costs import CEREBRAS_2024_OVERHEAD_SCALE, MESSAGE_OVERHEAD_CYCLES, VECTOR_OVERHEAD_CYCLES
 from archsim.validation.base import load_all_cases, run_case
 
 MESH_CASES = sorted(c.case_id for c in load_all_cases() if c.family == "mesh")
@@ -31,7 +31,7 @@ def test_gather_ratio_is_one_sided_at_three():
 
 def test_shipped_constants_are_the_fit_optimum_nearby():
     """docs/wafer.md: beta and sigma minimise the worst WaferLLM error (ties: mean square)."""
-    from archsim.validation.mesh import calibrate
+    from archsim.families.mesh.validation import calibrate
 
     b, s = MESSAGE_OVERHEAD_CYCLES, VECTOR_OVERHEAD_CYCLES
     best = calibrate((b - 1, b, b + 1), (s - 1, s, s + 1))[0]
@@ -39,7 +39,7 @@ def test_shipped_constants_are_the_fit_optimum_nearby():
 
 
 def test_cerebras_scale_is_fitted_on_8b_only():
-    from archsim.validation.mesh import calibrate_cerebras
+    from archsim.families.mesh.validation import calibrate_cerebras
 
     k = CEREBRAS_2024_OVERHEAD_SCALE
     ranked = calibrate_cerebras(MESSAGE_OVERHEAD_CYCLES, VECTOR_OVERHEAD_CYCLES, (k - 0.05, k, k + 0.05))

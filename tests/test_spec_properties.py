@@ -4,14 +4,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from archsim.errors import ArchsimInputError
-from archsim.hw.load import CONFIG_DIR
-from archsim.hw.schema import _register_kinds
+from archsim.hw.load import config_path
 from archsim.spec import load_yaml, validate
-from archsim.hw.schema import CHIP_KINDS
+from archsim.hw.schema import chip_schema
 
-_register_kinds()
-GPU_SCHEMA = CHIP_KINDS.get("gpu")
-BASE_TEXT = (CONFIG_DIR / "h100-sxm.yaml").read_text()
+GPU_SCHEMA = chip_schema("gpu")
+BASE_TEXT = config_path("h100-sxm").read_text()
 BASE, _ = load_yaml(BASE_TEXT, "h100-sxm.yaml")
 
 positive = st.integers(min_value=1, max_value=10**6)

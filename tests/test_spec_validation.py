@@ -24,7 +24,7 @@ CASES = {
     "not_mapping.yaml": [":1:", "expected a mapping"],
     "missing_section.yaml": ["hbm: missing section 'hbm'"],
     "unknown_chip_ref.yaml": ["chip:", "unknown chip or system 'h100-sxn' (did you mean 'h100-sxm'?)"],
-    "bad_choice.yaml": ["interconnect.topology: expected one of 'switch', 'all-to-all', 'dragonfly', 'chain', "
+    "bad_choice.yaml": ["interconnect.topology: expected one of 'switch', 'chain', 'dragonfly', 'all-to-all', "
                         "got 'torus'"],
     "workload_kv_heads.yaml": ["kv_heads: heads (32) must be a multiple of kv_heads (5)"],
     "workload_top_k.yaml": ["top_k: top_k (9) cannot exceed experts (8)"],

@@ -5,6 +5,7 @@ import pytest
 
 from archsim.errors import SpecError
 from archsim.sweep.constraints import ConstraintError, parse_constraint
+from archsim.hw.load import config_path
 from archsim.sweep.spec import load_sweep
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sweep"
@@ -132,7 +133,7 @@ def test_key_is_the_effective_configuration(tmp_path):
 
 
 def test_chip_paths_are_relative_to_the_sweep_file(tmp_path):
-    chip = (Path(__file__).parents[1] / "arch_configs" / "h100-sxm.yaml").read_text()
+    chip = config_path("h100-sxm").read_text()
     (tmp_path / "chips").mkdir()
     (tmp_path / "chips" / "mine.yaml").write_text(chip.replace("name: h100-sxm", "name: mine"))
     path = tmp_path / "s.yaml"

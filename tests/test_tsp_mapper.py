@@ -9,9 +9,9 @@ import pytest
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.hw.load import load_system
 from archsim.mapping.base import resolve_mapper
-from archsim.mapping.tsp_links import (Links, allgather_steps, allreduce_steps, estimate_cycles, loopback_steps,
+from archsim.families.tsp.mapper.links import (Links, allgather_steps, allreduce_steps, estimate_cycles, loopback_steps,
                                        node_crossings, reduce_scatter_steps)
-from archsim.mapping.tsp_plan import chip_bytes, footprint, stage_layers
+from archsim.families.tsp.mapper.plan import chip_bytes, footprint, stage_layers
 from archsim.pipeline import build_graph, run
 from archsim.spec import parse_override
 from archsim.validation.base import load_all_cases, run_case

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archsim.hw.load import load_system
-from archsim.mapping.tsp_chip import TspChip
-from archsim.mapping.tsp_mxm import install_cycles, mxm_cycles, systolic_cycles
+from archsim.families.tsp.mapper.chip import TspChip
+from archsim.models.systolic import install_cycles, mxm_cycles, systolic_cycles
 from archsim.validation.base import reference_rows
 
 ROWS = reference_rows("scalesim_gemm.csv")

@@ -11,7 +11,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from archsim.hw.load import bundled_names, load_system
-    from archsim.mapping.base import MAPPERS, _import_all
+    from archsim.mapping.base import MAPPERS, import_all_mappers
     from archsim.workload.model import bundled_workloads, load_transformer
 
     chips, systems = [], []
@@ -24,7 +24,7 @@ def run(args) -> int:
         print(f"  {name:<16} {load_transformer(name).description}")
     print("  gemm:MxNxK       a single GEMM C[MxN] = A[MxK] B[KxN]  (with --dtype)")
     print("  gemv:NxK         a single GEMV")
-    _import_all()
+    import_all_mappers()
     print("mappers:")
     for name, m in MAPPERS.items():
         opts = ", ".join(o.name for o in m.options) or "no options"

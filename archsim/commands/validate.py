@@ -8,7 +8,8 @@ HELP = "compare archsim's predictions with published measurements (shipped refer
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--family", action="append", choices=("gpu", "tsp", "mesh"), help="only this chip family")
+    p.add_argument("--family", action="append", metavar="KIND",
+                   help="only this chip family (gpu, mesh, tsp, or a plugin's; repeatable)")
     p.add_argument("--case", action="append", help="only this case id (repeatable)")
     p.add_argument("--json", metavar="FILE", help="write every case's result as JSON")
 

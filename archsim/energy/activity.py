@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsim.mapping.roofline import MATRIX_KINDS  # tensor/matrix-unit work; the rest is vector work
+from archsim.workload.ops import MATRIX_KINDS  # tensor/matrix-unit work; the rest is vector work
 
 OTHER_CLASS = "collective"  # task labels that are no operator of the graph (all-reduces, hand-offs)
 

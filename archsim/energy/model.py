@@ -4,7 +4,7 @@
   or not (a 576-chip system whose mapping uses 288 pays for 576: the unused
   ones are a line of their own), plus the system's `power.overhead` (host,
   switches, fans) where its file sets one.
-- Dynamic: each family's resolver (archsim/energy/{gpu,tsp,mesh}.py) turns
+- Dynamic: each family's resolver (archsim/families/<kind>/energy.py) turns
   the run's activity (FLOPs per operator from the operator graph, bytes per
   resource from the engine's task graphs) into joules with the chip file's
   `energy` coefficients, as (component, operator label, joules) terms.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from archsim.energy.activity import op_class, resource_work
-from archsim.registry import Registry
+from archsim.family import get_family
 
 STATIC_USED = "static (chips used)"
 STATIC_UNUSED = "static (chips unused)"
@@ -65,13 +65,12 @@ class Activity:
 
 
 Resolver = Callable[[Activity], list[Term]]
-RESOLVERS: Registry[Resolver] = Registry("chip kind")  # filled by archsim/energy/{gpu,tsp,mesh}.py
 
 
-def _register() -> None:
-    import archsim.energy.gpu  # noqa: F401
-    import archsim.energy.mesh  # noqa: F401
-    import archsim.energy.tsp  # noqa: F401
+def resolver(kind: str) -> Resolver:
+    """Family `kind`'s activity -> joules resolver (archsim/families/<kind>/energy.py)."""
+    family = get_family(kind)
+    return family.resolve(family.energy)
 
 
 def run_tokens(result) -> float:
@@ -88,14 +87,13 @@ def energy_of(system, graph, scenario, result, mapping=None, runs=()) -> dict:
 
     Returns {"missing": path, "note": ...} instead when the chip file lacks a value the run needs.
     """
-    _register()
     chip = system.chip
     idle = chip.power.get("idle")
     if idle is None:
         return _missing(system, "power.idle")
     activity = Activity(system, graph, scenario, mapping, tuple(runs), resource_work(runs))
     try:
-        terms = RESOLVERS.get(system.kind)(activity)
+        terms = resolver(system.kind)(activity)
     except MissingCoefficient as exc:
         return _missing(system, exc.path)
     latency = float(result.latency_s)

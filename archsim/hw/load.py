@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
-from archsim.hw.schema import CHIP_KINDS, SYSTEM, _register_kinds
+from archsim.family import family_config_dirs
+from archsim.hw.schema import chip_kinds, chip_schema, system_schema
 from archsim.spec import (SpecNode, apply_overrides, config_hash, did_you_mean, read_spec_file,
                           resolve_spec_path, validate)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = Path(os.environ.get("ARCHSIM_CONFIG_DIR", REPO_ROOT / "arch_configs"))
+# Bundled chips and systems live with their family (archsim/families/<kind>/configs/); a folder named by
+# ARCHSIM_CONFIG_DIR is searched first, so a user's own files can be used by name.
+CONFIG_DIR_ENV = "ARCHSIM_CONFIG_DIR"
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,32 @@ class System:
         return self.chip.clock
 
 
+def config_dirs() -> list[Path]:
+    """Where chip and system names are looked up, in order."""
+    extra = os.environ.get(CONFIG_DIR_ENV)
+    return ([Path(extra)] if extra else []) + family_config_dirs()
+
+
+def bundled_paths() -> dict[str, Path]:
+    """Every chip or system file found by name: name -> path (the first folder wins)."""
+    found: dict[str, Path] = {}
+    for folder in config_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
 def bundled_names() -> list[str]:
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    return sorted(bundled_paths())
+
+
+def config_path(name: str) -> Path:
+    """The bundled file of chip or system `name` (for tests and tools that read the YAML text)."""
+    return resolve_config_path(name)
 
 
 def resolve_config_path(name_or_path: str) -> Path:
-    return resolve_spec_path(name_or_path, CONFIG_DIR, "chip or system")
+    return resolve_spec_path(name_or_path, bundled_paths(), "chip or system")
 
 
 def _split_overrides(overrides, is_system: bool):
@@ -63,18 +85,17 @@ def _split_overrides(overrides, is_system: bool):
 
 
 def _load_chip_data(path: Path, overrides) -> tuple[SpecNode, dict]:
-    _register_kinds()
     data, lines = read_spec_file(path)
     file = str(path)
     if not isinstance(data, dict):
         raise SpecError([Problem(file, 1, "", "expected a mapping with version, kind, name, ...")])
     kind = data.get("kind")
-    if kind not in CHIP_KINDS:
-        options = CHIP_KINDS.names()
+    options = chip_kinds()
+    if not isinstance(kind, str) or kind not in options:
         raise SpecError([Problem(file, lines.get(("kind",), 1), "kind",
                                  f"expected one of {', '.join(options)}, got {kind!r}"
                                  f"{did_you_mean(str(kind), options)}{_other_file_hint(data)}")])
-    schema = CHIP_KINDS.get(kind)
+    schema = chip_schema(kind)
     data = apply_overrides(data, overrides, schema, lines, file)
     return validate(data, schema, file, lines), data
 
@@ -95,8 +116,9 @@ def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = Non
     file = str(path)
     if isinstance(data, dict) and data.get("kind") == "system":
         own, member = _split_overrides(overrides, True)
-        data = apply_overrides(data, own, SYSTEM, lines, file)
-        spec = validate(data, SYSTEM, file, lines)
+        schema = system_schema()
+        data = apply_overrides(data, own, schema, lines, file)
+        spec = validate(data, schema, file, lines)
         try:
             chip_path = resolve_config_path(spec.chip)
         except ArchsimInputError as exc:

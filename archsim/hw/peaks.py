@@ -1,6 +1,6 @@
 """The roofline view of a system: peak compute, memory bandwidth and capacity.
 
-One function per chip kind turns a validated spec into the few numbers an
+One function per chip family (archsim/families/<kind>/schema.py) turns a validated spec into the few numbers an
 analytic bound needs. Peaks are the hardware's; achievable fractions are the
 mappers' business (and are named there).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archsim.hw.load import System
-from archsim.registry import Registry
+from archsim.family import get_family
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,7 @@ class Peaks:
         return self.matrix_flops / self.memory_bw
 
 
-PEAKS: Registry = Registry("chip kind")  # filled by archsim/hw/{gpu,tsp,mesh}.py
-
-
 def system_peaks(system: System, dtype: str) -> Peaks:
-    from archsim.hw.schema import _register_kinds
-
-    _register_kinds()
-    return PEAKS.get(system.kind)(system, dtype)
+    """The roofline peaks of `system` at `dtype`, from its family's `peaks` function."""
+    family = get_family(system.kind)
+    return family.resolve(family.peaks)(system, dtype)

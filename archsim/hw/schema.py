@@ -1,18 +1,15 @@
 """Schemas of chip and system files. Each chip kind (`kind:` in the YAML) lives in its
-own module (archsim/hw/gpu.py, tsp.py, mesh.py) and registers its schema here.
+own module (archsim/families/gpu/schema.py, tsp.py, mesh.py) and registers its schema here.
 
 Every value is a unit string parsed once (archsim.units). Each bundled file
 cites the source of each number in a comment next to it.
 """
 from __future__ import annotations
 
-from archsim.registry import Registry
+from archsim.family import families, get_family
 from archsim.spec import Field
 
 SUPPORTED_VERSIONS = (1,)
-
-CHIP_KINDS: Registry[dict] = Registry("chip kind")
-
 
 def header(kind: str) -> dict:
     return {
@@ -51,32 +48,37 @@ def energy_per_byte(doc: str) -> Field:
     return Field("energy_per_byte", doc, required=False)
 
 
-SYSTEM = {
-    "version": Field("choice", "schema version of this file", choices=SUPPORTED_VERSIONS),
-    "kind": Field("choice", "a system of several chips", choices=("system",)),
-    "name": Field("str", "short name used on the command line"),
-    "description": Field("str", "one line for `archsim list`"),
-    "chip": Field("str", "name or path of the member chip file"),
-    "count": Field("int", "number of chips", positive=True),
-    "interconnect": {
-        "topology": Field("choice", "how the chips are connected",
-                          choices=("switch", "all-to-all", "dragonfly", "chain")),
-        "link_bandwidth": Field("bandwidth", "per chip port, per direction", positive=True),
-        "links_per_chip": Field("int", "ports per chip used by this topology", positive=True),
-        "hop_latency": Field("time", "latency of one chip-to-chip hop", positive=True),
-        "group_size": Field("int", "chips per all-to-all group (dragonfly); default: all", required=False),
-    },
-    "power": {
-        "overhead": Field("power", "power the system draws beyond its chips (host CPUs, switches, fans), busy "
-                          "or idle; default 0 W (not charged)", required=False, default=0.0),
-    },
-    "price": PRICE,
-}
+def system_schema() -> dict:
+    """The schema of a `kind: system` file; its topology choices are those the families declare."""
+    topologies = tuple(dict.fromkeys(t for f in families().values() for t in f.topologies))
+    return {
+        "version": Field("choice", "schema version of this file", choices=SUPPORTED_VERSIONS),
+        "kind": Field("choice", "a system of several chips", choices=("system",)),
+        "name": Field("str", "short name used on the command line"),
+        "description": Field("str", "one line for `archsim list`"),
+        "chip": Field("str", "name or path of the member chip file"),
+        "count": Field("int", "number of chips", positive=True),
+        "interconnect": {
+            "topology": Field("choice", "how the chips are connected",
+                              choices=topologies),
+            "link_bandwidth": Field("bandwidth", "per chip port, per direction", positive=True),
+            "links_per_chip": Field("int", "ports per chip used by this topology", positive=True),
+            "hop_latency": Field("time", "latency of one chip-to-chip hop", positive=True),
+            "group_size": Field("int", "chips per all-to-all group (dragonfly); default: all", required=False),
+        },
+        "power": {
+            "overhead": Field("power", "power the system draws beyond its chips (host CPUs, switches, fans), busy "
+                              "or idle; default 0 W (not charged)", required=False, default=0.0),
+        },
+        "price": PRICE,
+    }
 
 
+def chip_kinds() -> list[str]:
+    return list(families())
 
-def _register_kinds() -> None:
-    """Each chip kind registers its schema (and peaks) when its module is imported."""
-    import archsim.hw.gpu  # noqa: F401
-    import archsim.hw.mesh  # noqa: F401
-    import archsim.hw.tsp  # noqa: F401
+
+def chip_schema(kind: str) -> dict:
+    """The chip-file schema of family `kind` (imports only that family's schema module)."""
+    family = get_family(kind)
+    return family.resolve(family.schema)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from archsim.engine import TaskGraphBuilder
 from archsim.hw.peaks import system_peaks
 from archsim.mapping.base import Mapping, Segment, register_mapper
-from archsim.mapping.roofline import MATRIX_KINDS
+from archsim.workload.ops import MATRIX_KINDS
 
 
 @register_mapper("aggregate", family="any", default_for=("any",),

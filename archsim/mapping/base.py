@@ -116,17 +116,20 @@ def register_mapper(name: str, family: str, description: str, options: tuple[Opt
 
 
 def resolve_mapper(name: str, kind: str) -> Mapper:
-    """The mapper called `name` (or the default for chip kind `kind` if `auto`), checked for kind."""
-    _import_all()
+    """The mapper called `name` (or the default for chip kind `kind` if `auto`), checked for kind.
+
+    Only the modules needed are imported: `auto` imports its family's default mapper, a named
+    mapper the module its family lists for it (a GPU run never imports the wafer's code)."""
+    from archsim.family import get_family
+
     if name == "auto":
-        candidates = [m for _, m in MAPPERS.items() if kind in m.default_for]
-        if not candidates:
-            candidates = [m for _, m in MAPPERS.items() if "any" in m.default_for]
-        if not candidates:
-            raise ArchsimInputError(f"no mapper for chip kind {kind!r}")
-        return candidates[0]
+        family = get_family(kind)
+        import_mapper(family.default_mapper, kind)
+        return MAPPERS.get(family.default_mapper)
+    import_mapper(name, kind)
     mapper = MAPPERS.get(name)
     if mapper.family not in (kind, "any"):
+        import_all_mappers()
         raise ArchsimInputError(
             f"mapper {name!r} maps {mapper.family} chips, not {kind!r}; "
             f"mappers for {kind}: {', '.join(n for n, m in MAPPERS.items() if m.family in (kind, 'any'))}"
@@ -134,13 +137,38 @@ def resolve_mapper(name: str, kind: str) -> Mapper:
     return mapper
 
 
-def _import_all() -> None:
-    """Import the mapper modules so they register themselves."""
+# Mappers that serve every family and belong to none (archsim/mapping/<module>.py).
+CORE_MAPPERS = {"aggregate": "archsim.mapping.aggregate"}
+
+
+def import_mapper(name: str, kind: str | None = None) -> None:
+    """Import the module that registers mapper `name` (all of them if no family lists it)."""
     import importlib
-    import pkgutil
 
-    import archsim.mapping as pkg
+    from archsim.family import families
 
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name not in ("base", "roofline"):
-            importlib.import_module(f"archsim.mapping.{info.name}")
+    if name in MAPPERS:
+        return
+    if name in CORE_MAPPERS:
+        importlib.import_module(CORE_MAPPERS[name])
+        return
+    known = families()
+    for family in ([known[kind]] if kind in known else []) + list(known.values()):
+        if name in family.mappers:
+            importlib.import_module(family.mappers[name])
+            return
+    import_all_mappers()  # a plugin's mapper (entry point or --plugin), or an unknown name listed in full
+
+
+def import_all_mappers() -> None:
+    """Import every mapper module: the core's, each family's and installed plugins'."""
+    import importlib
+
+    from archsim.family import families, mapper_plugin_modules
+
+    for module in CORE_MAPPERS.values():
+        importlib.import_module(module)
+    for family in families().values():
+        family.import_mappers()
+    for module in mapper_plugin_modules():
+        importlib.import_module(module)

@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archsim.hw.peaks import Peaks
-from archsim.workload.ops import Op, OpGraph
-
-MATRIX_KINDS = frozenset({"gemm", "attn_score", "attn_context"})
+from archsim.workload.ops import MATRIX_KINDS, Op, OpGraph
 
 
 @dataclass(frozen=True)

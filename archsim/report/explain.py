@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
-from archsim.mapping.roofline import MATRIX_KINDS
+from archsim.workload.ops import MATRIX_KINDS
 from archsim.report.economics import energy_narrative
 from archsim.units import format_quantity
 from archsim.workload.model import DTYPE_BYTES

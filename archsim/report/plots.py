@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ArchsimInputError
-from archsim.mapping.roofline import MATRIX_KINDS
+from archsim.workload.ops import MATRIX_KINDS
 from archsim.report.text import fold_layers, time_unit
 from archsim.units import format_quantity
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import importlib
-import pkgutil
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,12 +88,18 @@ def validation_case(case_id: str, family: str, tolerance: float, command: str, r
     return decorator
 
 
-def load_all_cases() -> list[Case]:
-    import archsim.validation as pkg
+# Cases that compare families with each other (energy ratios, power) and belong to none.
+CORE_CASE_MODULES = ("archsim.validation.energy",)
 
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name != "base":
-            importlib.import_module(f"archsim.validation.{info.name}")
+
+def load_all_cases() -> list[Case]:
+    """Every registered case: each family's validation modules, then the cross-family ones."""
+    from archsim.family import families
+
+    for family in families().values():
+        family.import_validation()
+    for module in CORE_CASE_MODULES:
+        importlib.import_module(module)
     return [c for _, c in CASES.items()]
 
 
@@ -114,6 +119,13 @@ def run_case(case: Case) -> CaseResult:
 def run_cases(families: list[str] | None = None, ids: list[str] | None = None) -> list[CaseResult]:
     cases = load_all_cases()
     if families:
+        from archsim.family import families as known_families
+
+        known = known_families()
+        for kind in families:
+            if kind not in known:
+                raise UnknownNameError(f"unknown chip family {kind!r}{did_you_mean(kind, known)}; "
+                                       f"families: {', '.join(known)}")
         cases = [c for c in cases if c.family in families]
     if ids:
         known = sorted(c.case_id for c in cases)

@@ -21,7 +21,7 @@ prefill 8B x1 row, rounded to 0.05, gives 15.8). So two sets of cases:
   "direction" cases report the ratio oriented so that >= 1 means the same side
   of 1 as the paper.
 
-The WSE-2 runs use the wafer validation's settings (archsim/validation/mesh.py:
+The WSE-2 runs use the wafer validation's settings (archsim/families/mesh/validation.py:
 one layer timed on a 420x420 region for decode and 720x720 for prefill, the
 regions of the paper's 2,700 and 27,686 tok/s, and scaled by the layer count).
 
@@ -39,7 +39,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from archsim.validation.base import reference_rows, validation_case
-from archsim.validation.mesh import WAFERLLM_CONTEXT, WAFERLLM_PREFILL_OPTIONS
+from archsim.families.mesh.validation import WAFERLLM_CONTEXT, WAFERLLM_PREFILL_OPTIONS
 from archsim.workload.model import Scenario
 
 RATIO_FILE = "waferllm_energy_ratios.csv"
@@ -69,7 +69,7 @@ def _run(chip: str, model: str, phase: str, overrides: tuple = (), options: tupl
 def _wafer(model: str, phase: str):
     side = WAFER_REGION[phase]
     options = (("region", f"{side}x{side}"), ("layers_only", "true"))
-    if phase == "prefill":  # the paper's method, as in validation/mesh.py
+    if phase == "prefill":  # the paper's method, as in archsim/families/mesh/validation.py
         options += tuple(WAFERLLM_PREFILL_OPTIONS.items())
     return _run("wse2", model, phase, (("core.sram", "128KiB"),), options)
 

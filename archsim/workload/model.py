@@ -1,4 +1,4 @@
-"""Transformer specs (`workloads/*.yaml`) and the scenario a run asks for."""
+"""Transformer specs (`archsim/data/workloads/*.yaml`) and the scenario a run asks for."""
 from __future__ import annotations
 
 import os
@@ -8,8 +8,10 @@ from pathlib import Path
 from archsim.errors import ArchsimInputError, Problem, SpecError
 from archsim.spec import Field, did_you_mean, read_spec_file, resolve_spec_path, validate
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKLOAD_DIR = Path(os.environ.get("ARCHSIM_WORKLOAD_DIR", REPO_ROOT / "workloads"))
+# Bundled models ship inside the package (archsim/data/workloads/); ARCHSIM_WORKLOAD_DIR names a folder
+# searched first, so a user's own files can be used by name.
+BUNDLED_WORKLOAD_DIR = Path(__file__).resolve().parents[1] / "data" / "workloads"
+WORKLOAD_DIR_ENV = "ARCHSIM_WORKLOAD_DIR"
 
 DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}
 
@@ -63,12 +65,27 @@ class Transformer:
         return self.experts > 1
 
 
+def workload_paths() -> dict[str, Path]:
+    """Every workload file found by name: name -> path (the first folder wins)."""
+    extra = os.environ.get(WORKLOAD_DIR_ENV)
+    found: dict[str, Path] = {}
+    for folder in ([Path(extra)] if extra else []) + [BUNDLED_WORKLOAD_DIR]:
+        for path in sorted(folder.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
 def bundled_workloads() -> list[str]:
-    return sorted(p.stem for p in WORKLOAD_DIR.glob("*.yaml"))
+    return sorted(workload_paths())
+
+
+def workload_path(name: str) -> Path:
+    """The file of bundled workload `name` (for tests and tools that read the YAML text)."""
+    return resolve_spec_path(name, workload_paths(), "workload")
 
 
 def load_transformer(name_or_path: str) -> Transformer:
-    path = resolve_spec_path(name_or_path, WORKLOAD_DIR, "workload", "; or gemm:MxNxK / gemv:NxK")
+    path = resolve_spec_path(name_or_path, workload_paths(), "workload", "; or gemm:MxNxK / gemv:NxK")
     data, lines = read_spec_file(path)
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in (None, "transformer") and not did_you_mean(str(kind), ["transformer"]):

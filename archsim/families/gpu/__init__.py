@@ -1,0 +1,15 @@
+"""NVIDIA-style GPUs: SMs with tensor cores, L2, HBM, NVLink between GPUs (docs/gpu.md)."""
+from archsim.family import Family
+
+FAMILY = Family(
+    kind="gpu",
+    description="GPUs: SMs with tensor cores, L2 and HBM; NVLink/NVSwitch between GPUs",
+    schema="archsim.families.gpu.schema:GPU",
+    peaks="archsim.families.gpu.schema:gpu_peaks",
+    energy="archsim.families.gpu.energy:gpu_energy",
+    mappers={"gpu-tiled": "archsim.families.gpu.mapper.tiled"},
+    default_mapper="gpu-tiled",
+    validation=("archsim.families.gpu.validation",),
+    topologies=("switch",),
+    configs="configs",
+)

@@ -1,0 +1,147 @@
+"""One GPU as the GPU mapper sees it: per-SM rates in cycles of the chip
+clock, and `Kernel`, the description of one launched grid that the emitter
+turns into engine tasks.
+
+A kernel is a set of thread blocks (CTAs). Each CTA has a compute time (SM
+cycles: tensor-core, FP32 and special-function work at the per-SM rates) and
+a number of bytes it moves between L2 and the SM; the kernel as a whole moves
+`hbm_bytes` through HBM and `l2_bytes` through L2. How the CTAs are spread
+over the SMs, and therefore wave quantization and tails, is the emitter's job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from archsim.errors import ArchsimInputError
+from archsim.families.gpu.mapper.calibration import HBM_FRACTION, TENSOR_EFFICIENCY
+
+
+@dataclass(frozen=True)
+class GpuChip:
+    name: str
+    clock_hz: float
+    sms: int
+    tensor_per_cycle: float  # FLOP per cycle per SM at the run's dtype, sustained
+    fp32_per_cycle: float  # CUDA-core FLOP per cycle per SM
+    sfu_per_cycle: float  # special-function results (exp2) per cycle per SM
+    hbm_per_cycle: float  # achievable HBM bytes per cycle (whole chip)
+    l2_per_cycle: float  # L2 bytes per cycle (whole chip)
+    latency_cycles: int  # DRAM load-to-use latency
+    l2_capacity: float
+    hbm_capacity: float
+    smem_per_sm: int
+    registers_per_sm: int
+    max_warps: int
+    max_blocks: int
+    multicast: int  # CTAs sharing one B-tile fetch (thread-block cluster with TMA multicast)
+
+    def cycles(self, seconds: float) -> int:
+        return int(round(seconds * self.clock_hz))
+
+
+def gpu_chip(spec, dtype: str) -> GpuChip:
+    """Per-SM rates of the chip `spec` (a validated gpu SpecNode) for `dtype` operands."""
+    clock = float(spec.clock)
+    loaded = float(spec.clock_under_load or spec.clock)
+    scale = loaded / clock  # the tensor pipes run at the sustained clock; cycles count at the nominal one
+    peak = {"fp16": spec.compute.fp16, "bf16": spec.compute.bf16, "fp8": spec.compute.fp8,
+            "int8": spec.compute.int8, "fp32": spec.compute.fp32}.get(dtype)
+    if peak is None:
+        raise ArchsimInputError(f"{spec.name} has no {dtype} tensor-core rate in its spec; "
+                                f"use --dtype with one it lists")
+    sms = int(spec.sm.count)
+    return GpuChip(
+        name=spec.name, clock_hz=clock, sms=sms,
+        tensor_per_cycle=float(peak) / sms / clock * scale * TENSOR_EFFICIENCY,
+        fp32_per_cycle=float(spec.compute.fp32) / sms / clock * scale,
+        sfu_per_cycle=float(spec.sm.sfu_rate) * scale,
+        hbm_per_cycle=HBM_FRACTION * float(spec.hbm.bandwidth) / clock,
+        l2_per_cycle=float(spec.l2.bandwidth) / clock,
+        latency_cycles=max(1, int(round(float(spec.hbm.latency) * clock))),
+        l2_capacity=float(spec.l2.capacity), hbm_capacity=float(spec.hbm.capacity),
+        smem_per_sm=int(spec.sm.shared_memory), registers_per_sm=int(spec.sm.registers), max_warps=int(spec.sm.max_warps),
+        max_blocks=int(spec.sm.max_blocks), multicast=int(spec.sm.cluster_multicast))
+
+
+@dataclass
+class Kernel:
+    """One grid launch. Arrays hold one entry per CTA (or one entry for all
+    CTAs when `uniform`, with `ctas` saying how many)."""
+
+    label: str  # the Op name it implements ("L0.qkv"); fused kernels use their first op
+    layer: int
+    ctas: int
+    cta_cycles: np.ndarray  # SM cycles of compute per CTA
+    cta_bytes: np.ndarray  # bytes each CTA moves between L2 and the SM
+    inflight_per_cta: float  # bytes one CTA keeps in flight (Little's law)
+    occupancy: int  # CTAs resident on one SM at once
+    hbm_bytes: float
+    l2_bytes: float
+    desc: str = ""
+    covers: tuple[str, ...] = field(default_factory=tuple)  # other ops fused into it
+
+    @property
+    def uniform(self) -> bool:
+        return self.cta_cycles.shape[0] == 1
+
+    @property
+    def flops_cycles(self) -> float:
+        return float(self.cta_cycles.sum() * (self.ctas if self.uniform else 1))
+
+
+def sm_loads(kernel: Kernel, sms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CTAs, compute cycles and bytes per SM, as the block scheduler hands them out.
+
+    Uniform CTAs: round robin (what greedy dispatch does when every CTA takes
+    as long). Otherwise largest first to the least loaded SM (the order
+    FlashAttention launches its causal blocks in)."""
+    if kernel.uniform:
+        active = min(kernel.ctas, sms)
+        base, extra = divmod(kernel.ctas, active)
+        count = np.full(active, base, dtype=np.int64)
+        count[:extra] += 1
+        return count, count * float(kernel.cta_cycles[0]), count * float(kernel.cta_bytes[0])
+    import heapq
+
+    order = np.argsort(-kernel.cta_cycles, kind="stable")
+    active = min(kernel.ctas, sms)
+    count = np.zeros(active, dtype=np.int64)
+    cyc = np.zeros(active)
+    byt = np.zeros(active)
+    heap = [(0.0, i) for i in range(active)]
+    for c in order:
+        load, i = heapq.heappop(heap)
+        count[i] += 1
+        cyc[i] += kernel.cta_cycles[c]
+        byt[i] += kernel.cta_bytes[c]
+        heapq.heappush(heap, (load + float(kernel.cta_cycles[c]), i))
+    return count, cyc, byt
+
+
+def sm_parts(kernel: Kernel, chip: GpuChip) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per active SM: compute cycles, load-issue cycles and pipeline-fill cycles.
+
+    An SM holds `occupancy` CTAs at once; they share its pipes, so compute
+    adds up, and their bytes in flight add up: by Little's law the SM moves
+    at most (resident CTAs x bytes in flight) / latency bytes per cycle, and
+    never more than its share of the L2 bandwidth (its crossbar port). Each
+    round of resident CTAs pays one memory latency to fill its pipeline
+    before compute and loads overlap, so an SM is busy fill + max(compute, issue)."""
+    count, cyc, byt = sm_loads(kernel, chip.sms)
+    resident = np.minimum(count, kernel.occupancy)
+    little = resident * max(kernel.inflight_per_cta, 1.0) / chip.latency_cycles
+    issue = byt / np.minimum(little, chip.l2_per_cycle / chip.sms)
+    fills = np.ceil(count / kernel.occupancy) * chip.latency_cycles
+    return cyc, issue, fills
+
+
+def estimate_cycles(kernel: Kernel, chip: GpuChip) -> float:
+    """The kernel's duration as the engine will find it (no launch gap): the
+    slowest SM, the HBM stream, or the L2 stream, whichever is longest."""
+    cyc, issue, fills = sm_parts(kernel, chip)
+    busy = fills + np.maximum(cyc, issue)
+    return max(float(busy.max()) if busy.size else 0.0,
+               kernel.hbm_bytes / chip.hbm_per_cycle + chip.latency_cycles,
+               kernel.l2_bytes / chip.l2_per_cycle)

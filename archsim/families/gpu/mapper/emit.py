@@ -1,0 +1,118 @@
+"""Kernels and collectives -> engine tasks, for one representative GPU.
+
+Resources of the graph:
+- `sm`   compute, capacity = SM count, work in SM cycles (rate 1): per
+         active SM and kernel, the compute of the CTAs the block scheduler
+         gives that SM (gpu_chip.sm_parts); the slowest SM is the wave tail;
+- `sm_ld` memory, capacity = SM count, work in cycles: the same SM's load
+         issue, limited by its bytes in flight (Little's law) or its L2 port;
+         both follow that SM's pipeline fill (a memory-latency delay);
+- `hbm`  memory, the achievable HBM rate, one memory latency per task;
+- `l2`   memory, the L2 rate;
+- `nvlink` interconnect, one port of the GPU at the link rate times NCCL's
+         protocol efficiency (the payload share of the line rate), the
+         per-step hop latency of the system file.
+
+A kernel's tasks all start after its launch (a `KERNEL_LAUNCH_S` gap after the
+previous kernel, and after its host dispatch) and run side by side; the next
+kernel starts when all of them are done. The host dispatches one op after
+another (eager: a chain of `HOST_DISPATCH_S` delays that runs ahead of the
+GPU; CUDA graphs: one such delay for the whole step). Launch gaps and host
+dispatch are delays (fixed latencies, no resource) labelled with the op they
+launch; `launch_gap_s` and `host_dispatch_s` in the result total them.
+
+A collective is a kernel too: NCCL's fixed cost, then the algorithm's steps
+on the link, each paying the hop latency:
+- ring all-reduce of S bytes over N GPUs: 2(N-1) steps of S/N bytes
+  (reduce-scatter then all-gather);
+- ring all-gather of S bytes (the gathered size): N-1 steps of S/N bytes;
+- point-to-point (pipeline stages): one transfer of S bytes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from archsim.engine import TaskGraphBuilder
+from archsim.families.gpu.mapper.calibration import (COLLECTIVE_BASE_S, HOST_DISPATCH_S, KERNEL_LAUNCH_S,
+                                             NVLINK_PROTOCOL_EFFICIENCY)
+from archsim.families.gpu.mapper.chip import GpuChip, Kernel, sm_parts
+
+
+class GpuEmitter:
+    """Builds one segment's task graph, kernel after kernel."""
+
+    def __init__(self, chip: GpuChip, interconnect, cuda_graphs: bool, host_overhead: bool,
+                 replay: bool = True):
+        """`replay`: with CUDA graphs, this segment starts the step and pays the graph launch."""
+        self.chip = chip
+        self.cuda_graphs = cuda_graphs
+        self.host_overhead = host_overhead
+        self.replay = replay
+        b = self.b = TaskGraphBuilder(clock_hz=chip.clock_hz)
+        self.sm = b.add_resource("sm", "compute", rate=1.0, capacity=chip.sms)
+        self.sm_mem = b.add_resource("sm_ld", "memory", rate=1.0, capacity=chip.sms)
+        self.hbm = b.add_resource("hbm", "memory", rate=chip.hbm_per_cycle, latency=chip.latency_cycles)
+        self.l2 = b.add_resource("l2", "memory", rate=chip.l2_per_cycle)
+        self.link = None
+        if interconnect is not None:
+            self.link = b.add_resource("nvlink", "interconnect",
+                                       rate=float(interconnect.link_bandwidth) * NVLINK_PROTOCOL_EFFICIENCY
+                                       / chip.clock_hz,
+                                       latency=chip.cycles(float(interconnect.hop_latency)))
+        self.last: list[int] = []
+        self.host_last: list[int] = []
+        self.kernels = 0
+        self.dispatches = 0
+
+    def _launch(self, label: str, layer: int) -> int:
+        deps = list(self.last)
+        graph_replay = self.replay and self.kernels == 0
+        if self.host_overhead and (not self.cuda_graphs or graph_replay):  # eager: every op
+            self.dispatches += 1
+            h = self.b.add_delay(self.chip.cycles(HOST_DISPATCH_S), deps=self.host_last, op=label, layer=layer)
+            self.host_last = [h]
+            deps.append(h)
+        self.kernels += 1
+        return self.b.add_delay(self.chip.cycles(KERNEL_LAUNCH_S), deps=deps, op=label, layer=layer)
+
+    def kernel(self, k: Kernel) -> None:
+        launch = self._launch(k.label, k.layer)
+        cyc, issue, fills = sm_parts(k, self.chip)
+        n = cyc.shape[0]
+        # per active SM: its pipeline fill (a latency), then compute and load issue side by side
+        fill = self.b.add_tasks(np.full(n, -1), latency=np.ceil(fills).astype(np.int64), dep_ptr=np.arange(n + 1),
+                                dep_idx=np.full(n, launch), op=k.label, layer=k.layer, category="memory")
+        tasks = []
+        for resource, work in ((self.sm, cyc), (self.sm_mem, issue)):
+            has = np.flatnonzero(work > 0)
+            if has.size:
+                tasks += list(self.b.add_tasks(np.full(has.size, resource), work=np.ceil(work[has]),
+                                               dep_ptr=np.arange(has.size + 1),
+                                               dep_idx=np.asarray(fill)[has], op=k.label, layer=k.layer))
+        tasks += [f for i, f in enumerate(fill) if cyc[i] <= 0 and issue[i] <= 0]
+        if k.hbm_bytes > 0:
+            tasks.append(self.b.add_task(self.hbm, work=k.hbm_bytes, deps=[launch], op=k.label, layer=k.layer))
+        if k.l2_bytes > 0:
+            tasks.append(self.b.add_task(self.l2, work=k.l2_bytes, deps=[launch], op=k.label, layer=k.layer))
+        self.last = [self.b.add_delay(0, deps=tasks, op=k.label, layer=k.layer)]
+
+    def collective(self, label: str, layer: int, algorithm: str, size_bytes: float, ranks: int) -> None:
+        if self.link is None or ranks < 2:
+            return
+        launch = self._launch(label, layer)
+        prev = self.b.add_delay(self.chip.cycles(COLLECTIVE_BASE_S), deps=[launch], op=label, layer=layer,
+                                category="communication")
+        steps, chunk = {"allreduce": (2 * (ranks - 1), size_bytes / ranks),
+                        "allgather": (ranks - 1, size_bytes / ranks),
+                        "p2p": (1, size_bytes)}[algorithm]
+        for _ in range(steps):
+            prev = self.b.add_task(self.link, work=chunk, deps=[prev], op=label, layer=layer,
+                                   category="communication")
+        self.last = [prev]
+
+    def overhead_s(self) -> tuple[float, float]:
+        """(launch gaps, host dispatch) of this segment in seconds, summed (not all on the critical path)."""
+        return self.kernels * KERNEL_LAUNCH_S, self.dispatches * HOST_DISPATCH_S
+
+    def build(self):
+        return self.b.build()
