@@ -9,6 +9,7 @@ import pytest
 from archsim.cli import main
 from archsim.validation.base import load_all_cases, run_case
 from archsim.validation.energy import WAFERLLM_WSE2_W, _rows
+from validation_expectations import check_case
 
 ENERGY_PREFIXES = ("waferllm-", "cs2-power", "gpu-power-", "gpu-h100-power")
 
@@ -21,7 +22,7 @@ def _cases():
 def test_energy_case(case):
     result = run_case(case)
     assert result.predicted is not None and math.isfinite(result.predicted), result.message
-    assert result.passed, f"{case.case_id}: predicted {result.predicted:.4g}, measured {case.measured:.4g}"
+    check_case(result)
 
 
 def test_the_paper_ratios_are_nameplate_arithmetic():

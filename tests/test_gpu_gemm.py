@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from archsim.engine import simulate
 from archsim.errors import ArchsimInputError
 from archsim.hw.load import load_system
-from archsim.families.gpu.mapper.calibration import KERNEL_LAUNCH_S
+from archsim.calibration import KERNEL_LAUNCH_S
 from archsim.families.gpu.mapper.chip import estimate_cycles, gpu_chip, sm_loads
 from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.gemm import TILES, gemm_kernel, parse_tile, plan_gemm

@@ -4,7 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from archsim.engine import simulate
 from archsim.hw.load import load_system
-from archsim.families.gpu.mapper.calibration import (COLLECTIVE_BASE_S, KERNEL_LAUNCH_S, NVLINK_PROTOCOL_EFFICIENCY,
+from archsim.calibration import (COLLECTIVE_BASE_S, KERNEL_LAUNCH_S, NVLINK_PROTOCOL_EFFICIENCY,
                                              STREAM_BYTES_IN_FLIGHT_PER_THREAD)
 from archsim.families.gpu.mapper.chip import estimate_cycles, gpu_chip
 from archsim.families.gpu.mapper.emit import GpuEmitter

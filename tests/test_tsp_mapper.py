@@ -15,6 +15,7 @@ from archsim.families.tsp.mapper.plan import chip_bytes, footprint, stage_layers
 from archsim.pipeline import build_graph, run
 from archsim.spec import parse_override
 from archsim.validation.base import load_all_cases, run_case
+from validation_expectations import check_case
 from archsim.workload.model import Scenario
 
 INT8 = Scenario(phase="decode", context_len=4095, weight_dtype="int8", act_dtype="bf16", kv_dtype="bf16")
@@ -152,10 +153,9 @@ def test_tsp_validation_cases_pass():
     assert "groq-70b" in cases and sum(k.startswith("tsp-mxm-ws-") for k in cases) == 3
     for case in cases.values():
         result = run_case(case)
-        if case.required:
-            assert result.passed and abs(result.error) <= case.tolerance, (case.case_id, result.predicted)
-        else:  # low confidence (chip count unknown): reported with its error, never fails the run
-            assert result.predicted is not None and result.passed and case.tolerance == 0.30, case.case_id
+        check_case(result)
+        if not case.required:  # low confidence (chip count unknown): reported with its error, never fails the run
+            assert case.tolerance == 0.30 and not result.fails_run, case.case_id
 
 
 def test_low_confidence_groq_cases_are_reported_not_required():

@@ -9,6 +9,7 @@ COMMAND_MODULES = [
     "check",
     "list_cmd",
     "validate",
+    "calibrate",
     "sweep",
     "results",
     "frontier",

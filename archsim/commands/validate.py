@@ -14,50 +14,65 @@ def add_arguments(p) -> None:
     p.add_argument("--json", metavar="FILE", help="write every case's result as JSON")
 
 
+GROUPS = (("prediction", "Predictions (required: each fails the run if outside its tolerance)"),
+          ("reported", "Reported only (low-confidence references: shown with their error, never failing the run)"),
+          ("fitted", "Fitted (used to fit a calibration constant: not evidence for it; `archsim calibrate`)"))
+
+
 def run(args) -> int:
     from archsim.validation.base import run_cases
 
     results = run_cases(args.family, args.case)
     width = max([28] + [len(r.case.case_id) + 2 for r in results])
     header = f"{'case':<{width}}{'predicted':>12}{'measured':>12}  {'unit':<10}{'error':>8}{'tol':>6}  status"
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        c = r.case
-        if c.required:
-            status = "ok" if r.passed else "FAIL"
-        else:  # low-confidence reference: shown, never fails the run
-            status = "reported" + ("" if r.within else " (outside)")
-        if c.calibrates:
-            status += f" (fitted: {c.calibrates})"
-        pred = f"{r.predicted:,.4g}" if r.predicted is not None else "-"
-        # A one-sided case (at least a bound) has no meaningful signed error: show the margin instead.
-        err = "-" if r.error is None else (f">={1 - c.tolerance:.2g}x" if c.at_least else f"{r.error:+.1%}")
-        print(f"{c.case_id:<{width}}{pred:>12}{c.measured:>12,.4g}  {c.unit:<10}{err:>8}{c.tolerance:>6.0%}  {status}")
-        if r.message:
-            print(f"    {r.message}")
-    failed = [r for r in results if not r.passed]
-    print("\n" + "\n".join(summary_lines(results)))
+    for group, title in GROUPS:
+        rows = [r for r in results if r.group == group]
+        if not rows:
+            continue
+        print(f"{title}\n{header}\n{'-' * len(header)}")
+        for r in rows:
+            print(_row(r, width))
+            if r.message:
+                print(f"    {r.message}")
+        print()
+    print("\n".join(summary_lines(results)))
     if args.json:
         write_json(args.json, [r.to_dict() for r in results])
-    return 1 if failed else 0
+    return 1 if any(r.fails_run for r in results) else 0
+
+
+def _row(r, width: int) -> str:
+    c = r.case
+    if c.required:
+        status = "ok" if r.passed else "FAIL"
+    else:
+        status = "within" if r.passed else "outside"
+    if c.calibrates:
+        status += f" (fitted: {c.calibrates})"
+    pred = f"{r.predicted:,.4g}" if r.predicted is not None else "-"
+    # A one-sided case (at least a bound) has no meaningful signed error: show the margin instead.
+    err = "-" if r.error is None else (f">={1 - c.tolerance:.2g}x" if c.at_least else f"{r.error:+.1%}")
+    return f"{c.case_id:<{width}}{pred:>12}{c.measured:>12,.4g}  {c.unit:<10}{err:>8}{c.tolerance:>6.0%}  {status}"
 
 
 def summary_lines(results) -> list[str]:
-    """Required cases (which fail the run) and reported-only ones (low-confidence
-    references) are counted apart, so a reported case far off is never hidden
-    in a count of passes."""
-    failed = [r for r in results if not r.passed]
-    required = [r for r in results if r.case.required]
-    reported = [r for r in results if not r.case.required]
-    outside = [r.case.case_id for r in reported if not r.within]
-    fitted = sum(1 for r in results if r.case.calibrates)
-    lines = [f"{len(required) - len(failed)} of {len(required)} required cases within tolerance"
-             + (f" ({fitted} of them were used to fit constants, marked 'fitted'; the rest are predictions)"
-                if fitted else "")
-             + (f"; failing: {', '.join(r.case.case_id for r in failed)}" if failed else "")]
+    """Predictions (evidence), reported-only cases and fitted cases are counted apart, so neither a case
+    used to fit a constant nor a low-confidence reference is ever counted as evidence."""
+    lines = []
+    predictions = [r for r in results if r.group == "prediction"]
+    failing = [r.case.case_id for r in predictions if not r.passed]
+    if predictions:
+        lines.append(f"{len(predictions) - len(failing)} of {len(predictions)} required predictions within "
+                     "tolerance" + (f"; failing: {', '.join(failing)}" if failing else ""))
+    reported = [r for r in results if r.group == "reported"]
+    outside = [r.case.case_id for r in reported if not r.passed]
     if reported:
-        lines.append(f"{len(reported) - len(outside)} of {len(reported)} reported-only cases (low-confidence "
-                     "references, never failing the run) within tolerance"
+        lines.append(f"{len(reported) - len(outside)} of {len(reported)} reported-only cases within tolerance"
                      + (f"; outside: {', '.join(outside)}" if outside else ""))
+    fitted = [r for r in results if r.group == "fitted"]
+    if fitted:
+        off = [r.case.case_id for r in fitted if not r.passed]
+        lines.append(f"{len(fitted)} fitted cases listed apart, not counted as evidence"
+                     + (f"; outside their tolerance (a fit has drifted: run `archsim calibrate --check`): "
+                        f"{', '.join(off)}" if off else ""))
     return lines

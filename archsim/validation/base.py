@@ -28,7 +28,11 @@ class Case:
     source: str
     command: str  # the archsim command that reproduces the prediction
     at_least: bool = False  # one-sided: passes when predicted >= measured * (1 - tolerance)
-    calibrates: str = ""  # non-empty: this case was used to fit the named constant(s), so it is no test of them
+
+    @property
+    def calibrates(self) -> str:
+        """The constants this case was used to fit (archsim/calibration): it is no test of them."""
+        return ", ".join(fitted_constants(self.case_id))
 
 
 @dataclass(frozen=True)
@@ -36,19 +40,42 @@ class CaseResult:
     case: Case
     predicted: float | None
     error: float | None  # signed relative error
-    passed: bool  # within tolerance, or a reported-only case (which never fails the run)
+    passed: bool  # the prediction is within tolerance (required, reported-only and fitted cases alike)
     message: str = ""
     seconds: float = 0.0
-    within: bool = False  # the prediction is within tolerance (whether or not the case is required)
+
+    @property
+    def within(self) -> bool:
+        return self.passed
+
+    @property
+    def fails_run(self) -> bool:
+        """A required case outside its tolerance (or that could not run) fails `archsim validate`."""
+        return self.case.required and not self.passed
+
+    @property
+    def group(self) -> str:
+        """prediction (evidence), fitted (used to fit a constant: not evidence) or reported (low confidence)."""
+        if self.case.calibrates:
+            return "fitted"
+        return "prediction" if self.case.required else "reported"
 
     def to_dict(self) -> dict:
         c = self.case
         return dict(case_id=c.case_id, family=c.family, predicted=self.predicted, measured=c.measured,
                     unit=c.unit, error=self.error, tolerance=c.tolerance, at_least=c.at_least, calibrates=c.calibrates or None, required=c.required,
-                    passed=self.passed, within_tolerance=self.within, source=c.source, command=c.command, message=self.message)
+                    group=self.group, within_tolerance=self.passed, fails_run=self.fails_run, source=c.source,
+                    command=c.command, message=self.message)
 
 
 CASES: Registry[Case] = Registry("validation case")
+
+
+def fitted_constants(case_id: str) -> list[str]:
+    """Names of the calibration constants fitted on (or on the same quantity as) case `case_id`."""
+    from archsim.calibration.table import TABLE
+
+    return [c.name for c in TABLE if c.origin == "fitted" and case_id in c.cases]
 
 
 @lru_cache(maxsize=None)
@@ -72,7 +99,7 @@ def reference_row(case_id: str, file: str = "published_results.csv") -> dict:
 
 def validation_case(case_id: str, family: str, tolerance: float, command: str, required: bool = True,
                     measured: float | None = None, unit: str | None = None, source: str | None = None,
-                    at_least: bool = False, calibrates: str = ""):
+                    at_least: bool = False):
     """Register fn() -> predicted. Measured value, unit and source default to published_results.csv."""
 
     def decorator(fn):
@@ -81,8 +108,7 @@ def validation_case(case_id: str, family: str, tolerance: float, command: str, r
             value, u, src = float(row["value"]), row["unit"], row["source"]
         else:
             value, u, src = measured, unit or "", source or ""
-        CASES.add(case_id, Case(case_id, family, tolerance, required, fn, value, u, src, command, at_least,
-                                calibrates))
+        CASES.add(case_id, Case(case_id, family, tolerance, required, fn, value, u, src, command, at_least))
         return fn
 
     return decorator
@@ -108,12 +134,10 @@ def run_case(case: Case) -> CaseResult:
     try:
         predicted = float(case.predict())
     except ArchsimInputError as exc:
-        return CaseResult(case, None, None, not case.required, f"could not run: {exc}",
-                          time.perf_counter() - t0)
+        return CaseResult(case, None, None, False, f"could not run: {exc}", time.perf_counter() - t0)
     error = (predicted - case.measured) / case.measured
     within = error >= -case.tolerance if case.at_least else abs(error) <= case.tolerance
-    passed = within or not case.required
-    return CaseResult(case, predicted, error, passed, "", time.perf_counter() - t0, within)
+    return CaseResult(case, predicted, error, within, "", time.perf_counter() - t0)
 
 
 def run_cases(families: list[str] | None = None, ids: list[str] | None = None) -> list[CaseResult]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from archsim.errors import ArchsimInputError
-from archsim.families.gpu.mapper.calibration import HBM_FRACTION, TENSOR_EFFICIENCY
+from archsim.calibration import HBM_FRACTION, TENSOR_EFFICIENCY
 
 
 @dataclass(frozen=True)

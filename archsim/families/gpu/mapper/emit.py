@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsim.engine import TaskGraphBuilder
-from archsim.families.gpu.mapper.calibration import (COLLECTIVE_BASE_S, HOST_DISPATCH_S, KERNEL_LAUNCH_S,
+from archsim.calibration import (COLLECTIVE_BASE_S, HOST_DISPATCH_S, KERNEL_LAUNCH_S,
                                              NVLINK_PROTOCOL_EFFICIENCY)
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, sm_parts
 

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from archsim.families.gpu.mapper.calibration import STREAM_BYTES_IN_FLIGHT_PER_THREAD
+from archsim.calibration import STREAM_BYTES_IN_FLIGHT_PER_THREAD
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel
 
 STREAM_THREADS = 256  # threads per CTA of a streaming kernel

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from archsim.errors import ArchsimInputError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
-from archsim.families.gpu.mapper.calibration import HOST_DISPATCH_S
+from archsim.calibration import HOST_DISPATCH_S
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip
 from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.gemm import parse_tile, plan_gemm

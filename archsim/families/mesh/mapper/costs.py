@@ -16,10 +16,11 @@ Memory, constrained Routing (colours). Here:
   level (tasks never per core: 660x660 regions stay a few hundred tasks).
 
 Calibrated constants (two, the same for every chip, model and case, plus the scale of the
-cerebras-2024 software profile below, fitted on one case and marked so in `archsim validate`):
-MESSAGE_OVERHEAD_CYCLES (beta) and VECTOR_OVERHEAD_CYCLES (sigma), fitted by
-tools in docs/wafer.md to WaferLLM's WSE-2 decode (Table 4, 420/540/660 core
-regions) and prefill (Table 3, 480/600/720) measurements. A chip file may set
+cerebras-2024 software profile, fitted on one case and marked so in `archsim validate`):
+MESSAGE_OVERHEAD_CYCLES (beta) and VECTOR_OVERHEAD_CYCLES (sigma), fitted to
+WaferLLM's WSE-2 decode (Table 4, 420/540/660 core regions) and prefill
+(Table 3, 480/600/720) measurements; they live in the calibration table
+(archsim/calibration, `archsim calibrate`). A chip file may set
 core.message_overhead / core.vector_overhead to override them (what-if).
 """
 from __future__ import annotations
@@ -27,27 +28,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from archsim.calibration import (CEREBRAS_2024_OVERHEAD_SCALE, MESSAGE_OVERHEAD_CYCLES, RESERVED_SRAM_BYTES,
+                                 VECTOR_OVERHEAD_CYCLES)
 from archsim.engine import TaskGraphBuilder
 from archsim.families.mesh.mapper.cycle import Collective
 
-# PLMR beta: software cycles per message in a collective step (task activation,
-# receive set-up, hand-shake). CALIBRATED on WaferLLM decode (Table 4), see docs/wafer.md.
-MESSAGE_OVERHEAD_CYCLES = 36
-# Start-up cycles of one vector (DSD) instruction in local compute (loop and
-# descriptor set-up). CALIBRATED on WaferLLM prefill (Table 3), see docs/wafer.md.
-VECTOR_OVERHEAD_CYCLES = 12
-# Cerebras's first inference release (Aug 2024) "utilized only a fraction of peak
-# bandwidth, compute and IO" and its Oct 2024 rewrite of the matmul, reduce/broadcast and
-# elementwise kernels was several times faster [hardware.md C3]: its per-message and
-# per-instruction overheads are this multiple of WaferLLM's. CALIBRATED on cerebras-8b
-# (1 CS-3); cerebras-70b (4 CS-3) is a prediction. See docs/wafer.md.
-CEREBRAS_2024_OVERHEAD_SCALE = 2.20
 KERNEL_PROFILES = {"waferllm": 1.0, "cerebras-2024": CEREBRAS_2024_OVERHEAD_SCALE}
 ACCUMULATOR_BYTES = {"fp16": 2.0, "fp32": 4.0}
-# SRAM per core that data cannot use: program code, stack, task table, runtime.
-# ASSUMED (WaferLLM's WSE-3 port reports link failures for .bss and the task table
-# before data filled the 48 KB, so code is not negligible).
-RESERVED_SRAM_BYTES = 4096
 
 
 @dataclass(frozen=True)

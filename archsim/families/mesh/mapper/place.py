@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass, field
 
 from archsim.errors import ArchsimInputError, InfeasibleError
-from archsim.families.mesh.mapper.costs import RESERVED_SRAM_BYTES, MeshCosts
+from archsim.calibration import RESERVED_SRAM_BYTES
+from archsim.families.mesh.mapper.costs import MeshCosts
 
 _REGION = re.compile(r"^(\d+)x(\d+)$")
 _MAX_GRID = 64  # regions per wafer side searched by region=auto

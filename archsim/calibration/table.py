@@ -1,0 +1,156 @@
+"""The calibration table: every model constant, its value, unit, origin, and the fit behind it.
+
+Module-level names are what the families import; `TABLE` describes each one.
+Hardware facts are not here (they live in the chip files with their sources).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- GPU (archsim/families/gpu; docs/gpu.md) ---------------------------------------------------------------
+
+# Fraction of the HBM peak a streaming kernel sustains. Measured device-to-device
+# copy: 3.0 of 3.35 TB/s on one H100 SXM and 4.3 of 4.8 TB/s on one H200
+# (shared reference hardware.md 1.3, [N9]); GB200 reaches 92% ([N10]).
+HBM_FRACTION = 0.90
+
+# Fraction of the tensor-core peak (at the clock the chip sustains under load,
+# `clock_under_load` in the chip file) that a tuned GEMM main loop issues.
+# CUTLASS 3.8 README chart "% throughput of theoretical peak @ power",
+# 16384x17920x16384: F16 97%, BF16 94% (NVIDIA/cutlass media/images/
+# cutlass-3.8-blackwell-gemm-peak-performance.svg, bar heights).
+TENSOR_EFFICIENCY = 0.95
+
+# Host time to dispatch one eager framework operator (PyTorch op + cudaLaunch).
+# LLMCompass measured a 1x1x1 torch.bmm on A100 at 21 us median wall time,
+# launch and synchronize included (PrincetonUniversity/LLMCompass,
+# software_model/matmul.py gpu_kernel_launch_overhead; its simulator adds
+# 2.1e-5 s to every A100 kernel). This model gives that kernel ~1 us on the GPU
+# (one launch gap plus one memory latency), so 20 us is the host's share.
+# A CUDA graph pays it once per replay instead of once per kernel.
+HOST_DISPATCH_S = 20e-6
+
+# GPU-side gap between two dependent kernels already queued (the front end
+# launching the next grid). Measured CUDA-graph replay cost per kernel node:
+# ~0.58 us (chain of no-op kernels, ahrefs/ocannl issue #488, sm_120).
+KERNEL_LAUNCH_S = 0.6e-6
+
+# Fixed cost of one NCCL collective before its per-step latencies: NCCL's own
+# tuning model, ring algorithm, LL protocol base latency (NVIDIA/nccl
+# src/graph/tuning.cc, baseLat = 6.6 us). Per-step hop latency comes from the
+# system file (interconnect.hop_latency, NCCL's hwLat for NVLink ring LL).
+COLLECTIVE_BASE_S = 6.6e-6
+
+# Fraction of the NVLink line rate a collective's payload gets: NCCL's protocol
+# overhead. NCCL maintainer (sjeaugey, NVIDIA/nccl-tests issue #212, 2024-05-06):
+# on H100 "450GB/s is the line rate. With the protocol overhead (~20%) NCCL can
+# get an effective NVLink bandwidth of 370GB/s" (ring bus bandwidth): 370 / 450.
+# A cross-check, not a second source of the value: NCCL's tuning model caps A100
+# ring bus bandwidth at 235 of 300 GB/s (0.78).
+NVLINK_PROTOCOL_EFFICIENCY = 370.0 / 450.0
+
+# Bytes each thread of a streaming (elementwise / reduction) kernel keeps in
+# flight: two 16-byte vector loads. With Little's law this sets the bandwidth a
+# kernel with few resident warps can reach (in flight / memory latency).
+# ASSUMED (the usual vectorised-load pattern of PyTorch's elementwise kernels).
+STREAM_BYTES_IN_FLIGHT_PER_THREAD = 32
+
+# --- Wafer-scale mesh (archsim/families/mesh; docs/wafer.md) -----------------------------------------------
+
+# PLMR beta: software cycles per message in a collective step (task activation,
+# receive set-up, hand-shake). FITTED jointly with sigma on WaferLLM's WSE-2 decode
+# (Table 4) and prefill (Table 3) rows: minimax relative error over the six rows.
+MESSAGE_OVERHEAD_CYCLES = 36
+# Start-up cycles of one vector (DSD) instruction in local compute (loop and
+# descriptor set-up). FITTED with beta (above).
+VECTOR_OVERHEAD_CYCLES = 12
+# Cerebras's first inference release (Aug 2024) "utilized only a fraction of peak
+# bandwidth, compute and IO" and its Oct 2024 rewrite of the matmul, reduce/broadcast and
+# elementwise kernels was several times faster [hardware.md C3]: its per-message and
+# per-instruction overheads are this multiple of WaferLLM's. FITTED on cerebras-8b
+# (1 CS-3) alone; cerebras-70b (4 CS-3) is a prediction.
+CEREBRAS_2024_OVERHEAD_SCALE = 2.20
+# SRAM per core that data cannot use: program code, stack, task table, runtime.
+# ASSUMED (WaferLLM's WSE-3 port reports link failures for .bss and the task table
+# before data filled the 48 KB, so code is not negligible).
+RESERVED_SRAM_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Constant:
+    name: str
+    value: float
+    unit: str
+    family: str  # the family whose model uses it ("" for shared)
+    origin: str  # measured | fitted | assumed
+    data: str  # what it is read off or fitted on
+    fit: str = ""  # how (fitted constants)
+    cases: tuple[str, ...] = ()  # validation cases the fit used, or that measure what it was fitted on: not evidence
+    fitted_jointly: int = 1  # constants fitted together on the same data (for the degrees of freedom)
+    points: int = 0  # data points of the fit (default: its cases; more when an anchor is not a case)
+    refit: str = ""  # "module:function" returning {constant name: value}, re-running the fit
+    where: str = ""  # where the value lives if not in this module ("chip FILE: key")
+
+    @property
+    def dof(self) -> int | None:
+        """Degrees of freedom of the fit: data points minus constants fitted on them."""
+        return (self.points or len(self.cases)) - self.fitted_jointly if self.origin == "fitted" else None
+
+
+_WAFERLLM_ROWS = tuple(f"wafer-{p}-8b-{s}" for p, sides in (("decode", (420, 540, 660)), ("prefill", (480, 600, 720)))
+                       for s in sides)
+_H100_ENERGY_CASES = ("gpu-h100-power-b1",)  # the other anchor, the GEMM at 700 W, is not a case
+
+TABLE: tuple[Constant, ...] = (
+    Constant("HBM_FRACTION", HBM_FRACTION, "of HBM peak", "gpu", "measured",
+             "device-to-device copy on H100 SXM (3.0 of 3.35 TB/s) and H200 (4.3 of 4.8 TB/s), hardware.md 1.3"),
+    Constant("TENSOR_EFFICIENCY", TENSOR_EFFICIENCY, "of tensor peak", "gpu", "measured",
+             "CUTLASS 3.8 README chart: F16 97%, BF16 94% of peak at power, 16384x17920x16384"),
+    Constant("HOST_DISPATCH_S", HOST_DISPATCH_S, "s per kernel", "gpu", "measured",
+             "LLMCompass: 21 us median wall time of a 1x1x1 torch.bmm on A100, less ~1 us of GPU time"),
+    Constant("KERNEL_LAUNCH_S", KERNEL_LAUNCH_S, "s per kernel", "gpu", "measured",
+             "CUDA-graph replay cost per kernel node, 0.58 us (ahrefs/ocannl issue #488)"),
+    Constant("COLLECTIVE_BASE_S", COLLECTIVE_BASE_S, "s per collective", "gpu", "measured",
+             "NCCL tuning model, ring LL base latency (NVIDIA/nccl src/graph/tuning.cc)"),
+    Constant("NVLINK_PROTOCOL_EFFICIENCY", NVLINK_PROTOCOL_EFFICIENCY, "of NVLink line rate", "gpu", "measured",
+             "NCCL maintainer, nccl-tests issue #212: 370 of 450 GB/s on H100"),
+    Constant("STREAM_BYTES_IN_FLIGHT_PER_THREAD", STREAM_BYTES_IN_FLIGHT_PER_THREAD, "bytes", "gpu", "assumed",
+             "two 16-byte vector loads per thread (the usual vectorised elementwise kernel)"),
+    Constant("h100-sxm clock_under_load", 1614, "MHz", "gpu", "fitted",
+             "[N9]: a bf16 GEMM at 8192^3 measured at 798 TFLOP/s on one H100 SXM (published_results.csv "
+             "calib-h100-gemm-8192-bf16)",
+             fit="nominal clock x measured / predicted TFLOP/s of that GEMM at the nominal clock",
+             cases=("gpu-h100-gemm-peak",), points=1, refit="archsim.families.gpu.validation:refit_h100_clock",
+             where="h100-sxm: clock_under_load"),
+    Constant("h100-sxm energy.l2", 3.57, "pJ/bit", "gpu", "fitted",
+             "ML.ENERGY v3.0 (3P quote): H100 SXM at batch-1 decode ~300 W; the 8192^3 bf16 GEMM measured at "
+             "798 TFLOP/s [N9] at the 700 W power limit",
+             fit="2x2 linear solve with energy.flop.bf16 (validation/energy.py calibrate_h100), idle 70 W",
+             cases=_H100_ENERGY_CASES, fitted_jointly=2, points=2, refit="archsim.validation.energy:refit_h100",
+             where="h100-sxm: energy.l2"),
+    Constant("h100-sxm energy.flop.bf16", 0.471, "pJ/FLOP", "gpu", "fitted",
+             "as h100-sxm energy.l2 (fitted together)", fit="the same 2x2 solve", cases=_H100_ENERGY_CASES,
+             fitted_jointly=2, points=2, refit="archsim.validation.energy:refit_h100", where="h100-sxm: energy.flop.bf16"),
+    Constant("MESSAGE_OVERHEAD_CYCLES", MESSAGE_OVERHEAD_CYCLES, "cycles per message", "mesh", "fitted",
+             "WaferLLM (OSDI 2025) WSE-2 Llama-3-8B decode (Table 4: 420/540/660 regions) and prefill "
+             "(Table 3: 480/600/720)",
+             fit="grid search beta 30..42 x sigma 8..16, minimax relative error over the six rows (ties: least "
+                 "squares)", cases=_WAFERLLM_ROWS, fitted_jointly=2,
+             refit="archsim.families.mesh.validation:refit_overheads"),
+    Constant("VECTOR_OVERHEAD_CYCLES", VECTOR_OVERHEAD_CYCLES, "cycles per instruction", "mesh", "fitted",
+             "as MESSAGE_OVERHEAD_CYCLES (fitted together)", fit="the same grid search", cases=_WAFERLLM_ROWS,
+             fitted_jointly=2, refit="archsim.families.mesh.validation:refit_overheads"),
+    Constant("CEREBRAS_2024_OVERHEAD_SCALE", CEREBRAS_2024_OVERHEAD_SCALE, "x WaferLLM overheads", "mesh",
+             "fitted", "Cerebras's Aug-2024 Llama-3.1-8B service speed on one CS-3 (published_results.csv)",
+             fit="scan 1.50..3.00 in steps of 0.05, least |error| on cerebras-8b", cases=("cerebras-8b",),
+             refit="archsim.families.mesh.validation:refit_cerebras_scale"),
+    Constant("RESERVED_SRAM_BYTES", RESERVED_SRAM_BYTES, "bytes per core", "mesh", "assumed",
+             "code, stack and task table (WaferLLM's WSE-3 port ran out of room for them before data filled 48 KB)"),
+)
+
+
+def constant(name: str) -> Constant:
+    for c in TABLE:
+        if c.name == name:
+            return c
+    raise KeyError(name)

@@ -1,0 +1,42 @@
+"""What the tests expect of reported-only validation cases (low-confidence references that never fail
+`archsim validate`): each is within its tolerance unless listed here with the sign of its known error.
+A reported case that moves in or out of tolerance, or flips sign, fails its test, so a change to the
+model that moves one is seen and this table updated on purpose (with the reason in the commit).
+Errors as of the [families] reorganisation; docs/gpu.md, docs/economics.md and docs/tsp.md explain each."""
+from __future__ import annotations
+
+KNOWN_OUTSIDE = {
+    "gpu-h100-8b-best": "-",  # endpoint configuration unknown (Artificial Analysis)
+    "gpu-h100-power-b128": "-",  # model and context unknown; batch-128 power under the quote
+    "trtllm-a100-70b-fp16-tp4-ttft-128": "-",  # 2023 TensorRT-LLM short-prompt TTFT: a fixed cost not modelled
+    "trtllm-a100-7b-fp16-ttft-128": "-",
+    "trtllm-h100-70b-fp8-tp4-ttft-128": "-",
+    "trtllm-h100-7b-fp8-ttft-128": "-",
+    "trtllm-h100-7b-fp8-ttft-2048": "-",
+    "trtllm-h100-70b-fp8-tp4-b480-thru": "+",  # measured step 3x memory + compute time
+    "waferllm-energy-decode-13b-x1-dir": "-",  # activity-based energy vs WaferLLM's nameplate arithmetic
+    "waferllm-energy-decode-13b-x1-x": "+",
+    "waferllm-energy-decode-13b-x8-dir": "-",
+    "waferllm-energy-decode-13b-x8-x": "+",
+    "waferllm-energy-decode-8b-2x8-dir": "-",
+    "waferllm-energy-decode-8b-2x8-x": "+",
+    "waferllm-energy-decode-8b-x1-x": "+",
+    "waferllm-energy-decode-8b-x8-dir": "-",
+    "waferllm-energy-decode-8b-x8-x": "+",
+    "waferllm-tdp-decode-8b-2x8-x": "+",
+    "groq-7b": "+",  # latency-first single-sequence speed vs a 2024 service figure
+    "groq-mixtral": "+",
+}
+
+
+def check_case(result) -> None:
+    """Assert what a case's result must be: required and fitted cases within tolerance; reported-only
+    cases as KNOWN_OUTSIDE says."""
+    case = result.case
+    assert result.predicted is not None, f"{case.case_id}: {result.message}"
+    detail = f"{case.case_id}: predicted {result.predicted:.4g}, measured {case.measured:.4g}, error {result.error:+.1%}"
+    if case.required or case.case_id not in KNOWN_OUTSIDE:
+        assert result.passed, detail
+    else:
+        assert not result.passed, detail + " (now within tolerance: update tests/validation_expectations.py)"
+        assert (result.error > 0) == (KNOWN_OUTSIDE[case.case_id] == "+"), detail
