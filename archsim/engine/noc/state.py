@@ -105,7 +105,7 @@ class NetState(NamedTuple):
 
 class Traffic(NamedTuple):
     pk: np.ndarray        # (packets, PK_LEN) int64
-    pk_free: np.ndarray   # (packets,) int32 free slots (synthetic)
+    pk_free: np.ndarray   # (packets,) int64 free slots (synthetic); int64 like every packet id (see new_traffic)
     sq: np.ndarray        # (N, 3) int64
     msg: np.ndarray       # (messages, M_LEN) int64
     succ_ptr: np.ndarray  # (messages + 1,) int64: dependants of each message, CSR
@@ -190,7 +190,10 @@ def new_traffic(n_nodes: int, pk: np.ndarray, *, msg=None, succ_ptr=None, succ_i
     sq[:, SQ_NEXT_CT] = NEVER
     npk = pk.shape[0]
     return Traffic(
-        pk=pk, pk_free=np.arange(npk - 1, -1, -1, dtype=np.int32) if pool else np.zeros(0, np.int32),
+        # int64, not int32: a packet id taken from this stack goes into a flit code as `pid << 32`
+        # (terminal._inject). numba computes that in int64 whatever the array's type, but with
+        # NUMBA_DISABLE_JIT=1 an element of an int32 array is a numpy int32 and the shift gave 0.
+        pk=pk, pk_free=np.arange(npk - 1, -1, -1, dtype=np.int64) if pool else np.zeros(0, np.int64),
         sq=sq, msg=np.zeros((0, M_LEN), np.int64) if msg is None else msg,
         succ_ptr=np.zeros(1, np.int64) if succ_ptr is None else succ_ptr,
         succ_idx=np.zeros(0, np.int64) if succ_idx is None else succ_idx,
