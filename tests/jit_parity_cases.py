@@ -136,7 +136,7 @@ def trace_wafer_collectives():
 # --- the task-level engine ---------------------------------------------------------------------------------
 
 def _sim(g):
-    r = simulate(g)
+    r = simulate(g, kernels="compiled")  # small graphs would run interpreted in both processes
     return {k: getattr(r, k) for k in ("ready_cycle", "start_cycle", "end_cycle", "busy_cycles", "makespan_cycles",
                                        "critical_path", "critical_reason", "blocked_by")}
 

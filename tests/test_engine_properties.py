@@ -60,13 +60,19 @@ def graphs(draw, max_tasks=24, contended=True):
 @settings(max_examples=300, deadline=None)
 @given(graphs())
 def test_engine_matches_reference_cycle_for_cycle(g):
-    res = simulate(g)
+    """Compiled and interpreted kernels (small graphs run interpreted by default) both equal the reference,
+    critical path included."""
     ref = reference_simulate(g)
-    assert res.ready_cycle.tolist() == ref["ready"]
-    assert res.start_cycle.tolist() == ref["start"]
-    assert res.end_cycle.tolist() == ref["end"]
-    assert res.busy_cycles.tolist() == ref["busy"]
-    assert res.makespan_cycles == ref["makespan"]
+    runs = [simulate(g, kernels=mode) for mode in ("compiled", "interpreted")]
+    for res in runs:
+        assert res.ready_cycle.tolist() == ref["ready"]
+        assert res.start_cycle.tolist() == ref["start"]
+        assert res.end_cycle.tolist() == ref["end"]
+        assert res.busy_cycles.tolist() == ref["busy"]
+        assert res.makespan_cycles == ref["makespan"]
+    assert runs[0].critical_path.tolist() == runs[1].critical_path.tolist()
+    assert runs[0].critical_reason.tolist() == runs[1].critical_reason.tolist()
+    assert runs[0].blocked_by.tolist() == runs[1].blocked_by.tolist()
 
 
 @settings(max_examples=150, deadline=None)

@@ -14,4 +14,5 @@ COMMAND_MODULES = [
     "results",
     "frontier",
     "noc",
+    "warmup",
 ]

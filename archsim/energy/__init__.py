@@ -3,18 +3,19 @@
 The report stage calls `add_economics(result, ...)`, which fills a RunResult's
 energy_j, energy_per_token_j, avg_power_w, energy (breakdowns, TDP check),
 cost_per_million_tokens and cost (inputs). Per-family activity -> joules
-resolvers live in gpu.py, tsp.py and mesh.py; the coefficients in the chip files.
+resolvers live in each family (archsim/families/<kind>/energy.py); the coefficients in the chip files.
 """
 from __future__ import annotations
 
-from archsim.energy.cost import cost_of
-from archsim.energy.model import energy_of, run_tokens
-
-__all__ = ["add_economics", "cost_of", "energy_of"]
+__all__ = ["add_economics"]
 
 
 def add_economics(result, system, graph, scenario, mapping=None, runs=()) -> None:
-    """Fill `result`'s energy and cost fields (in place)."""
+    """Fill `result`'s energy and cost fields (in place). (Imports inside: `import archsim.energy.x` must not
+    pull numpy into `archsim --help`.)"""
+    from archsim.energy.cost import cost_of
+    from archsim.energy.model import energy_of, run_tokens
+
     energy = energy_of(system, graph, scenario, result, mapping, runs)
     result.energy = energy
     result.energy_j = energy.get("energy_j")

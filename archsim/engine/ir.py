@@ -19,7 +19,6 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from archsim.engine import kernels
 from archsim.errors import ArchsimInputError
 
 RESOURCE_KINDS = ("compute", "memory", "noc", "interconnect")
@@ -280,7 +279,9 @@ def _check_acyclic(g: TaskGraph) -> list[str]:
     if np.all(g.dep_idx < owner):
         return []  # every dependency points to an earlier task: trivially acyclic
     order = np.empty(g.n_tasks, dtype=np.int64)
-    n_sorted = kernels.topological_order(g.dep_ptr, g.dep_idx, order)
+    from archsim.engine.simulate import engine_kernels
+
+    n_sorted = engine_kernels(g.n_tasks + g.dep_idx.shape[0]).topological_order(g.dep_ptr, g.dep_idx, order)
     if n_sorted == g.n_tasks:
         return []
     left = np.ones(g.n_tasks, dtype=bool)

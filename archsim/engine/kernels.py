@@ -1,7 +1,9 @@
-"""Numba kernels of the task-level engine: small, pure, arrays and scalars only.
+"""Kernels of the task-level engine: small, pure, arrays and scalars only.
 
 Each kernel writes into preallocated outputs and every integer array is int64,
-so each kernel has one compiled signature (cached on disk, see jit.py). The
+so each kernel has one compiled signature (cached on disk). They are plain
+functions marked `@kernel`; archsim.engine.jit.kernel_set runs them compiled
+by numba (large graphs) or as Python (small ones), see jit.py. The
 public entry point is `archsim.engine.simulate`; docs/engine.md states the
 semantics these kernels implement, and tests/engine_reference.py is the slow,
 obvious version they are checked against.
@@ -12,7 +14,7 @@ import math
 
 import numpy as np
 
-from archsim.engine.jit import njit
+from archsim.engine.jit import kernel
 
 # Why each critical-path task started when it did.
 REASON_START = 0       # first task of the chain: no predecessor, started at its ready time
@@ -22,7 +24,7 @@ REASON_RESOURCE = 2    # ready earlier, waited for the previous entry to release
 _SMALL_SORT = 24
 
 
-@njit
+@kernel
 def topological_order(dep_ptr, dep_idx, order):
     """Kahn's algorithm; writes a topological order, returns how many tasks it
     reached (fewer than n_tasks means the graph has a cycle)."""
@@ -49,7 +51,7 @@ def topological_order(dep_ptr, dep_idx, order):
     return tail
 
 
-@njit
+@kernel
 def successors(dep_ptr, dep_idx, succ_ptr, succ_idx, indegree):
     """Transpose the predecessor CSR into a successor CSR (counting sort, so
     each task's successors come in increasing index order) and count each
@@ -71,7 +73,7 @@ def successors(dep_ptr, dep_idx, succ_ptr, succ_idx, indegree):
     succ_ptr[0] = 0
 
 
-@njit
+@kernel
 def task_times(route_ptr, route_res, work, task_latency, res_rate, res_latency, hold_cycles):
     """Per route entry, the cycles from the task's start until it releases that
     link (the last entry's is the task's duration; a delay lasts its task
@@ -104,7 +106,7 @@ def task_times(route_ptr, route_res, work, task_latency, res_rate, res_latency, 
     return -1
 
 
-@njit
+@kernel
 def _heap_push(h_time, h_task, h_hop, size, time, task, hop):
     i = size
     while i > 0:
@@ -121,7 +123,7 @@ def _heap_push(h_time, h_task, h_hop, size, time, task, hop):
     return size + 1
 
 
-@njit
+@kernel
 def _heap_pop(h_time, h_task, h_hop, size):
     """Remove the root: walk the hole down to a leaf along the smaller child
     (one comparison per level), then sift the last entry up from there."""
@@ -152,7 +154,7 @@ def _heap_pop(h_time, h_task, h_hop, size):
     return size
 
 
-@njit
+@kernel
 def _sort_small(buf, n):
     if n > _SMALL_SORT:
         buf[:n] = np.sort(buf[:n])
@@ -166,7 +168,7 @@ def _sort_small(buf, n):
         buf[j + 1] = v
 
 
-@njit
+@kernel
 def _startable(route_ptr, route_res, queue, q_head, free, k):
     """A task starts only at the head of the FIFO of every link on its route,
     with a free server on each."""
@@ -177,7 +179,7 @@ def _startable(route_ptr, route_res, queue, q_head, free, k):
     return True
 
 
-@njit
+@kernel
 def run(route_ptr, route_res, hold_cycles, task_latency, succ_ptr, succ_idx, res_capacity,
         ready, start, end, blocker, busy):
     """The discrete-event loop (semantics: docs/engine.md). `ready` comes in
@@ -331,7 +333,7 @@ def run(route_ptr, route_res, hold_cycles, task_latency, succ_ptr, succ_idx, res
     return finished
 
 
-@njit
+@kernel
 def critical_path(start, end, ready, blocker, dep_ptr, dep_idx, path, reason):
     """Walk back from the task that ends last (lowest index on ties): to the
     resource holder that let it go if it waited past its ready time, else to

@@ -1,18 +1,57 @@
 """`simulate(graph) -> SimResult`: the task-level discrete-event engine.
 
 The public function prepares arrays (durations, successor lists) and calls the
-numba kernels in `kernels.py`; it holds no simulation logic of its own.
+kernels in `kernels.py`, compiled by numba for large graphs and interpreted for
+small ones (the same source, the same cycles; archsim/engine/jit.py says why);
+it holds no simulation logic of its own.
 Semantics (ready time, FIFO queues, capacity, cut-through routes, critical
 path): docs/engine.md.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from archsim.engine import kernels
+from archsim.engine import kernels as kernel_module
 from archsim.engine.ir import TaskGraph, TaskGraphError
+from archsim.engine.jit import first_compile_notice, kernel_set
+
+# Graphs up to this many tasks + route entries run the kernels as plain Python: measured, one task costs about
+# 20 us interpreted, and loading numba with its cached machine code about 0.6 s (tools/bench_cli.py), so
+# below ~10k tasks the interpreter finishes first. Bigger graphs run compiled.
+INTERPRETED_MAX_ITEMS = 10_000
+
+
+KERNEL_MODES = ("auto", "compiled", "interpreted")
+
+
+def engine_kernels(items: int, mode: str = "auto"):
+    """The kernel set for a graph of `items` tasks + route entries: `auto` picks by size."""
+    if mode not in KERNEL_MODES:
+        raise ValueError(f"kernels must be one of {', '.join(KERNEL_MODES)}. Got {mode!r} instead.")
+    compiled = items > INTERPRETED_MAX_ITEMS if mode == "auto" else mode == "compiled"
+    kernels = kernel_set(kernel_module, compiled=compiled)
+    if compiled and not _WARM:
+        _WARM.append(True)
+        with first_compile_notice("task engine", [Path(kernel_module.__file__)]):
+            _warm_up()
+    return kernels
+
+
+_WARM: list = []  # set once the compiled kernels have run in this process
+
+
+def _warm_up() -> None:
+    """Run every compiled kernel once on a tiny graph (compiles them, or loads them from the disk cache)."""
+    from archsim.engine.builder import TaskGraphBuilder
+
+    b = TaskGraphBuilder(clock_hz=1e9)
+    r, link = b.add_resource("r", "compute", rate=1.0), b.add_resource("l", "noc", rate=1.0)
+    t = b.add_task(r, 4.0)
+    b.add_transfer([link, r], 8.0, deps=[t])
+    simulate(b.build(), kernels="compiled")
 
 REASON_NAMES = ("start", "dependency", "resource")
 
@@ -62,10 +101,16 @@ class SimResult:
         return self.busy_cycles / denom
 
 
-def _hold_cycles(graph: TaskGraph) -> np.ndarray:
+def _size(graph: TaskGraph) -> int:
+    return graph.n_tasks + graph.route_res.shape[0]
+
+
+def _hold_cycles(graph: TaskGraph, mode: str = "auto") -> np.ndarray:
+    kernels = engine_kernels(_size(graph), mode)
     hold = np.empty(graph.route_res.shape[0], dtype=np.int64)
-    bad = kernels.task_times(graph.route_ptr, graph.route_res, graph.task_work, graph.task_latency,
-                             graph.resource_rate, graph.resource_latency, hold)
+    with np.errstate(all="ignore"):  # interpreted: numpy scalars warn where compiled code (error_model numpy) is silent
+        bad = kernels.task_times(graph.route_ptr, graph.route_res, graph.task_work, graph.task_latency,
+                                 graph.resource_rate, graph.resource_latency, hold)
     if bad >= 0:
         raise TaskGraphError([f"{graph.describe_task(bad)}: its duration does not fit in 2**62 cycles "
                               f"(work {graph.task_work[bad].item()!r} on route {graph.task_route(bad).tolist()})."])
@@ -81,13 +126,16 @@ def task_durations(graph: TaskGraph) -> tuple[np.ndarray, np.ndarray]:
     return duration, hold
 
 
-def simulate(graph: TaskGraph) -> SimResult:
+def simulate(graph: TaskGraph, kernels: str = "auto") -> SimResult:
     """Simulate `graph` and return per-task cycles, per-resource busy cycles
-    and the critical path. Deterministic: the same graph gives the same arrays."""
+    and the critical path. Deterministic: the same graph gives the same arrays,
+    whichever `kernels` run it (auto: by size; compiled; interpreted)."""
     if not isinstance(graph, TaskGraph):
         raise TypeError(f"simulate() expects a TaskGraph. Got {type(graph).__name__} instead.")
     n = graph.n_tasks
-    hold = _hold_cycles(graph)
+    mode = kernels
+    kernels = engine_kernels(_size(graph), mode)
+    hold = _hold_cycles(graph, mode)
     succ_ptr = np.empty(n + 1, dtype=np.int64)
     succ_idx = np.empty(graph.dep_idx.shape[0], dtype=np.int64)
     ready, start, end, blocker = (np.empty(n, dtype=np.int64) for _ in range(4))

@@ -164,6 +164,9 @@ def _packetize(trace: MessageTrace, max_packet_flits: int | None):
 def simulate_messages(cfg: NocConfig, trace: MessageTrace, *, max_packet_flits: int | None = None,
                       max_cycles: int | None = None) -> MessageResult:
     """Run `trace` on the mesh until every message has arrived (or `max_cycles`)."""
+    from archsim.engine.noc.warm import ensure_compiled
+
+    ensure_compiled()
     trace.check(cfg)
     if max_packet_flits is not None and max_packet_flits < 1:
         raise ArchsimInputError(f"max_packet_flits must be at least 1. Got {max_packet_flits!r} instead.")

@@ -189,6 +189,9 @@ def _rel_change(cur, prev):
 def simulate_synthetic(cfg: NocConfig, traffic: SyntheticTraffic,
                        meas: Measurement | None = None) -> NocStats:
     """Simulate `traffic` on `cfg` with BookSim's warm-up / measure / drain."""
+    from archsim.engine.noc.warm import ensure_compiled
+
+    ensure_compiled()
     meas = meas or Measurement()
     traffic.check(cfg)
     meas.check()
