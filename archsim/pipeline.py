@@ -1,6 +1,11 @@
-"""The public pipeline: chip + workload + scenario -> mapping -> engine -> result.
+"""The public pipeline: the one module that composes the stages.
 
     result = archsim.run("h100-sxm", "llama3.1-8b", Scenario(phase="decode"))
+
+    load (hw, workload) -> map (the family's mapper: a task graph per segment)
+      -> simulate (the task engine; at cycle fidelity a mapper that supports it has timed its on-chip
+         transfers on the flit-level network while mapping, docs/wafer.md)
+      -> energy and cost (archsim.energy) -> result (archsim.report assembles and formats; it runs nothing)
 
 Each stage is a function of the one before; nothing here computes a number
 itself beyond gluing stages together.
@@ -12,6 +17,8 @@ from archsim.hw.load import System, load_system
 from archsim.hw.peaks import system_peaks
 from archsim.mapping.base import resolve_mapper
 from archsim.mapping.roofline import roofline
+from archsim.energy import add_economics
+from archsim.report.analysis import SegmentRun
 from archsim.report.result import RunResult, result_from_roofline, result_from_simulation
 from archsim.workload.inline import inline_graph, is_inline
 from archsim.workload.lower import lower
@@ -39,6 +46,24 @@ def run(chip: str | System, workload: str, scenario: Scenario | None = None, *, 
     parsed = chosen.parse_options(options or {})
     bounds = roofline(graph, system_peaks(system, scenario.weight_dtype))
     if fidelity == "roofline":
-        return result_from_roofline(system, graph, scenario, bounds, chosen.name, parsed)
+        result = result_from_roofline(system, graph, scenario, bounds, chosen.name, parsed)
+        add_economics(result, system, graph, scenario)
+        return result
     mapping = chosen.fn(system, graph, scenario, dict(parsed, fidelity=fidelity))
-    return result_from_simulation(system, graph, scenario, bounds, mapping, fidelity)
+    return result_of_mapping(system, graph, scenario, bounds, mapping, fidelity)
+
+
+def result_of_mapping(system: System, graph, scenario: Scenario, bounds, mapping, fidelity: str) -> RunResult:
+    """The stages after mapping: simulate -> result -> energy and cost."""
+    runs = simulate_mapping(mapping, graph.layers)
+    result = result_from_simulation(system, graph, scenario, bounds, mapping, runs, fidelity)
+    add_economics(result, system, graph, scenario, mapping, runs)
+    return result
+
+
+def simulate_mapping(mapping, layers: int) -> list[SegmentRun]:
+    """The simulate stage: every segment of a mapping on the task engine, once (repeats are composed)."""
+    from archsim.engine import simulate
+
+    return [SegmentRun(s.label, s.repeat, s.graph, simulate(s.graph), s.repeat == layers)
+            for s in mapping.segments]

@@ -36,3 +36,9 @@ def test_help_imports_no_numpy():
                            " print(','.join(m for m in sys.modules if m.startswith(('numpy', 'numba'))))"],
                           capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_a_wafer_run_at_task_fidelity_does_not_load_the_network_kernel():
+    rc, mods = _modules("run", "wse3", "llama3.1-8b", "--phase", "decode")
+    assert rc == 0 and "archsim.families.mesh.mapper.dataflow" in mods
+    assert not any(m.startswith("archsim.engine.noc") for m in mods)

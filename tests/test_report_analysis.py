@@ -13,7 +13,7 @@ from archsim.hw.peaks import system_peaks
 from archsim.mapping.base import Mapping, Segment
 from archsim.mapping.roofline import roofline
 from archsim.pipeline import run
-from archsim.report.result import result_from_simulation
+from archsim.pipeline import result_of_mapping
 from archsim.workload.lower import lower
 from archsim.workload.model import Scenario, load_transformer
 
@@ -69,7 +69,7 @@ def synthetic_result(extra: dict | None = None):
     mapping = Mapping("synthetic", {}, segments, chips_used=1, notes=["synthetic test mapping"],
                       extra=heat if extra is None else extra)
     bounds = roofline(graph, system_peaks(system, scenario.weight_dtype))
-    return result_from_simulation(system, graph, scenario, bounds, mapping, "task")
+    return result_of_mapping(system, graph, scenario, bounds, mapping, "task")
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_roofline_fidelity_has_report_fields():
 def test_report_invariants_hold_for_each_family_mapper(chip):
     """Whatever mapper the chip's family uses by default, the report's parts add up."""
     from archsim.report.trace import build_trace
-    from archsim.report.whatif import add_whatif
+    from archsim.whatif import add_whatif
 
     r = run(chip, "tiny", Scenario(phase="decode", batch=2, context_len=256))  # tiny fits every family
     assert sum(r.critical_path["by_resource_kind_s"].values()) == pytest.approx(r.latency_s, rel=1e-9)

@@ -6,7 +6,7 @@ import pytest
 from archsim.pipeline import run
 from archsim.report.plots import write_plots
 from archsim.report.text import fold_layers
-from archsim.report.whatif import add_whatif
+from archsim.whatif import add_whatif
 from archsim.workload.model import Scenario
 from test_report_analysis import synthetic_result
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from archsim.pipeline import run
-from archsim.report import whatif as whatif_module
-from archsim.report.whatif import add_whatif, whatif
+import archsim.whatif as whatif_module
+from archsim.whatif import add_whatif, whatif
 from archsim.workload.model import Scenario
 from test_report_analysis import synthetic_result
 

@@ -34,7 +34,7 @@ def add_arguments(p) -> None:
 def run_one(args, chip: str):
     """Run the pipeline for `chip` with the scenario, mapping and what-if options in `args`."""
     from archsim.pipeline import run as run_pipeline
-    from archsim.report.whatif import add_whatif
+    from archsim.whatif import add_whatif
 
     result = run_pipeline(chip, args.workload, scenario_from_args(args), mapper=args.mapper,
                           options=options_from_args(args), overrides=overrides_from_args(args),

@@ -1,6 +1,6 @@
 """Energy, power and cost of a run (docs/economics.md).
 
-The report stage calls `add_economics(result, ...)`, which fills a RunResult's
+The pipeline (archsim/pipeline.py) calls `add_economics(result, ...)`, which fills a RunResult's
 energy_j, energy_per_token_j, avg_power_w, energy (breakdowns, TDP check),
 cost_per_million_tokens and cost (inputs). Per-family activity -> joules
 resolvers live in each family (archsim/families/<kind>/energy.py); the coefficients in the chip files.

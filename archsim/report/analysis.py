@@ -15,6 +15,10 @@ import numpy as np
 
 from archsim.engine.ir import CATEGORIES, RESOURCE_KINDS
 
+# How each resource class is named in reports (what-if rows, plots, explanations).
+KIND_TITLES = {"compute": "compute", "memory": "memory bandwidth", "noc": "on-chip network",
+               "interconnect": "chip-to-chip links"}
+
 # A task with no resource (a pure delay: kernel launch, synchronization) sits
 # on the critical path as this pseudo resource class.
 LATENCY_KIND = "latency"

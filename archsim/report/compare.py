@@ -10,7 +10,7 @@ from typing import Callable
 
 from archsim.errors import InfeasibleError
 from archsim.report.economics import dollars, joules, watts
-from archsim.report.whatif import KIND_TITLES
+from archsim.report.analysis import KIND_TITLES
 from archsim.units import format_quantity
 
 WHATIF_COLUMNS = ("compute", "memory", "noc", "interconnect")

@@ -154,7 +154,7 @@ def _critical_path(result) -> list[str]:
 
 
 def _whatif(result) -> list[str]:
-    from archsim.report.whatif import KIND_TITLES
+    from archsim.report.analysis import KIND_TITLES
 
     if not result.whatif:
         return [_para("What-if: not computed (run without --no-whatif).")]

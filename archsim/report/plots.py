@@ -195,7 +195,7 @@ def plot_breakdown(result, out: Path) -> dict:
 
 
 def plot_whatif(result, out: Path) -> dict:
-    from archsim.report.whatif import KIND_TITLES
+    from archsim.report.analysis import KIND_TITLES
 
     plt = _pyplot()
     data = {"speedup": dict(result.whatif)}

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from archsim import __version__
-from archsim.energy import add_economics
 from archsim.hw.load import System
 from archsim.hw.peaks import Peaks, system_peaks
 from archsim.mapping.roofline import OpBound
@@ -165,7 +164,6 @@ def result_from_roofline(system: System, graph: OpGraph, scenario: Scenario, bou
                      utilization={k: v / latency if latency > 0 else 0.0 for k, v in busy.items()},
                      critical_path=critical, per_layer=layer_breakdown(ops, graph.layers),
                      peaks=peaks_dict(system_peaks(system, scenario.weight_dtype), system.count))
-    add_economics(result, system, graph, scenario)
     return result
 
 
@@ -194,18 +192,11 @@ def _expand_label(label: str, segment, layers: int) -> list[str]:
     return [label]
 
 
-def simulate_segments(mapping, layers: int) -> list[SegmentRun]:
-    """Run every segment of a mapping on the engine once."""
-    from archsim.engine import simulate
-
-    return [SegmentRun(s.label, s.repeat, s.graph, simulate(s.graph), s.repeat == layers)
-            for s in mapping.segments]
-
-
 def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, bounds: list[OpBound],
-                           mapping, fidelity: str) -> RunResult:
+                           mapping, runs: list[SegmentRun], fidelity: str) -> RunResult:
+    """Assemble the result of a simulated run from the engine's output (`runs`, one per segment of
+    `mapping`); computes nothing but sums and attributions of what the engine produced."""
     by_name = {b.op.name: b for b in bounds}
-    runs = simulate_segments(mapping, graph.layers)
     times: dict[str, dict[str, float]] = {}
     latency = sum(run.total_s for run in runs)
     for segment, run in zip(mapping.segments, runs):
@@ -246,7 +237,6 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
                      per_layer=layer_breakdown(ops, graph.layers),
                      peaks=peaks_dict(system_peaks(system, scenario.weight_dtype), system.count),
                      segment_runs=runs)
-    add_economics(result, system, graph, scenario, mapping, runs)
     return result
 
 

@@ -149,7 +149,7 @@ def _bottleneck_detail(cp: dict) -> str:
 
 
 def whatif_lines(r: RunResult) -> list[str]:
-    from archsim.report.whatif import KIND_TITLES
+    from archsim.report.analysis import KIND_TITLES
 
     if not r.whatif:
         return []

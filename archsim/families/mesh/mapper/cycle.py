@@ -49,8 +49,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.engine.noc import MessageTrace, simulate_messages
-from archsim.engine.noc.config import NocConfig, wafer_router
+# The network kernel (archsim.engine.noc) is imported only at cycle fidelity: a task-fidelity wafer run
+# never loads it (tests/test_fast_start.py).
 
 # A streaming chain step is cut into at most this many chunk messages (one
 # wavelet each when the message is no longer): finer chunks change the result
@@ -94,7 +94,7 @@ def _chunks(flits: int) -> list[int]:
     return [per] * (n - 1) + [flits - per * (n - 1)]
 
 
-def line_trace(c: Collective, hop_latency: int = 1) -> tuple[int, MessageTrace]:
+def line_trace(c: Collective, hop_latency: int = 1):
     """(cores of the line, messages) of a collective; node i is position i of the line."""
     src, dst, size, earliest, deps, delay = [], [], [], [], [], []
 
@@ -141,6 +141,8 @@ def line_trace(c: Collective, hop_latency: int = 1) -> tuple[int, MessageTrace]:
         add(0, c.cores, c.flits, c.beta)
     else:
         raise ValueError(f"unknown collective pattern {c.pattern!r}")
+    from archsim.engine.noc import MessageTrace
+
     return n, MessageTrace.from_arrays(src, dst, size, earliest, deps, delay)
 
 
@@ -161,6 +163,8 @@ class WaferNetwork:
         self.hop_latency, self.colors, self.link_bytes = int(hop_latency), int(colors), float(link_bytes)
         # one collective runs on one colour (the mapper budgets a colour per tree level, broadcast and
         # hand-off, checked against router.colors), and each is simulated alone: one VC
+        from archsim.engine.noc.config import wafer_router
+
         self.router = wafer_router(hop_latency=self.hop_latency, colors=COLOURS_PER_COLLECTIVE)
         self.measured: dict[Collective, Measured] = {}
         self.wall_s = 0.0
@@ -169,7 +173,7 @@ class WaferNetwork:
     def from_costs(cls, costs) -> "WaferNetwork":
         return cls(costs.alpha, costs.colors, costs.link)
 
-    def config(self, cores: int) -> NocConfig:
+    def config(self, cores: int):
         return self.router.with_mesh(max(1, cores), 1)
 
     def flits(self, nbytes: float) -> int:
@@ -181,6 +185,8 @@ class WaferNetwork:
         if known is None:
             t0 = time.perf_counter()
             n, trace = line_trace(c, self.hop_latency)
+            from archsim.engine.noc import simulate_messages
+
             r = simulate_messages(self.config(n), trace)
             cycles = r.makespan_cycles
             if c.pattern == "gather":  # the root's software handles the messages in arrival order

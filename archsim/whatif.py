@@ -1,5 +1,7 @@
 """What-if: how much faster the whole run gets if one resource class were
-twice as fast, found by re-simulating the same task graphs.
+twice as fast, found by re-simulating the same task graphs (an analysis above
+the pipeline: it runs the engine again, so it does not live in report/, which
+only formats).
 
 For each resource class present (compute, memory, noc, interconnect) every
 resource of that class gets `factor` x its rate, everything else is kept
@@ -23,8 +25,6 @@ WHATIF_FACTOR = 2.0
 AUTO_MAX_TASKS = 20_000_000
 # At most this many single-group what-ifs per run (a class with several groups).
 MAX_GROUP_WHATIFS = 8
-KIND_TITLES = {"compute": "compute", "memory": "memory bandwidth", "noc": "on-chip network",
-               "interconnect": "chip-to-chip links"}
 
 
 @dataclass(frozen=True)
