@@ -117,8 +117,9 @@ def _discover() -> None:
     _DISCOVERED = True
     import pkgutil
 
-    import archsim.families as pkg
-
+    # By name, like everything else here: the registry sits below the families it finds (each of them
+    # imports this module for `Family`), so it never imports one statically (tests/test_imports.py).
+    pkg = importlib.import_module("archsim.families")
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.ispkg:
             module = importlib.import_module(f"archsim.families.{info.name}")

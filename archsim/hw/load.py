@@ -28,7 +28,7 @@ class System:
     """Chips of one kind plus the links between them."""
 
     name: str
-    kind: str  # the chip family: gpu, tsp, mesh
+    kind: str  # the chip family (archsim.family): gpu, tsp, mesh or a plugin's
     chip: SpecNode
     count: int
     interconnect: SpecNode | None

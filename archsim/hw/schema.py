@@ -1,5 +1,6 @@
-"""Schemas of chip and system files. Each chip kind (`kind:` in the YAML) lives in its
-own module (archsim/families/gpu/schema.py, tsp.py, mesh.py) and registers its schema here.
+"""Schemas of chip and system files. Each chip kind (`kind:` in the YAML) is a family
+(archsim.family) that owns its chip schema (archsim/families/<kind>/schema.py, or a plugin's);
+this module holds the parts every family shares and the system-file schema.
 
 Every value is a unit string parsed once (archsim.units). Each bundled file
 cites the source of each number in a comment next to it.

@@ -19,7 +19,7 @@ REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
 @dataclass(frozen=True)
 class Case:
     case_id: str
-    family: str  # gpu, tsp, mesh
+    family: str  # the chip family (kind) it validates: gpu, tsp, mesh or a plugin's
     tolerance: float  # allowed relative error, |predicted - measured| / measured
     required: bool  # False: reported, never fails the run (low-confidence references)
     predict: Callable[[], float]  # runs archsim; returns a value in the reference's unit
