@@ -148,6 +148,12 @@ def _env_plugins() -> list[str]:
     return [s for s in raw.split(os.pathsep) if s]
 
 
+def plugin_specs() -> tuple[str, ...]:
+    """The plugins this process loaded by `--plugin` or $ARCHSIM_PLUGINS (paths resolved), for
+    processes that do not inherit its environment (a Dask cluster's workers)."""
+    return tuple(_env_plugins())
+
+
 _LOADED_PLUGINS: dict[str, Any] = {}
 
 
