@@ -51,6 +51,9 @@ class Family:
     default_mapper: str  # what `auto` picks for this family
     validation: tuple[str, ...] = ()  # modules registering validation cases
     topologies: tuple[str, ...] = ()  # interconnect topologies its systems may name
+    # -> dict of further archsim.spec Fields its systems may set in their `interconnect` section
+    # (a topology's own parameters, e.g. a torus's shape); only systems of this family may use them
+    interconnect: str | None = None
     configs: str | None = None  # folder of bundled chip/system YAML files (absolute, or beside `home`)
     home: str = ""  # file of the module defining FAMILY (set by discovery): relative `configs` resolve here
     extra: dict = field(default_factory=dict, compare=False)  # family-specific hooks (e.g. serving)
