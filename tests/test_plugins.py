@@ -133,7 +133,8 @@ def test_a_fresh_worker_loads_the_plugins_it_is_given():
 def test_entry_point_registration(tmp_path):
     """An installed plugin: its package and a dist-info declaring the `archsim.families` entry point, as
     `pip install examples/plugins/tpu` lays them out, found through importlib.metadata with no --plugin."""
-    shutil.copytree(PLUGIN, tmp_path / "archsim_tpu", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    shutil.copytree(PLUGIN, tmp_path / "archsim_tpu",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
     info = tmp_path / "archsim_tpu_example-0.1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: archsim-tpu-example\nVersion: 0.1.0\n")
@@ -164,3 +165,32 @@ def test_the_plugin_imports_no_family():
         sys.path.remove(str(PLUGIN.parent))
     assert graph.find_children("tpu")  # the plugin's modules were found
     assert not graph.chain_exists(importer="tpu", imported="archsim.families", as_packages=True)
+
+
+MAPPER_ONLY_PLUGIN = '''"""A mapper for the in-tree families, from outside the package (no FAMILY)."""
+from dataclasses import replace
+
+from archsim.mapping.aggregate import map_aggregate
+from archsim.mapping.base import register_mapper
+
+
+@register_mapper("outside-aggregate", family="any", description="the aggregate mapper, registered by a plugin")
+def map_outside(system, graph, scenario, options):
+    return replace(map_aggregate(system, graph, scenario, options), mapper="outside-aggregate")
+'''
+
+
+def test_a_mapper_plugin_by_path_and_by_the_mappers_entry_point(tmp_path):
+    (tmp_path / "outside_mapper.py").write_text(MAPPER_ONLY_PLUGIN)
+    done = archsim("--plugin", tmp_path / "outside_mapper.py", "run", "h100-sxm", "tiny", "--mapper",
+                   "outside-aggregate")
+    assert done.returncode == 0, done.stderr
+    assert "mapper outside-aggregate" in done.stdout
+    info = tmp_path / "outside_mapper-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: outside-mapper\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[archsim.mappers]\noutside = outside_mapper\n")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    done = archsim("list", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "outside-aggregate" in done.stdout

@@ -1,8 +1,9 @@
 """Validation cases of the tpu example family; the reference values are in reference.csv beside this file.
 
 - tpu-v5e-pod-allreduce: Google's all-reduce bandwidth per v5e pod (it equals
-  256 chips x their four ICI ports at their one-way rate). The prediction simulates the mapper's all-reduce (torus.py) of 256 MiB over the
-  16x16 pod on the engine and reports it as NCCL does bus bandwidth,
+  256 chips x their four ICI ports at their one-way rate). The prediction
+  simulates the mapper's all-reduce (torus.py) of 256 MiB over the 16x16 pod
+  on the engine and reports it as NCCL does bus bandwidth,
   2 (n - 1) / n x bytes / time per chip, times the chips (ASSUMED: the
   definition behind Google's figure, which the documentation does not give).
   An all-reduce that left a dimension's links idle (X, then Y) would reach
