@@ -18,6 +18,10 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    # chip families and plugins (docs/plugins.md)
+    "Family": "archsim.family",
+    "families": "archsim.family",
+    "load_plugin": "archsim.family",
     # hardware description
     "System": "archsim.hw.load",
     "load_system": "archsim.hw.load",

@@ -3,7 +3,12 @@
 Each subcommand lives in its own module under `archsim/commands/` and exposes
 `NAME`, `HELP`, `add_arguments(parser)` and `run(args) -> int`. Exit status:
 0 ok, 2 bad input (spec errors, unknown names, infeasible requests the user
-can fix), 1 internal error.
+can fix, a plugin that cannot be loaded), 1 internal error.
+
+`--plugin MODULE|PATH` (before the subcommand, repeatable) loads a plugin with
+archsim.family.load_plugin before the command runs: its chip family, mappers,
+bundled chips and validation cases are then seen by every command, and by a
+sweep's worker processes (docs/plugins.md).
 """
 from __future__ import annotations
 
@@ -25,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cycle-level performance model of AI accelerators for LLM inference.",
     )
     parser.add_argument("--version", action="version", version=f"archsim {__version__}")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE|PATH",
+                        help="load a plugin (module name, .py file or package folder) that registers chip "
+                             "families or mappers, before the command; repeatable (also: $ARCHSIM_PLUGINS, "
+                             "paths or modules separated by ':'; docs/plugins.md)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         module = importlib.import_module(f"archsim.commands.{module_name}")
@@ -41,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
+        load_plugins(args.plugin)
+    except ArchsimInputError as exc:
+        print(f"archsim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
         return int(args._run(args) or 0)
     except ArchsimInputError as exc:
         print(f"archsim {args.command}: error: {exc}", file=sys.stderr)
@@ -54,6 +68,17 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def load_plugins(specs: list[str]) -> None:
+    """Load each `--plugin` (archsim.family.load_plugin: it also lists the plugin in $ARCHSIM_PLUGINS,
+    so worker processes started later load it too)."""
+    if not specs:
+        return
+    from archsim.family import load_plugin
+
+    for spec in specs:
+        load_plugin(spec)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ class Family:
     default_mapper: str  # what `auto` picks for this family
     validation: tuple[str, ...] = ()  # modules registering validation cases
     topologies: tuple[str, ...] = ()  # interconnect topologies its systems may name
+    # -> dict of further archsim.spec Fields its systems may set in their `interconnect` section
+    # (a topology's own parameters, e.g. a torus's shape); only systems of this family may use them
+    interconnect: str | None = None
     configs: str | None = None  # folder of bundled chip/system YAML files (absolute, or beside `home`)
     home: str = ""  # file of the module defining FAMILY (set by discovery): relative `configs` resolve here
     extra: dict = field(default_factory=dict, compare=False)  # family-specific hooks (e.g. serving)
@@ -117,8 +120,9 @@ def _discover() -> None:
     _DISCOVERED = True
     import pkgutil
 
-    import archsim.families as pkg
-
+    # By name, like everything else here: the registry sits below the families it finds (each of them
+    # imports this module for `Family`), so it never imports one statically (tests/test_imports.py).
+    pkg = importlib.import_module("archsim.families")
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.ispkg:
             module = importlib.import_module(f"archsim.families.{info.name}")
@@ -145,6 +149,12 @@ def mapper_plugin_modules() -> list[str]:
 def _env_plugins() -> list[str]:
     raw = os.environ.get(PLUGINS_ENV, "")
     return [s for s in raw.split(os.pathsep) if s]
+
+
+def plugin_specs() -> tuple[str, ...]:
+    """The plugins this process loaded by `--plugin` or $ARCHSIM_PLUGINS (paths resolved), for
+    processes that do not inherit its environment (a Dask cluster's workers)."""
+    return tuple(_env_plugins())
 
 
 _LOADED_PLUGINS: dict[str, Any] = {}

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archsim.cli import main
-from archsim.energy.frontier import pareto
+from archsim.sweep.frontier import pareto
 
 
 def _naive(pairs):

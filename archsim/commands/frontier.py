@@ -32,14 +32,14 @@ def add_arguments(p) -> None:
 
 
 def _defaults():
-    from archsim.energy.frontier import DEFAULT_BATCHES, DEFAULT_SCALES
+    from archsim.sweep.frontier import DEFAULT_BATCHES, DEFAULT_SCALES
 
     return DEFAULT_BATCHES, DEFAULT_SCALES
 
 
 def run(args) -> int:
-    from archsim.energy.frontier import parse_list, sweep, write_csv
-    from archsim.energy.frontier_plot import plot_frontier
+    from archsim.sweep.frontier import parse_list, sweep, write_csv
+    from archsim.sweep.frontier_plot import plot_frontier
     from archsim.workload.model import Scenario
 
     if len(args.targets) < 2:

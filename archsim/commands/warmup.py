@@ -13,19 +13,31 @@ def add_arguments(p) -> None:
 
 
 def _engine() -> None:
-    from archsim.engine.simulate import engine_kernels
+    from archsim.engine.kernel_choice import engine_kernels
 
     engine_kernels(0, "compiled")
 
 
-def _network() -> None:
-    from archsim.engine.noc.warm import ensure_compiled
+def _network_synthetic() -> None:
+    from archsim.engine.noc import Measurement, NocConfig, SyntheticTraffic, simulate_synthetic
 
-    ensure_compiled()
+    simulate_synthetic(NocConfig(mesh_x=2, mesh_y=2), SyntheticTraffic("uniform", 0.05),
+                       Measurement(warmup_periods=1, sample_period=50, max_samples=2))
 
 
-# (what, function): each compiles one kernel set; a new compiled kernel set adds a line here.
-STEPS = [("task engine", _engine), ("network (flit-level mesh)", _network)]
+def _network_messages() -> None:
+    from archsim.engine.noc import MessageTraceBuilder, simulate_messages
+    from archsim.engine.noc.config import wafer_router
+
+    b = MessageTraceBuilder()
+    b.add(0, 3, 4)
+    simulate_messages(wafer_router(2, 2), b.build())
+
+
+# (what, function): each compiles one kernel set (with the signatures real runs use); a new compiled kernel
+# set adds a line here.
+STEPS = [("task engine", _engine), ("network, synthetic traffic (archsim noc)", _network_synthetic),
+         ("network, message traces (--fidelity cycle on wafers)", _network_messages)]
 
 
 def run(args) -> int:

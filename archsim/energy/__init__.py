@@ -3,7 +3,8 @@
 The pipeline (archsim/pipeline.py) calls `add_economics(result, ...)`, which fills a RunResult's
 energy_j, energy_per_token_j, avg_power_w, energy (breakdowns, TDP check),
 cost_per_million_tokens and cost (inputs). Per-family activity -> joules
-resolvers live in each family (archsim/families/<kind>/energy.py); the coefficients in the chip files.
+resolvers live with their family (the `energy` of its archsim.family.Family, e.g.
+archsim/families/gpu/energy.py); the coefficients in the chip files.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from the engine's task graphs, and FLOPs per operator from the operator graph.
 
 Work units are whatever the mapper gave each resource (bytes on memories and
 links; cycles or operations on some compute units), so each family's resolver
-(archsim/energy/{gpu,tsp,mesh}.py) says which resources it reads as bytes and
+(archsim/families/<kind>/energy.py, or a plugin's) says which resources it reads as bytes and
 takes FLOPs from the operator graph, where they are exact.
 """
 from __future__ import annotations

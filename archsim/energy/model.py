@@ -88,7 +88,8 @@ def energy_of(system, graph, scenario, result, mapping=None, runs=()) -> dict:
     Returns {"missing": path, "note": ...} instead when the chip file lacks a value the run needs.
     """
     chip = system.chip
-    idle = chip.power.get("idle")
+    power = chip.get("power")  # a family's schema may have no power section (a plugin's): no energy then
+    idle = power.get("idle") if power is not None else None
     if idle is None:
         return _missing(system, "power.idle")
     activity = Activity(system, graph, scenario, mapping, tuple(runs), resource_work(runs))

@@ -279,7 +279,7 @@ def _check_acyclic(g: TaskGraph) -> list[str]:
     if np.all(g.dep_idx < owner):
         return []  # every dependency points to an earlier task: trivially acyclic
     order = np.empty(g.n_tasks, dtype=np.int64)
-    from archsim.engine.simulate import engine_kernels
+    from archsim.engine.kernel_choice import engine_kernels
 
     n_sorted = engine_kernels(g.n_tasks + g.dep_idx.shape[0]).topological_order(g.dep_ptr, g.dep_idx, order)
     if n_sorted == g.n_tasks:

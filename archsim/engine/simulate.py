@@ -10,51 +10,11 @@ path): docs/engine.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from archsim.engine import kernels as kernel_module
 from archsim.engine.ir import TaskGraph, TaskGraphError
-from archsim.engine.jit import first_compile_notice, kernel_set
-
-# Graphs up to this many tasks + route entries run the kernels as plain Python: measured, one task costs about
-# 20 us interpreted, and loading numba with its cached machine code about 0.6 s (tools/bench_cli.py), so
-# below ~10k tasks the interpreter finishes first. Bigger graphs run compiled.
-INTERPRETED_MAX_ITEMS = 10_000
-
-
-KERNEL_MODES = ("auto", "compiled", "interpreted")
-
-
-def engine_kernels(items: int, mode: str = "auto"):
-    """The kernel set for a graph of `items` tasks + route entries: `auto` picks by size."""
-    if mode not in KERNEL_MODES:
-        raise ValueError(f"kernels must be one of {', '.join(KERNEL_MODES)}. Got {mode!r} instead.")
-    compiled = items > INTERPRETED_MAX_ITEMS if mode == "auto" else mode == "compiled"
-    kernels = kernel_set(kernel_module, compiled=compiled)
-    if compiled and not _WARM:
-        _WARM.append(True)
-        with first_compile_notice("task engine", [Path(kernel_module.__file__)]):
-            _warm_up()
-    return kernels
-
-
-_WARM: list = []  # set once the compiled kernels have run in this process
-
-
-def _warm_up() -> None:
-    """Run every compiled kernel once on a tiny graph (compiles them, or loads them from the disk cache)."""
-    from archsim.engine.builder import TaskGraphBuilder
-
-    b = TaskGraphBuilder(clock_hz=1e9)
-    r, link = b.add_resource("r", "compute", rate=1.0), b.add_resource("l", "noc", rate=1.0)
-    t = b.add_task(r, 4.0)
-    b.add_transfer([link, r], 8.0, deps=[t])
-    simulate(b.build(), kernels="compiled")
-
-REASON_NAMES = ("start", "dependency", "resource")
-
+from archsim.engine.kernel_choice import engine_kernels
 
 @dataclass(frozen=True, eq=False)
 class SimResult:

@@ -28,7 +28,7 @@ class System:
     """Chips of one kind plus the links between them."""
 
     name: str
-    kind: str  # the chip family: gpu, tsp, mesh
+    kind: str  # the chip family (archsim.family): gpu, tsp, mesh or a plugin's
     chip: SpecNode
     count: int
     interconnect: SpecNode | None
@@ -109,6 +109,20 @@ def _other_file_hint(data: dict) -> str:
     return ""
 
 
+def _member_kind(data: dict) -> str | None:
+    """The family of a system's chips, read ahead of validating the system (its interconnect keys depend
+    on it); None if the chip file cannot be read, which validating the system then reports."""
+    name = data.get("chip")
+    if not isinstance(name, str):
+        return None
+    try:
+        chip, _ = read_spec_file(resolve_config_path(name))
+    except (ArchsimInputError, OSError):
+        return None
+    kind = chip.get("kind") if isinstance(chip, dict) else None
+    return kind if kind in chip_kinds() else None
+
+
 def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> System:
     """Load a chip or system file (by bundled name or path) with optional overrides."""
     path = resolve_config_path(name_or_path)
@@ -116,7 +130,7 @@ def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = Non
     file = str(path)
     if isinstance(data, dict) and data.get("kind") == "system":
         own, member = _split_overrides(overrides, True)
-        schema = system_schema()
+        schema = system_schema(_member_kind(data))
         data = apply_overrides(data, own, schema, lines, file)
         spec = validate(data, schema, file, lines)
         try:

@@ -83,7 +83,7 @@ class Mapping:
 @dataclass(frozen=True)
 class Mapper:
     name: str
-    family: str  # chip kind it serves: gpu, tsp, mesh, or "any"
+    family: str  # chip kind it serves (a family's kind, a plugin's included), or "any"
     fn: Callable
     options: tuple[Option, ...]
     description: str

@@ -135,8 +135,13 @@ def run_dask(items: list, client) -> Iterator[dict]:
     elsewhere by the scheduler; a point that kills several workers in turn is given up."""
     from distributed import as_completed
 
+    from archsim.family import plugin_specs
+
     keys = [f"archsim-point-{key}" for key, _ in items]
-    futures = client.map(run_point, [k for k, _ in items], [c for _, c in items], key=keys, pure=False)
+    # The cluster's workers were started apart from this process: they load its plugins themselves
+    # (a path must then exist on the workers too; an installed plugin's module name always does).
+    futures = client.map(run_point, [k for k, _ in items], [c for _, c in items], key=keys, pure=False,
+                         plugins=plugin_specs())
     lost, reason = 0, ""
     try:
         for future in as_completed(futures):

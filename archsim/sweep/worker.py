@@ -62,15 +62,22 @@ def metrics_of(result) -> dict:
     return d
 
 
-def run_point(key: str, config: dict) -> dict:
-    """Run one point; return its row (status ok with metrics, or error with the reason)."""
+def run_point(key: str, config: dict, plugins: tuple[str, ...] = ()) -> dict:
+    """Run one point; return its row (status ok with metrics, or error with the reason).
+
+    `plugins`: the plugins the sweep's own process loaded (archsim.family.plugin_specs), loaded here
+    first (once per process) by workers that did not inherit them: a Dask cluster's, started apart.
+    Local workers are forked and already have them."""
     from archsim.errors import ArchsimInputError, InfeasibleError
+    from archsim.family import load_plugin
     from archsim.pipeline import run
     from archsim.workload.model import Scenario
 
     start, cpu_start = perf_counter(), process_time()
     row: dict = {"key": key, "status": "error", "error_kind": None, "error": None, "metrics": None}
     try:
+        for spec in plugins:
+            load_plugin(spec)
         system = _system(config["chip"], tuple(tuple(o) for o in config["overrides"]))
         result = run(system, config["workload"], Scenario(**config["scenario"]), mapper=config["mapper"],
                      options=config["options"], fidelity=config["fidelity"])

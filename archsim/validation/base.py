@@ -19,7 +19,7 @@ REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
 @dataclass(frozen=True)
 class Case:
     case_id: str
-    family: str  # gpu, tsp, mesh
+    family: str  # the chip family (kind) it validates: gpu, tsp, mesh or a plugin's
     tolerance: float  # allowed relative error, |predicted - measured| / measured
     required: bool  # False: reported, never fails the run (low-confidence references)
     predict: Callable[[], float]  # runs archsim; returns a value in the reference's unit
@@ -80,18 +80,20 @@ def fitted_constants(case_id: str) -> list[str]:
 
 @lru_cache(maxsize=None)
 def _read_csv(name: str) -> tuple[dict, ...]:
-    with open(REFERENCE_DIR / name, newline="") as fh:
+    path = Path(name)  # a file of archsim/data/reference, or a path (a plugin's own reference CSV)
+    with open(path if path.is_absolute() else REFERENCE_DIR / path, newline="") as fh:
         rows = [line for line in fh if not line.startswith("#")]
     return tuple(csv.DictReader(rows))
 
 
-def reference_rows(name: str) -> tuple[dict, ...]:
-    """All rows of a shipped reference CSV (comment lines skipped)."""
-    return _read_csv(name)
+def reference_rows(name: str | Path) -> tuple[dict, ...]:
+    """All rows of a reference CSV (comment lines skipped): a file name of archsim/data/reference,
+    or an absolute path (a plugin ships its own)."""
+    return _read_csv(str(name))
 
 
-def reference_row(case_id: str, file: str = "published_results.csv") -> dict:
-    for row in _read_csv(file):
+def reference_row(case_id: str, file: str | Path = "published_results.csv") -> dict:
+    for row in _read_csv(str(file)):
         if row.get("case_id") == case_id:
             return row
     raise KeyError(f"no case {case_id!r} in {file}")
@@ -99,12 +101,15 @@ def reference_row(case_id: str, file: str = "published_results.csv") -> dict:
 
 def validation_case(case_id: str, family: str, tolerance: float, command: str, required: bool = True,
                     measured: float | None = None, unit: str | None = None, source: str | None = None,
-                    at_least: bool = False):
-    """Register fn() -> predicted. Measured value, unit and source default to published_results.csv."""
+                    at_least: bool = False,
+                    reference: str | Path = "published_results.csv"):
+    """Register fn() -> predicted. Measured value, unit and source come from the row of `reference`
+    whose case_id is `case_id`: a CSV of archsim/data/reference (default published_results.csv), or
+    an absolute path, so a plugin's cases read the reference data it ships (docs/plugins.md)."""
 
     def decorator(fn):
         if measured is None:
-            row = reference_row(case_id)
+            row = reference_row(case_id, reference)
             value, u, src = float(row["value"]), row["unit"], row["source"]
         else:
             value, u, src = measured, unit or "", source or ""

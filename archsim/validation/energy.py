@@ -21,8 +21,8 @@ prefill 8B x1 row, rounded to 0.05, gives 15.8). So two sets of cases:
   "direction" cases report the ratio oriented so that >= 1 means the same side
   of 1 as the paper.
 
-The WSE-2 runs use the wafer validation's settings (archsim/families/mesh/validation.py:
-one layer timed on a 420x420 region for decode and 720x720 for prefill, the
+The WSE-2 runs use the wafer validation's settings (archsim/families/mesh/validation.py,
+archsim/validation/waferllm.py: one layer timed on a 420x420 region for decode and 720x720 for prefill, the
 regions of the paper's 2,700 and 27,686 tok/s, and scaled by the layer count).
 
 cs2-power-loaded: the CS-2 under load drew 22.8 kW (Jacquelin et al., SC22,
@@ -38,8 +38,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from archsim.families.mesh.validation import WAFERLLM_CONTEXT, WAFERLLM_PREFILL_OPTIONS
 from archsim.validation.base import reference_row, reference_rows, validation_case
+from archsim.validation.waferllm import WAFERLLM_CONTEXT, WAFERLLM_PREFILL_OPTIONS
 from archsim.workload.model import Scenario
 
 RATIO_FILE = "waferllm_energy_ratios.csv"

@@ -33,3 +33,19 @@ def purge_stale_kernel_cache() -> None:
         stamp.write_text(digest.hexdigest())
     except OSError:
         pass
+
+
+_NOTICED: set[str] = set()
+
+
+def compile_notice(path: str):
+    """Around the first call of one compiled path of the network kernel in a process ('synthetic traffic' or
+    'message traces'): says on stderr when the disk cache is empty and the kernel compiles (first run only)."""
+    import contextlib
+
+    from archsim.engine.jit import first_compile_notice
+
+    if path in _NOTICED:
+        return contextlib.nullcontext()
+    _NOTICED.add(path)
+    return first_compile_notice(f"network ({path})", [_HERE / name for name in _KERNEL_SOURCES])

@@ -164,9 +164,14 @@ def _packetize(trace: MessageTrace, max_packet_flits: int | None):
 def simulate_messages(cfg: NocConfig, trace: MessageTrace, *, max_packet_flits: int | None = None,
                       max_cycles: int | None = None) -> MessageResult:
     """Run `trace` on the mesh until every message has arrived (or `max_cycles`)."""
-    from archsim.engine.noc.warm import ensure_compiled
+    from archsim.engine.noc._cache import compile_notice
 
-    ensure_compiled()
+    with compile_notice("message traces"):
+        return _simulate_messages(cfg, trace, max_packet_flits=max_packet_flits, max_cycles=max_cycles)
+
+
+def _simulate_messages(cfg: NocConfig, trace: MessageTrace, *, max_packet_flits: int | None = None,
+                       max_cycles: int | None = None) -> MessageResult:
     trace.check(cfg)
     if max_packet_flits is not None and max_packet_flits < 1:
         raise ArchsimInputError(f"max_packet_flits must be at least 1. Got {max_packet_flits!r} instead.")

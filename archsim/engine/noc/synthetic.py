@@ -189,9 +189,14 @@ def _rel_change(cur, prev):
 def simulate_synthetic(cfg: NocConfig, traffic: SyntheticTraffic,
                        meas: Measurement | None = None) -> NocStats:
     """Simulate `traffic` on `cfg` with BookSim's warm-up / measure / drain."""
-    from archsim.engine.noc.warm import ensure_compiled
+    from archsim.engine.noc._cache import compile_notice
 
-    ensure_compiled()
+    with compile_notice("synthetic traffic"):
+        return _simulate_synthetic(cfg, traffic, meas)
+
+
+def _simulate_synthetic(cfg: NocConfig, traffic: SyntheticTraffic,
+                        meas: Measurement | None = None) -> NocStats:
     meas = meas or Measurement()
     traffic.check(cfg)
     meas.check()

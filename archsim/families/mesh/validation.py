@@ -25,12 +25,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from archsim.validation.base import reference_row, validation_case
+from archsim.validation.waferllm import WAFERLLM_CONTEXT, WAFERLLM_PREFILL_OPTIONS
 from archsim.workload.model import Scenario
 
 WAFERLLM_SRAM = "core.sram=128KiB"  # room for every layer on one region, as the paper's method implies
-WAFERLLM_CONTEXT = 4096
-# the paper's prefill: one pass over the whole prompt, every GEMM as MeshGEMM (also used by validation/energy.py)
-WAFERLLM_PREFILL_OPTIONS = {"prefill_chunk": str(WAFERLLM_CONTEXT), "prefill_layout": "blocks"}
 _SET = f"--set {WAFERLLM_SRAM} -o layers_only=true"
 
 

@@ -11,5 +11,6 @@ FAMILY = Family(
     default_mapper="tsp-static",
     validation=("archsim.families.tsp.validation",),
     topologies=("dragonfly", "all-to-all", "switch"),
+    interconnect="archsim.families.tsp.schema:TSP_INTERCONNECT",
     configs="configs",
 )

@@ -55,6 +55,11 @@ TSP = {
     "price": PRICE,
 }
 
+# Keys a tsp system adds to its `interconnect` section (archsim.family.Family.interconnect).
+TSP_INTERCONNECT = {
+    "group_size": Field("int", "chips per all-to-all group (dragonfly); default: all", required=False),
+}
+
 
 
 # Weight dtypes that run on the MXM's 8-bit path (narrower ones are widened to 8 bits).

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archsim.energy.frontier import METRICS, Point, pareto
+from archsim.sweep.frontier import METRICS, Point, pareto
 
 MARKERS = "osD^v<>ph*"
 
