@@ -1,0 +1,1 @@
+"""Request-level serving simulation (docs/serving.md)."""
