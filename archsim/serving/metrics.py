@@ -96,8 +96,27 @@ def summarize(run, ttft_slo_s: float | None = None, tpot_slo_s: float | None = N
             "p99_met": bool(_p99_ok(p99["ttft_s"], ttft_slo_s) and _p99_ok(p99["tpot_s"], tpot_slo_s)
                             and summary["rejected"] == 0 and summary["unfinished"] == 0),
         }
-    summary["stability"] = stability(run, timeseries(run))
+    series = timeseries(run)
+    summary["load"] = load_stats(run, series)
+    summary["stability"] = stability(run, series)
     return summary
+
+
+def load_stats(run, series: dict) -> dict:
+    """Batch size per iteration (time-weighted mean over busy time), KV use and queue length."""
+    it = run.iterations
+    busy = float(it["seconds"].sum())
+    blocks = run.config.blocks
+    return {
+        "batch_size_mean": float((it["seqs"] * it["seconds"]).sum() / busy) if busy > 0 else 0.0,
+        "batch_size_max": int(it["seqs"].max()) if it["seqs"].size else 0,
+        "kv_used_fraction_mean": float(series["kv_used_fraction"].mean()),
+        "kv_used_fraction_max": float(it["kv_blocks"].max() / blocks) if it["kv_blocks"].size else 0.0,
+        "waiting_mean": float(series["waiting"].mean()),
+        "waiting_max": int(run.counters["max_waiting"]),
+        "busy_fraction": float(run.replica_busy_s.sum() / (run.config.replicas * run.end_s)) if run.end_s > 0
+        else 0.0,
+    }
 
 
 def _p99_ok(value, limit) -> bool:

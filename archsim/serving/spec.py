@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
-from archsim.spec import Field, SpecNode, load_yaml, validate
+from archsim.spec import Field, SpecNode, check_value, load_yaml, validate
 
 LENGTH_DISTRIBUTIONS = ("fixed", "uniform", "lognormal", "empirical", "trace")
 
@@ -120,6 +120,7 @@ FLAG_PATHS = {
     "kv_capacity_tokens": ("kv_cache", "capacity_tokens"), "preemption": ("kv_cache", "preemption"),
     "swap_space": ("kv_cache", "swap_space"), "replicas": ("replicas", "count"), "router": ("replicas", "router"),
     "max_sim_time": ("limits", "max_sim_time"), "max_queue": ("limits", "max_queue"),
+    "slo_ttft": ("slo", "ttft"), "slo_tpot": ("slo", "tpot"),
 }
 
 
@@ -143,10 +144,15 @@ def load_serving(path: str | None = None, flags: dict | None = None, base: dict 
             merged = dict(values)
             merged.update(data.get(section) or {})
             data[section] = merged
+    flag_problems = []
     for flag, value in (flags or {}).items():
         if value is None:
             continue
         section, key = FLAG_PATHS[flag]
+        ok, _, found = check_value(value, SERVING[section][key], "--" + flag.replace("_", "-"), {}, (section, key))
+        if not ok:
+            flag_problems += found
+            continue
         data.setdefault(section, {})
         if not isinstance(data[section], dict):
             continue  # the schema reports the section's own problem
@@ -154,6 +160,8 @@ def load_serving(path: str | None = None, flags: dict | None = None, base: dict 
         lines[(section, key)] = None  # marks "from a flag" in problem messages
         if flag in ("prompt_tokens", "output_tokens"):
             data[section]["distribution"] = "fixed"  # --prompt-tokens N: every prompt is N tokens
+    if flag_problems:
+        raise SpecError(flag_problems)
     spec = validate(data, SERVING, file, lines)
     problems = _cross_checks(spec, file, lines)
     if problems:

@@ -21,10 +21,10 @@ from archsim.spec import did_you_mean
 
 TRACE_DIR = Path(__file__).resolve().parents[1] / "data" / "traces"
 BUNDLED = {"azure-conv": "azure_llm_2023_conv.csv", "azure-code": "azure_llm_2023_code.csv"}
-COLUMNS = {
-    "arrival": ("timestamp", "arrival_s", "time_s"),
-    "prompt": ("contexttokens", "prompt_tokens", "input_tokens"),
-    "output": ("generatedtokens", "output_tokens"),
+COLUMNS = {  # matched without regard to case
+    "arrival": ("TIMESTAMP", "arrival_s", "time_s"),
+    "prompt": ("ContextTokens", "prompt_tokens", "input_tokens"),
+    "output": ("GeneratedTokens", "output_tokens"),
 }
 
 
@@ -78,7 +78,7 @@ def _read(path: Path) -> Trace:
     where = {}
     problems = []
     for role, names in COLUMNS.items():
-        found = [header.index(n) for n in names if n in header]
+        found = [header.index(n.lower()) for n in names if n.lower() in header]
         if not found:
             problems.append(Problem(file, 1, role, f"missing the {role} column: expected one of "
                                                    f"{', '.join(names)}; the header has {', '.join(rows[0])}"))
