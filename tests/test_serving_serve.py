@@ -160,3 +160,10 @@ def test_mlperf_presets():
     off, _ = scenario_preset("mlperf-offline", "llama3.1-8b")
     assert off["arrivals"] == {"process": "offline", "requests": 24576}
     assert any("ASSUMED" in n for n in notes)
+
+
+def test_every_exported_serving_name_resolves():
+    import archsim.serving
+
+    for name in archsim.serving.__all__:
+        assert getattr(archsim.serving, name) is not None, name
