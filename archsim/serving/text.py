@@ -54,14 +54,16 @@ def render(result) -> str:
                  f"used on average (max {ld['kv_used_fraction_max']:.1%}); waiting {ld['waiting_mean']:.1f} on "
                  f"average (max {ld['waiting_max']:,})")
     pre = s["preemptions"]
-    lines.append(f"preemptions: {pre['recompute']:,} by recompute, {pre['swap']:,} by swap ({pre['requests_preempted']:,}"
-                 f" requests); rejected: {s['rejected']:,}; unfinished: {s['unfinished']:,}")
+    lines.append(f"preemptions: {pre['recompute']:,} by recompute, {pre['swap']:,} by swap "
+                 f"({pre['requests_preempted']:,} requests); rejected: {s['rejected']:,}; "
+                 f"unfinished: {s['unfinished']:,}")
     stab = s["stability"]
     lines.append(f"stability: {'stable' if stab['stable'] else 'UNSTABLE'} ({stab['reason']})")
     lines += energy_lines(r)
     t = r.table
     if t["mode"] == "direct":
-        lines.append(f"iteration costs: cost_fn called directly for every iteration ({t['cost_fn_calls']:,} distinct)")
+        lines.append("iteration costs: cost_fn called directly for every iteration "
+                     f"({t['cost_fn_calls']:,} distinct)")
     else:
         runs = f" ({t['pipeline_runs']:,} pipeline runs in all)" if "pipeline_runs" in t else ""
         lines.append(f"iteration costs: a {' x '.join(map(str, t.get('axes_sizes', [])))} grid, {t['cost_fn_calls']:,} "
@@ -82,8 +84,9 @@ def energy_lines(r) -> list[str]:
     if c.get("cost_per_million_tokens_usd") is not None:
         i = c["inputs"]
         out.append(f"cost ${c['cost_per_million_tokens_usd']:,.2f} per million output tokens: capital "
-                   f"${c['capital_usd_per_million_tokens']:,.2f} + electricity ${c['energy_usd_per_million_tokens']:,.2f}"
-                   f" ({i['source']}: ${i['capital_usd']:,.0f} over {i['amortization_years']:g} years; "
+                   f"${c['capital_usd_per_million_tokens']:,.2f} + electricity "
+                   f"${c['energy_usd_per_million_tokens']:,.2f} ({i['source']}: ${i['capital_usd']:,.0f} over "
+                   f"{i['amortization_years']:g} years; "
                    f"${i['electricity_usd_per_kwh']:g}/kWh, PUE {i['pue']:g}; busy all the time at this load)")
     else:
         out.append(f"cost: {c.get('note')}")
