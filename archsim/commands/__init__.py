@@ -4,6 +4,7 @@ The order here is the order `archsim --help` lists them.
 """
 COMMAND_MODULES = [
     "run",
+    "serve",
     "compare",
     "explain",
     "check",

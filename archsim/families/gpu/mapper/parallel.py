@@ -105,27 +105,31 @@ def collective_after(op: Op, tp: int, act_bytes: float) -> tuple[str, str, float
     return None
 
 
+def memory_parts(graph: OpGraph, scenario, tp: int, pp: int) -> dict:
+    """Bytes one GPU of a tp x pp group holds for `graph` (weights, KV cache, activation workspace),
+    by part; a bare GEMM holds its operands. Shared by check_capacity and the serving layer's KV capacity."""
+    if not geometry(graph):  # a bare GEMM: its operands
+        return {"operands_bytes": sum(op.bytes for op in graph.ops) / tp}
+    from archsim.workload.lower import kv_cache_bytes, parameter_count
+    from archsim.workload.model import DTYPE_BYTES, load_transformer
+
+    model = load_transformer(graph.workload)
+    w = DTYPE_BYTES[scenario.weight_dtype]
+    table = model.vocab * model.hidden * w
+    tables = table * (1 if model.tied_embeddings else 2)
+    layers = parameter_count(model) * w - tables
+    stage_layers = math.ceil(model.layers / pp) / model.layers
+    _, kv_local = _local_heads(tp, geometry(graph)) if tp > 1 else (0, model.kv_heads)
+    kv = kv_cache_bytes(model, scenario) * kv_local / model.kv_heads * stage_layers
+    weights = layers * stage_layers / tp + table + (0 if model.tied_embeddings else table / tp)
+    acts = 2 * max(op.act_read_bytes + op.act_write_bytes for op in graph.ops)
+    return {"weights_bytes": weights, "kv_cache_bytes": kv, "activations_bytes": acts}
+
+
 def check_capacity(system, graph: OpGraph, scenario, tp: int, pp: int, hbm_capacity: float) -> dict:
     """Bytes one GPU holds (weights, KV cache, activations); InfeasibleError if over its HBM."""
-    if not geometry(graph):  # a bare GEMM: its operands
-        need = sum(op.bytes for op in graph.ops) / tp
-        parts = {"operands_bytes": need}
-    else:
-        from archsim.workload.lower import kv_cache_bytes, parameter_count
-        from archsim.workload.model import DTYPE_BYTES, load_transformer
-
-        model = load_transformer(graph.workload)
-        w = DTYPE_BYTES[scenario.weight_dtype]
-        table = model.vocab * model.hidden * w
-        tables = table * (1 if model.tied_embeddings else 2)
-        layers = parameter_count(model) * w - tables
-        stage_layers = math.ceil(model.layers / pp) / model.layers
-        _, kv_local = _local_heads(tp, geometry(graph)) if tp > 1 else (0, model.kv_heads)
-        kv = kv_cache_bytes(model, scenario) * kv_local / model.kv_heads * stage_layers
-        weights = layers * stage_layers / tp + table + (0 if model.tied_embeddings else table / tp)
-        acts = 2 * max(op.act_read_bytes + op.act_write_bytes for op in graph.ops)
-        parts = {"weights_bytes": weights, "kv_cache_bytes": kv, "activations_bytes": acts}
-        need = weights + kv + acts
+    parts = memory_parts(graph, scenario, tp, pp)
+    need = sum(parts.values())
     if need > hbm_capacity:
         detail = ", ".join(f"{k[:-6].replace('_', ' ')} {v / 1e9:.2f} GB" for k, v in parts.items())
         raise InfeasibleError(

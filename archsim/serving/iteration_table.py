@@ -1,0 +1,196 @@
+"""Memoized iteration costs on a grid, filled lazily and interpolated.
+
+Every scheduled iteration is summarized by three integers (docs/serving.md):
+P = prefill tokens scheduled in it, D = decode sequences in it, C = cached
+context tokens its sequences attend to. A caller-supplied
+`cost_fn(P, D, C) -> (seconds, dynamic_joules)` prices it.
+
+Calling cost_fn for every iteration is too slow (an hour of traffic has
+hundreds of thousands), so costs live on a grid with log-spaced axes for P, D
+and C (each includes 0) and the cost of an iteration is the multilinear
+interpolation of the grid corners around it: exact at grid points. Cells are
+filled lazily: when the numba loop needs a corner that is not filled, it stores
+its state and returns the corner indices; Python calls cost_fn for them and
+re-enters the loop, which resumes where it stopped (simulate.py).
+
+`direct=True` in simulate() bypasses the grid and calls cost_fn for every
+iteration (for measuring the interpolation error).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from archsim.engine.jit import njit
+from archsim.errors import ArchsimInputError
+
+DEFAULT_POINTS_PER_OCTAVE = 4
+
+
+def log_axis(maximum: int, points_per_octave: int) -> np.ndarray:
+    """0, then integers from 1 to `maximum` spaced `points_per_octave` per doubling (maximum included)."""
+    if maximum < 1:
+        return np.zeros(1, dtype=np.int64)
+    octaves = np.log2(maximum)
+    n = max(2, int(np.ceil(octaves * points_per_octave)) + 1)
+    points = np.unique(np.round(np.geomspace(1.0, float(maximum), n)).astype(np.int64))
+    points[-1] = maximum
+    return np.concatenate([np.zeros(1, dtype=np.int64), np.unique(points)])
+
+
+@dataclass
+class IterationTable:
+    """The grid: axes and the lazily filled seconds and joules at every grid point."""
+
+    p_axis: np.ndarray
+    d_axis: np.ndarray
+    c_axis: np.ndarray
+    seconds: np.ndarray = field(init=False)
+    joules: np.ndarray = field(init=False)
+    filled: np.ndarray = field(init=False)  # int64 0/1 per grid point
+    fills: int = 0  # cost_fn calls made to fill it
+
+    def __post_init__(self):
+        for name in ("p_axis", "d_axis", "c_axis"):
+            axis = np.ascontiguousarray(getattr(self, name), dtype=np.int64)
+            if axis.ndim != 1 or axis.size < 1 or axis[0] != 0 or np.any(np.diff(axis) <= 0):
+                raise ArchsimInputError(f"iteration table {name} must start at 0 and increase, got {axis}")
+            setattr(self, name, axis)
+        shape = (self.p_axis.size, self.d_axis.size, self.c_axis.size)
+        self.seconds = np.zeros(shape)
+        self.joules = np.zeros(shape)
+        self.filled = np.zeros(shape, dtype=np.int64)
+
+    @classmethod
+    def for_limits(cls, max_p: int, max_d: int, max_c: int,
+                   points_per_octave: int = DEFAULT_POINTS_PER_OCTAVE) -> "IterationTable":
+        if points_per_octave < 1:
+            raise ArchsimInputError(f"table points_per_octave must be at least 1, got {points_per_octave}")
+        return cls(log_axis(max_p, points_per_octave), log_axis(max_d, points_per_octave),
+                   log_axis(max_c, points_per_octave))
+
+    @property
+    def limits(self) -> tuple[int, int, int]:
+        return int(self.p_axis[-1]), int(self.d_axis[-1]), int(self.c_axis[-1])
+
+    def covers(self, max_p: int, max_d: int, max_c: int) -> bool:
+        return max_p <= self.p_axis[-1] and max_d <= self.d_axis[-1] and max_c <= self.c_axis[-1]
+
+    def point(self, flat: int) -> tuple[int, int, int]:
+        i, j, k = np.unravel_index(int(flat), self.seconds.shape)
+        return int(self.p_axis[i]), int(self.d_axis[j]), int(self.c_axis[k])
+
+    def fill(self, flat_indices, cost_fn) -> None:
+        """Call cost_fn at each grid point not yet filled (an empty iteration costs nothing)."""
+        for flat in flat_indices:
+            idx = np.unravel_index(int(flat), self.seconds.shape)
+            if self.filled[idx]:
+                continue
+            p, d, c = self.point(flat)
+            seconds, joules = (0.0, 0.0) if p == 0 and d == 0 else _checked(cost_fn(p, d, c), p, d, c)
+            self.seconds[idx], self.joules[idx], self.filled[idx] = seconds, joules, 1
+            self.fills += 1 if (p or d) else 0
+
+    def fill_all(self, cost_fn) -> None:
+        self.fill(range(self.seconds.size), cost_fn)
+
+    def lookup(self, p: int, d: int, c: int) -> tuple[float, float]:
+        """Interpolated (seconds, joules) at (p, d, c); every corner it needs must be filled
+        (fill or fill_all). For tests and tools; the serving loop interpolates in numba."""
+        need = np.zeros(8, dtype=np.int64)
+        out = np.zeros(2)
+        n = _interpolate(self.p_axis, self.d_axis, self.c_axis, self.seconds, self.joules, self.filled,
+                         p, d, c, need, out)
+        if n < 0:
+            raise ArchsimInputError(f"iteration ({p}, {d}, {c}) is outside the table's limits {self.limits}")
+        if n > 0:
+            raise ArchsimInputError(f"iteration ({p}, {d}, {c}) needs {n} unfilled corners")
+        return float(out[0]), float(out[1])
+
+    def stats(self) -> dict:
+        return {"points": int(self.seconds.size), "filled": int(self.filled.sum()), "cost_fn_calls": self.fills,
+                "p_axis": self.p_axis.tolist(), "d_axis": self.d_axis.tolist(), "c_axis": self.c_axis.tolist()}
+
+
+def _checked(value, p, d, c) -> tuple[float, float]:
+    try:
+        seconds, joules = value
+        seconds, joules = float(seconds), float(joules)
+    except (TypeError, ValueError):
+        raise ArchsimInputError(f"cost_fn({p}, {d}, {c}) must return (seconds, joules), got {value!r}") from None
+    if not (np.isfinite(seconds) and seconds >= 0 and np.isfinite(joules) and joules >= 0):
+        raise ArchsimInputError(f"cost_fn({p}, {d}, {c}) returned ({seconds}, {joules}); "
+                                "both must be finite and non-negative")
+    return seconds, joules
+
+
+# ---------------------------------------------------------------- kernels
+@njit
+def _locate(axis, x):
+    """(i, frac) with axis[i] <= x < axis[i + 1] and frac = (x - axis[i]) / (axis[i + 1] - axis[i]);
+    frac is 0.0 exactly at a grid point. i = -1 when x is outside the axis."""
+    n = axis.shape[0]
+    if x < axis[0] or x > axis[n - 1]:
+        return -1, 0.0
+    if x == axis[n - 1]:
+        return n - 1, 0.0
+    lo, hi = 0, n - 1  # axis[lo] <= x < axis[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if axis[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo, (x - axis[lo]) / (axis[lo + 1] - axis[lo])
+
+
+@njit
+def _lerp_c(tab, i, j, k, fc):
+    v = tab[i, j, k]
+    if fc == 0.0:
+        return v
+    return v + (tab[i, j, k + 1] - v) * fc
+
+
+@njit
+def _lerp_dc(tab, i, j, fd, k, fc):
+    v = _lerp_c(tab, i, j, k, fc)
+    if fd == 0.0:
+        return v
+    return v + (_lerp_c(tab, i, j + 1, k, fc) - v) * fd
+
+
+@njit
+def _trilinear(tab, i, fp, j, fd, k, fc):
+    """Multilinear interpolation, C first, then D, then P; a zero fraction reads only the lower corner."""
+    v = _lerp_dc(tab, i, j, fd, k, fc)
+    if fp == 0.0:
+        return v
+    return v + (_lerp_dc(tab, i + 1, j, fd, k, fc) - v) * fp
+
+
+@njit
+def _interpolate(p_axis, d_axis, c_axis, seconds, joules, filled, p, d, c, need, out):
+    """Interpolated (seconds, joules) of iteration (p, d, c) into out[0], out[1].
+
+    Returns 0 on success, -1 if (p, d, c) is outside the grid, or the number n > 0 of
+    corners (with a nonzero weight) that are not filled yet, their flat indices in need[:n]."""
+    i, fp = _locate(p_axis, p)
+    j, fd = _locate(d_axis, d)
+    k, fc = _locate(c_axis, c)
+    if i < 0 or j < 0 or k < 0:
+        return -1
+    nd, nc = d_axis.shape[0], c_axis.shape[0]
+    n = 0
+    for a in range(2 if fp > 0.0 else 1):
+        for b in range(2 if fd > 0.0 else 1):
+            for e in range(2 if fc > 0.0 else 1):
+                if filled[i + a, j + b, k + e] == 0:
+                    need[n] = ((i + a) * nd + (j + b)) * nc + (k + e)
+                    n += 1
+    if n > 0:
+        return n
+    out[0] = _trilinear(seconds, i, fp, j, fd, k, fc)
+    out[1] = _trilinear(joules, i, fp, j, fd, k, fc)
+    return 0

@@ -1,0 +1,107 @@
+"""Serve a request stream on a system: capacity, iteration costs, the loop, metrics, energy and cost.
+
+    result = serve("h100-sxm", "llama3.1-8b", load_serving(flags={"trace": "azure-conv", "duration": "600s"}))
+
+`prepare` resolves everything that does not depend on the arrival rate (parallelism, KV capacity,
+the cost function and its table), so a rate search reuses one table across its runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archsim.errors import ArchsimInputError
+from archsim.hw.load import System, load_system
+from archsim.serving.arrivals import Requests, generate
+from archsim.serving.capacity import kv_bytes_per_token_per_gpu, kv_capacity_tokens, replica_parallelism
+from archsim.serving.iteration_table import IterationTable
+from archsim.serving.loop import LoopConfig, simulate_requests
+from archsim.serving.provisional_cost import ProvisionalCost
+from archsim.serving.result import ServingResult
+from archsim.workload.model import Scenario, load_transformer
+
+# Device <-> host bandwidth for swapping K/V, per GPU, when the serving file does not set one.
+# H100 SXM datasheet: PCIe Gen5 128 GB/s (both directions together); ASSUMED fully achieved one way.
+DEFAULT_SWAP_BANDWIDTH = 64e9
+
+
+@dataclass
+class ServeSetup:
+    """What a serving run needs besides its requests (independent of the arrival rate)."""
+
+    system: System
+    workload: str
+    model: object  # Transformer
+    scenario: Scenario
+    options: dict  # mapper options of one replica (tp, pp resolved)
+    tp: int
+    pp: int
+    replicas: int
+    capacity_tokens: int
+    capacity_note: str
+    loop: LoopConfig
+    cost_fn: object
+    table: IterationTable | None
+    fidelity: str
+    direct: bool = False
+    notes: list = field(default_factory=list)
+
+
+def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, options: dict | None = None,
+            overrides: list | None = None, fidelity: str = "task", cost_fn=None, direct: bool = False) -> ServeSetup:
+    """Resolve parallelism, KV capacity and the iteration cost for `spec` (a serving SpecNode)."""
+    system = system if isinstance(system, System) else load_system(system, overrides)
+    model = load_transformer(workload)
+    scenario = (scenario or Scenario()).check()
+    options = dict(options or {})
+    sched, kv, reps = spec.scheduler, spec.kv_cache, spec.replicas
+    tp, pp = replica_parallelism(system, model, options, reps.count)
+    options.update(tp=tp, pp=pp)
+    notes = []
+    if kv.capacity_tokens is not None:
+        capacity, capacity_note = kv.capacity_tokens, f"{kv.capacity_tokens:,} tokens per replica (given)"
+    else:
+        capacity, capacity_note = kv_capacity_tokens(system, model, scenario, options,
+                                                     max_batched_tokens=_largest_prefill(spec),
+                                                     max_seqs=sched.max_seqs)
+    per_token = kv_bytes_per_token_per_gpu(model, scenario, tp, pp)
+    bandwidth = float(kv.swap_bandwidth) if kv.swap_bandwidth is not None else DEFAULT_SWAP_BANDWIDTH
+    host_tokens = int(kv.swap_space // per_token) if kv.swap_space else 0
+    loop = LoopConfig(
+        kv_capacity_tokens=capacity, max_context=model.max_context, policy=sched.policy, admission=sched.admission,
+        preemption=kv.preemption, max_seqs=sched.max_seqs, max_batched_tokens=sched.max_batched_tokens,
+        chunk_tokens=sched.chunk_tokens, block_tokens=kv.block_tokens, host_capacity_tokens=host_tokens,
+        swap_s_per_token=per_token / bandwidth if host_tokens else 0.0, replicas=reps.count, router=reps.router,
+        max_sim_time_s=spec.limits.max_sim_time, max_queue=spec.limits.max_queue,
+        points_per_octave=spec.table.points_per_octave).check()
+    if cost_fn is None:
+        cost_fn = ProvisionalCost(system, workload, scenario, options, fidelity=fidelity,
+                                  max_context=model.max_context, kv_capacity_tokens=capacity)
+        notes.append("PROVISIONAL iteration cost: a prefill run (batch 1, prompt P) plus a decode run (batch D, "
+                     "context C // D) of today's pipeline, summed (archsim/serving/provisional_cost.py); mixed "
+                     "iterations are overstated (weights read twice)")
+    return ServeSetup(system, workload, model, scenario, options, tp, pp, reps.count, capacity, capacity_note, loop,
+                      cost_fn, None, fidelity, direct, notes)
+
+
+def _largest_prefill(spec) -> int:
+    s = spec.scheduler
+    return s.chunk_tokens if s.policy == "chunked" else s.max_batched_tokens
+
+
+def serve(system, workload: str, spec, *, scenario: Scenario | None = None, options: dict | None = None,
+          overrides: list | None = None, fidelity: str = "task", cost_fn=None, direct: bool = False,
+          rate: float | None = None, setup: ServeSetup | None = None, requests: Requests | None = None
+          ) -> ServingResult:
+    """Simulate the requests `spec` describes (at `rate` if given) on `system`; a ServingResult."""
+    setup = setup or prepare(system, workload, spec, scenario=scenario, options=options, overrides=overrides,
+                             fidelity=fidelity, cost_fn=cost_fn, direct=direct)
+    requests = requests or generate(spec, rate=rate)
+    if len(requests) == 0:
+        raise ArchsimInputError("no requests to simulate (is the duration shorter than the first arrival?)")
+    limits = setup.loop.table_limits(requests.prompt_tokens, requests.output_tokens)
+    if not setup.direct and (setup.table is None or not setup.table.covers(*limits)):
+        setup.table = IterationTable.for_limits(*limits, points_per_octave=setup.loop.points_per_octave)
+    run = simulate_requests(requests.arrival_s, requests.prompt_tokens, requests.output_tokens, setup.cost_fn,
+                            setup.loop, table=setup.table, direct=setup.direct)
+    slo = spec.slo
+    return ServingResult.build(setup, spec, requests, run, slo.ttft, slo.tpot)
