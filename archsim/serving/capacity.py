@@ -3,7 +3,7 @@
 GPUs: every GPU of a tensor-parallel group (and pipeline stage) holds its share of the weights, an
 activation workspace and its share of each token's K/V; the capacity is what is left of one GPU's
 HBM after weights and the workspace of the largest iteration, divided by the K/V bytes one token
-puts on that GPU (archsim.mapping.gpu_parallel.memory_parts: the same accounting the GPU mapper
+puts on that GPU (archsim.families.gpu.mapper.parallel.memory_parts: the same accounting the GPU mapper
 checks a run against). TSP and mesh chips: not yet (their SRAM accounting after placement).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ def replica_parallelism(system, model: Transformer, options: dict, replicas: int
     if system.kind != "gpu":
         raise ArchsimInputError(f"serving on {system.kind} chips ({system.name}) is not yet supported: its KV "
                                 "capacity and mixed-iteration timing are still to come; use a GPU system")
-    from archsim.mapping.gpu import resolve_tp
+    from archsim.families.gpu.mapper.tiled import resolve_tp
 
     try:
         pp = int(options.get("pp", 1))
@@ -53,7 +53,7 @@ def kv_capacity_tokens(system, model, scenario: Scenario, mapping_options: dict,
     if system.kind != "gpu":
         raise ArchsimInputError(f"KV capacity of {system.kind} chips ({system.name}) is not yet modelled; "
                                 "serving runs on GPU systems for now")
-    from archsim.mapping.gpu_parallel import memory_parts
+    from archsim.families.gpu.mapper.parallel import memory_parts
     from archsim.workload.lower import lower
 
     tp, pp = int(mapping_options.get("tp", 1)), int(mapping_options.get("pp", 1))
@@ -79,7 +79,7 @@ def kv_capacity_tokens(system, model, scenario: Scenario, mapping_options: dict,
 
 def kv_bytes_per_token_per_gpu(model: Transformer, scenario: Scenario, tp: int, pp: int) -> float:
     """K/V bytes one token puts on one GPU of a replica (for swap times)."""
-    from archsim.mapping.gpu_parallel import memory_parts
+    from archsim.families.gpu.mapper.parallel import memory_parts
     from archsim.workload.lower import lower
 
     s = scenario.with_(phase="decode", batch=1, context_len=1)
