@@ -55,6 +55,7 @@ class Family:
     # (a topology's own parameters, e.g. a torus's shape); only systems of this family may use them
     interconnect: str | None = None
     configs: str | None = None  # folder of bundled chip/system YAML files (absolute, or beside `home`)
+    serving: str = ""  # module answering the serving layer (replica_options, kv_capacity, ...: docs/plugins.md)
     home: str = ""  # file of the module defining FAMILY (set by discovery): relative `configs` resolve here
     extra: dict = field(default_factory=dict, compare=False)  # family-specific hooks (e.g. serving)
 

@@ -60,11 +60,13 @@ def test_bad_flags(capsys):
                "--slo", "ttft=1s"), capsys, "--find-max-rate searches over Poisson")
 
 
-def test_systems_it_cannot_serve_yet_or_cannot_hold_the_replicas(capsys):
-    _bad(["serve", "groq-lpu-576", "tiny", "--rate", "1", "--prompt-tokens", "10", "--output-tokens", "2"],
-         capsys, "not yet supported")
+def test_systems_that_cannot_hold_the_replicas_or_swap(capsys):
     _bad(["serve", "dgx-h100", "tiny", "--rate", "1", "--prompt-tokens", "10", "--output-tokens", "2",
-          "--replicas", "3", "-o", "tp=4"], capsys, "3 replicas x tp 4 x pp 1 = 12 chips", "has 8")
+          "--replicas", "3", "-o", "tp=4"], capsys, "3 replicas x 4 chips (tp 4 x pp 1) = 12 chips", "has 8")
+    _bad(["serve", "cs3x4", "tiny", "--rate", "1", "--prompt-tokens", "10", "--output-tokens", "2",
+          "--replicas", "2"], capsys, "serves as one replica")
+    _bad(["serve", "groq-lpu-576", "tiny", "--rate", "1", "--prompt-tokens", "10", "--output-tokens", "2",
+          "--preemption", "swap", "--swap-space", "1 GB"], capsys, "no host memory")
 
 
 def test_every_problem_of_a_file_is_reported_together(tmp_path):

@@ -1,4 +1,4 @@
-"""serve(): KV capacity, the provisional cost, energy and cost, the CLI and its files, the rate search and
+"""serve(): KV capacity, the iteration cost, energy and cost, the CLI and its files, the rate search and
 the MLPerf presets."""
 import csv
 import json
@@ -10,7 +10,7 @@ from archsim.cli import main
 from archsim.hw.load import load_system
 from archsim.pipeline import run as pipeline_run
 from archsim.serving.capacity import kv_capacity_tokens
-from archsim.serving.provisional_cost import ProvisionalCost
+from archsim.serving.cost import IterationCost
 from archsim.serving.rate_search import find_max_rate
 from archsim.serving.scenarios import scenario_preset
 from archsim.serving.serve import prepare, serve
@@ -22,45 +22,48 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "serving"
 
 
 def test_kv_capacity_of_llama3_8b_on_one_h100_by_hand():
-    """80 GB - 8.03 B params x 2 B - the workspace of an 8,192-token prefill (its unfused softmax reads and
-    writes 32 heads x 8192 x 8193 / 2 scores of 2 B, doubled as the mapper's check does), over 2 x 32 layers
-    x 8 K/V heads x 128 x 2 B = 131,072 B per token."""
+    """80 GB - 8.03 B params x 2 B - the workspace of an 8,192-token prefill (attention is fused, so its
+    largest unfused operator, the SwiGLU activation: reads 2 x 8192 x 14336 and writes 8192 x 14336 values
+    of 2 B, doubled as the mapper's check does), over 2 x 32 layers x 8 K/V heads x 128 x 2 B = 131,072 B per token;
+    less the largest iteration's new tokens (256 decodes + 8,192 prefill tokens)."""
     system, model = load_system("h100-sxm"), load_transformer("llama3.1-8b")
-    tokens, why = kv_capacity_tokens(system, model, Scenario(), {"tp": 1, "pp": 1}, max_batched_tokens=8192)
+    tokens, why = kv_capacity_tokens(system, "llama3.1-8b", model, Scenario(), {"tp": 1, "pp": 1},
+                                     max_batched_tokens=8192, max_seqs=256)
     weights = parameter_count(model) * 2
-    scores = 32 * 8192 * 8193 / 2 * 2
-    workspace = 2 * (scores + scores)
-    assert tokens == int((80e9 - weights - workspace) // 131072)
+    workspace = 2 * (3 * 8192 * 14336) * 2
+    assert tokens == int((80e9 - weights - workspace) // 131072) - 256 - 8192
     assert "131,072" not in why and "128.0 KiB per token" in why and f"{tokens:,} tokens" in why
 
 
 def test_tensor_parallelism_splits_weights_and_kv_heads():
     system, model = load_system("dgx-h100"), load_transformer("llama2-70b")
-    tp8, _ = kv_capacity_tokens(system, model, Scenario(), {"tp": 8, "pp": 1})
-    tp4, _ = kv_capacity_tokens(system, model, Scenario(), {"tp": 4, "pp": 1})
+    limits = dict(max_batched_tokens=8192, max_seqs=256)
+    tp8, _ = kv_capacity_tokens(system, "llama2-70b", model, Scenario(), {"tp": 8, "pp": 1}, **limits)
+    tp4, _ = kv_capacity_tokens(system, "llama2-70b", model, Scenario(), {"tp": 4, "pp": 1}, **limits)
     assert tp8 > 2 * tp4  # twice the GPUs for the K/V of a token, and less of the weights on each
-    fp8, _ = kv_capacity_tokens(system, model, Scenario(weight_dtype="fp8", act_dtype="fp8", kv_dtype="fp8"),
-                                {"tp": 8, "pp": 1})
+    fp8, _ = kv_capacity_tokens(system, "llama2-70b", model,
+                                Scenario(weight_dtype="fp8", act_dtype="fp8", kv_dtype="fp8"), {"tp": 8, "pp": 1},
+                                **limits)
     assert fp8 > 1.9 * tp8
 
 
-def test_provisional_cost_is_a_prefill_run_plus_a_decode_run():
+def test_iteration_cost_is_one_mixed_step_through_the_mapper():
+    """P alone is a prefill step, D alone a decode step, both one mixed step: its linear layers read the
+    weights once, so it costs less than the two steps apart and more than either."""
     system = load_system("h100-sxm")
     scenario = Scenario()
-    cost = ProvisionalCost(system, "tiny", scenario, {"tp": 1, "pp": 1}, fidelity="roofline", max_context=2048)
-    prefill = pipeline_run(system, "tiny", scenario.with_(phase="prefill", batch=1, prompt_len=300),
-                           options={"tp": 1, "pp": 1}, fidelity="roofline")
-    decode = pipeline_run(system, "tiny", scenario.with_(phase="decode", batch=8, context_len=125),
-                          options={"tp": 1, "pp": 1}, fidelity="roofline")
+    cost = IterationCost(system, "llama3.1-8b", scenario, {"tp": 1, "pp": 1})
+    prefill = pipeline_run(system, "llama3.1-8b", scenario.with_(phase="prefill", batch=1, prompt_len=300),
+                           options={"tp": 1, "pp": 1})
+    decode = pipeline_run(system, "llama3.1-8b", scenario.with_(phase="decode", batch=8, context_len=125),
+                          options={"tp": 1, "pp": 1})
     assert cost(300, 0, 0) == (prefill.latency_s, prefill.energy["dynamic_j"])
     assert cost(0, 8, 1000) == (decode.latency_s, decode.energy["dynamic_j"])
-    both = cost(300, 8, 1000)
-    assert both[0] == prefill.latency_s + decode.latency_s
-    assert cost.pipeline_runs == 2  # memoized per prefill length and per (batch, context)
-    long = cost(5000, 0, 0)  # above tiny's 2048-token context: three sequences of 1667
-    split = pipeline_run(system, "tiny", scenario.with_(phase="prefill", batch=3, prompt_len=1667),
-                         options={"tp": 1, "pp": 1}, fidelity="roofline")
-    assert long[0] == split.latency_s
+    both, _ = cost(300, 8, 1000)
+    assert max(prefill.latency_s, decode.latency_s) < both < prefill.latency_s + decode.latency_s
+    prefix, _ = cost(300, 0, 3000)  # a later chunk: its queries also attend to 3,000 cached tokens
+    assert prefix > prefill.latency_s
+    assert cost.pipeline_runs == 4
 
 
 def _affine(p, d, c):
@@ -77,7 +80,7 @@ def test_energy_is_dynamic_per_iteration_plus_static_power_over_the_run():
     assert result.energy["energy_j"] == pytest.approx(dynamic + static)
     assert result.energy["energy_per_output_token_j"] == pytest.approx((dynamic + static) / (40 * 20))
     assert result.cost["cost_per_million_tokens_usd"] > 0
-    assert result.setup["replicas"] == 1 and result.setup["tp"] == 1
+    assert result.setup["replicas"] == 1 and result.setup["replica_mapping"] == "tp 1 x pp 1"
 
 
 def test_cli_prints_the_summary_and_writes_json_csv_timeline_and_plots(tmp_path, capsys):

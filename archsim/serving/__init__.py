@@ -28,8 +28,8 @@ _EXPORTS = {
     "scenario_preset": "archsim.serving.scenarios",
     # a system serving a model
     "kv_capacity_tokens": "archsim.serving.capacity",
-    "replica_parallelism": "archsim.serving.capacity",
-    "ProvisionalCost": "archsim.serving.provisional_cost",
+    "replica": "archsim.serving.capacity",
+    "IterationCost": "archsim.serving.cost",
     "prepare": "archsim.serving.serve",
     "serve": "archsim.serving.serve",
     "ServeSetup": "archsim.serving.serve",

@@ -38,7 +38,7 @@ def _save(fig, out: Path, name: str) -> list[str]:
 
 def _title(result) -> str:
     st = result.setup
-    return (f"{result.workload} on {result.chip}: {st['replicas']} x tp{st['tp']}, {st['scheduler']['policy']}; "
+    return (f"{result.workload} on {result.chip}: {st['replicas']} x {st['replica_mapping']}, {st['scheduler']['policy']}; "
             f"{result.requests_description}")
 
 

@@ -56,8 +56,9 @@ class ServingResult:
             reasons = ", ".join(f"{n} {why}" for why, n in summary["rejected_by_reason"].items())
             notes.append(f"{summary['rejected']} requests rejected and counted: {reasons}")
         setup_dict = {
-            "replicas": setup.replicas, "tp": setup.tp, "pp": setup.pp, "chips_used": setup.replicas * setup.tp
-            * setup.pp, "chips": system.count, "kv_capacity_tokens_per_replica": setup.capacity_tokens,
+            "replicas": setup.replicas, "replica_mapping": setup.mapping,
+            "chips_used": setup.replicas * setup.chips_per_replica, "chips": system.count,
+            "kv_capacity_tokens_per_replica": setup.capacity_tokens,
             "kv_capacity": setup.capacity_note, "kv_blocks_per_replica": loop.blocks,
             "host_kv_tokens_per_replica": loop.host_capacity_tokens, "swap_s_per_token": loop.swap_s_per_token,
             "scheduler": {k: getattr(loop, k) for k in ("policy", "admission", "preemption", "max_seqs",

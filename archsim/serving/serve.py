@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from archsim.errors import ArchsimInputError
 from archsim.hw.load import System, load_system
 from archsim.serving.arrivals import Requests, generate
-from archsim.serving.capacity import kv_bytes_per_token_per_gpu, kv_capacity_tokens, replica_parallelism
+from archsim.serving.capacity import family_serving, kv_bytes_per_token, kv_capacity_tokens, replica
+from archsim.serving.cost import IterationCost
 from archsim.serving.iteration_table import IterationTable
 from archsim.serving.loop import LoopConfig, simulate_requests
-from archsim.serving.provisional_cost import ProvisionalCost
 from archsim.serving.result import ServingResult
 from archsim.workload.model import Scenario, load_transformer
 
@@ -32,9 +32,9 @@ class ServeSetup:
     workload: str
     model: object  # Transformer
     scenario: Scenario
-    options: dict  # mapper options of one replica (tp, pp resolved)
-    tp: int
-    pp: int
+    options: dict  # mapper options of one replica (placement choices pinned)
+    chips_per_replica: int
+    mapping: str  # one replica's mapping in words ("tp 8 x pp 1")
     replicas: int
     capacity_tokens: int
     capacity_note: str
@@ -54,16 +54,18 @@ def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, op
     scenario = (scenario or Scenario()).check()
     options = dict(options or {})
     sched, kv, reps = spec.scheduler, spec.kv_cache, spec.replicas
-    tp, pp = replica_parallelism(system, model, options, reps.count)
-    options.update(tp=tp, pp=pp)
+    options, chips, mapping = replica(system, workload, model, scenario, options, reps.count)
     notes = []
     if kv.capacity_tokens is not None:
         capacity, capacity_note = kv.capacity_tokens, f"{kv.capacity_tokens:,} tokens per replica (given)"
     else:
-        capacity, capacity_note = kv_capacity_tokens(system, model, scenario, options,
+        capacity, capacity_note = kv_capacity_tokens(system, workload, model, scenario, options,
                                                      max_batched_tokens=_largest_prefill(spec),
                                                      max_seqs=sched.max_seqs)
-    per_token = kv_bytes_per_token_per_gpu(model, scenario, tp, pp)
+    per_token = kv_bytes_per_token(system, model, scenario, options)
+    if kv.swap_space and not per_token:
+        raise ArchsimInputError(f"{system.name} has no host memory to swap K/V to ({system.kind} chips hold "
+                                "everything in SRAM): use preemption by recompute, without swap_space")
     bandwidth = float(kv.swap_bandwidth) if kv.swap_bandwidth is not None else DEFAULT_SWAP_BANDWIDTH
     host_tokens = int(kv.swap_space // per_token) if kv.swap_space else 0
     loop = LoopConfig(
@@ -74,13 +76,12 @@ def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, op
         max_sim_time_s=spec.limits.max_sim_time, max_queue=spec.limits.max_queue,
         points_per_octave=spec.table.points_per_octave).check()
     if cost_fn is None:
-        cost_fn = ProvisionalCost(system, workload, scenario, options, fidelity=fidelity,
-                                  max_context=model.max_context, kv_capacity_tokens=capacity)
-        notes.append("PROVISIONAL iteration cost: a prefill run (batch 1, prompt P) plus a decode run (batch D, "
-                     "context C // D) of today's pipeline, summed (archsim/serving/provisional_cost.py); mixed "
-                     "iterations are overstated (weights read twice)")
-    return ServeSetup(system, workload, model, scenario, options, tp, pp, reps.count, capacity, capacity_note, loop,
-                      cost_fn, None, fidelity, direct, notes)
+        cost_fn = IterationCost(system, workload, scenario, options, fidelity=fidelity,
+                                family_serving=family_serving(system))
+        if cost_fn.note:
+            notes.append(cost_fn.note)
+    return ServeSetup(system, workload, model, scenario, options, chips, mapping, reps.count, capacity, capacity_note,
+                      loop, cost_fn, None, fidelity, direct, notes)
 
 
 def _largest_prefill(spec) -> int:

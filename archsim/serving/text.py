@@ -17,7 +17,7 @@ def render(result) -> str:
               "chunked": f"chunked prefill ({sched['chunk_tokens']:,}-token budget)"}[sched["policy"]]
     lines = [
         f"archsim {r.provenance['archsim_version']}: serving {r.workload} on {r.chip}: {st['replicas']} replica"
-        f"{'s' if st['replicas'] != 1 else ''} x tp {st['tp']} x pp {st['pp']} ({st['chips_used']} of "
+        f"{'s' if st['replicas'] != 1 else ''} x {st['replica_mapping']} ({st['chips_used']} of "
         f"{st['chips']} chips), fidelity {st['fidelity']}, dtype {st['dtypes']['weight']}",
         f"scheduler: {policy}, max {sched['max_seqs']} sequences, "
         + (f"{sched['max_batched_tokens']:,} tokens per iteration, " if sched["policy"] != "chunked" else "")

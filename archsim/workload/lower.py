@@ -6,9 +6,18 @@ Conventions (each is a modelling choice, stated here once):
 - Decode processes one new token per sequence; its attention reads the
   `context_len` cached K/V rows and writes one new row. Prefill processes
   `prompt_len` tokens per sequence with causal attention (query i sees keys
-  1..i), so score FLOPs count P(P+1)/2 pairs, and fills the KV cache.
+  1..i), so score FLOPs count P(P+1)/2 pairs, and fills the KV cache; after a
+  cached prefix of X tokens (a later chunk, a cached prompt prefix) each query
+  also sees the X cached keys: P X + P(P+1)/2 pairs, X rows read.
+- A mixed step (a serving iteration) runs its linear layers, norms and
+  elementwise work once over all its tokens (the chunk's and one per decoding
+  sequence) and its attention as two groups: the prefill chunk's
+  (`L.attn_score` ...) and the decode sequences' (`L.dec_attn_score` ...),
+  as serving stacks launch them (FlashAttention varlen for the chunk,
+  split-KV decode attention for the rest).
 - The LM head is applied to the last position of each sequence only (what
-  inference servers do): m = batch in both phases.
+  inference servers do): m = batch in prefill and decode; in a mixed step,
+  one per decoding sequence plus one for the chunk.
 - MoE: each token goes to `top_k` experts; with uniform routing the expected
   number of distinct experts a step touches is E(1 - (1 - k/E)^T). Their
   weights are read once; the tokens are spread evenly over them.
@@ -18,6 +27,7 @@ Conventions (each is a modelling choice, stated here once):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from archsim.workload.model import DTYPE_BYTES, Scenario, Transformer
 from archsim.workload.ops import Op, OpGraph
@@ -52,11 +62,16 @@ def parameter_count(model: Transformer) -> int:
 
 
 def kv_cache_bytes(model: Transformer, scenario: Scenario, length: int | None = None) -> float:
-    """Bytes of K and V for `length` tokens (default: the scenario's) over the batch."""
-    if length is None:
-        length = scenario.prompt_len if scenario.phase == "prefill" else scenario.context_len + 1
+    """Bytes of K and V for `length` tokens per sequence over the batch (default: what the scenario holds
+    after its step, every sequence of a mixed step included)."""
     per_token = 2 * model.layers * model.kv_heads * model.head_dim * DTYPE_BYTES[scenario.kv_dtype]
-    return per_token * length * scenario.batch
+    if length is not None:
+        return per_token * length * scenario.batch
+    prefill = scenario.prefix_len + scenario.prompt_len
+    decode = scenario.context_len + 1
+    held = {"prefill": prefill * scenario.batch, "decode": decode * scenario.batch,
+            "mixed": prefill + decode * scenario.batch}[scenario.phase]
+    return per_token * held
 
 
 def lower(model: Transformer, scenario: Scenario) -> OpGraph:
@@ -86,15 +101,8 @@ def lower(model: Transformer, scenario: Scenario) -> OpGraph:
     ops.append(Op("embed", -1, "embedding", flops=float(T * H * (rows - 1)),
                   weight_bytes=rows * T * H * w, act_write_bytes=T * H * a))
 
-    q = 1 if scenario.phase == "decode" else scenario.prompt_len
-    if scenario.phase == "decode":
-        pairs = q * (scenario.context_len + 1)  # query-key pairs per sequence and head
-        cached = scenario.context_len  # K/V rows read from the cache
-    else:
-        pairs = q * (q + 1) // 2
-        cached = 0
     qkv_out = (model.heads + 2 * model.kv_heads) * hd
-    kv_row = model.kv_heads * hd  # elements of K (or V) per token
+    groups = attention_groups(scenario)
     for L in range(model.layers):
         p = f"L{L}."
         norm(p + "attn_norm", L)
@@ -102,27 +110,65 @@ def lower(model: Transformer, scenario: Scenario) -> OpGraph:
         if not model.learned_positions:
             elementwise(p + "rope", L, "rope", T * (model.heads + model.kv_heads) * hd,
                         ROPE_FLOPS_PER_ELEMENT)
-        scores = B * model.heads * pairs
-        attn = dict(batch=B, q_len=q, kv_len=(cached + 1 if scenario.phase == "decode" else q),
-                    heads=model.heads, kv_heads=model.kv_heads, head_dim=hd, causal=scenario.phase == "prefill")
-        ops.append(Op(p + "attn_score", L, "attn_score", flops=2.0 * scores * hd,
-                      kv_read_bytes=B * cached * kv_row * c, kv_write_bytes=2 * T * kv_row * c,
-                      act_read_bytes=T * (model.heads * hd + kv_row) * a,
-                      act_write_bytes=scores * a, m=q, n=attn["kv_len"], k=hd, count=B * model.heads,
-                      attrs=attn))
-        elementwise(p + "softmax", L, "softmax", scores, SOFTMAX_FLOPS_PER_ELEMENT)
-        ops.append(Op(p + "attn_context", L, "attn_context", flops=2.0 * scores * hd,
-                      kv_read_bytes=B * cached * kv_row * c,
-                      act_read_bytes=(scores + T * kv_row) * a, act_write_bytes=T * model.heads * hd * a,
-                      m=q, n=hd, k=attn["kv_len"], count=B * model.heads, attrs=attn))
+        for group in groups:
+            _attention(ops, model, L, group, a, c)
         gemm(p + "o_proj", L, T, H, model.heads * hd, bias=model.bias)
         elementwise(p + "attn_residual", L, "elementwise", T * H, 1, reads=2)
         norm(p + "ffn_norm", L)
         _ffn(model, L, T, gemm, elementwise, ops, w, a)
         elementwise(p + "ffn_residual", L, "elementwise", T * H, 1, reads=2)
     norm("final_norm", model.layers)
-    gemm("lm_head", model.layers, B, model.vocab, H)
-    return OpGraph(model.name, tuple(ops), model.layers, T, scenario.phase, B)
+    sequences = B + 1 if scenario.phase == "mixed" else B  # each sequence's last position
+    gemm("lm_head", model.layers, sequences, model.vocab, H)
+    return OpGraph(model.name, tuple(ops), model.layers, T, scenario.phase, sequences)
+
+
+@dataclass(frozen=True)
+class AttentionGroup:
+    """Sequences whose attention runs as one kernel: `batch` of them, `q` new tokens each, after `cached`
+    tokens in the KV cache; a prefill group is causal among its new tokens."""
+
+    prefix: str  # op-name prefix: "" (L0.attn_score) or "dec_" (L0.dec_attn_score, a mixed step's decodes)
+    batch: int
+    q: int
+    cached: int
+    causal: bool
+
+    @property
+    def kv_len(self) -> int:
+        return self.cached + self.q
+
+    @property
+    def pairs(self) -> int:
+        """Query-key pairs per sequence and head."""
+        return self.q * self.cached + self.q * (self.q + 1) // 2 if self.causal else self.cached + 1
+
+
+def attention_groups(scenario: Scenario) -> list[AttentionGroup]:
+    s = scenario
+    decode = AttentionGroup("dec_" if s.phase == "mixed" else "", s.batch, 1, s.context_len, False)
+    prefill = AttentionGroup("", 1 if s.phase == "mixed" else s.batch, s.prompt_len, s.prefix_len, True)
+    return {"decode": [decode], "prefill": [prefill], "mixed": [prefill, decode]}[s.phase]
+
+
+def _attention(ops: list, model: Transformer, L: int, g: AttentionGroup, a: float, c: float) -> None:
+    """Scores, softmax and context of one attention group of layer L."""
+    hd, kv_row = model.head_dim, model.kv_heads * model.head_dim  # elements of K (or V) per token
+    p = f"L{L}.{g.prefix}"
+    tokens = g.batch * g.q
+    scores = g.batch * model.heads * g.pairs
+    attn = dict(batch=g.batch, q_len=g.q, kv_len=g.kv_len, heads=model.heads, kv_heads=model.kv_heads,
+                head_dim=hd, causal=g.causal, cached=g.cached)
+    ops.append(Op(p + "attn_score", L, "attn_score", flops=2.0 * scores * hd,
+                  kv_read_bytes=g.batch * g.cached * kv_row * c, kv_write_bytes=2 * tokens * kv_row * c,
+                  act_read_bytes=tokens * (model.heads * hd + kv_row) * a,
+                  act_write_bytes=scores * a, m=g.q, n=g.kv_len, k=hd, count=g.batch * model.heads, attrs=attn))
+    ops.append(Op(p + "softmax", L, "softmax", flops=float(SOFTMAX_FLOPS_PER_ELEMENT * scores),
+                  act_read_bytes=scores * a, act_write_bytes=scores * a))
+    ops.append(Op(p + "attn_context", L, "attn_context", flops=2.0 * scores * hd,
+                  kv_read_bytes=g.batch * g.cached * kv_row * c,
+                  act_read_bytes=(scores + tokens * kv_row) * a, act_write_bytes=tokens * model.heads * hd * a,
+                  m=g.q, n=hd, k=g.kv_len, count=g.batch * model.heads, attrs=attn))
 
 
 def _ffn(model: Transformer, L: int, T: int, gemm, elementwise, ops: list, w: float, a: float) -> None:

@@ -114,8 +114,13 @@ def load_transformer(name_or_path: str) -> Transformer:
 
 @dataclass(frozen=True)
 class Scenario:
-    """What is run: one prefill of `prompt_len` tokens, or one decode step with
-    `context_len` tokens already in the KV cache, for `batch` sequences."""
+    """What is run, for `batch` sequences:
+    - prefill: one prefill of `prompt_len` tokens per sequence, after `prefix_len` tokens already in
+      the KV cache (0: a fresh prompt; > 0: a later chunk of a chunked prefill, or a cached prefix);
+    - decode: one decode step with `context_len` tokens already in the KV cache;
+    - mixed: one serving iteration (continuous batching): a prefill chunk of `prompt_len` tokens after
+      `prefix_len` cached ones, and one decode step for each of `batch` other sequences, each with
+      `context_len` cached tokens; the linear layers run over all prompt_len + batch tokens at once."""
 
     phase: str = "decode"
     batch: int = 1
@@ -124,34 +129,61 @@ class Scenario:
     weight_dtype: str = "bf16"
     act_dtype: str = "bf16"
     kv_dtype: str = "bf16"
+    prefix_len: int = 0
 
     def check(self, model: Transformer | None = None) -> "Scenario":
         def bad(what):
             raise ArchsimInputError(f"scenario: {what}")
 
-        if self.phase not in ("prefill", "decode"):
-            bad(f"phase must be 'prefill' or 'decode', got {self.phase!r}")
+        if self.phase not in PHASES:
+            bad(f"phase must be one of {', '.join(PHASES)}, got {self.phase!r}")
         for key in ("batch", "prompt_len", "context_len"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 bad(f"{key} must be a positive integer, got {value!r}")
+        if isinstance(self.prefix_len, bool) or not isinstance(self.prefix_len, int) or self.prefix_len < 0:
+            bad(f"prefix_len must be a non-negative integer, got {self.prefix_len!r}")
+        if self.prefix_len and self.phase == "decode":
+            bad("prefix_len applies to prefill and mixed steps (a decode step's cache is its context_len)")
         for key in ("weight_dtype", "act_dtype", "kv_dtype"):
             value = getattr(self, key)
             if value not in DTYPE_BYTES:
                 bad(f"{key} must be one of {', '.join(DTYPE_BYTES)}, got {value!r}"
                     f"{did_you_mean(str(value), DTYPE_BYTES)}")
         if model is not None:
-            if self.phase == "prefill" and self.prompt_len > model.max_context:
-                bad(f"prompt_len {self.prompt_len} exceeds {model.name}'s max_context of {model.max_context}")
-            if self.phase == "decode" and self.context_len + 1 > model.max_context:
+            if self.phase != "decode" and self.prefix_len + self.prompt_len > model.max_context:
+                what = f"prefix_len {self.prefix_len} + prompt_len" if self.prefix_len else "prompt_len"
+                bad(f"{what} {self.prompt_len} exceeds {model.name}'s max_context of {model.max_context}")
+            if self.phase != "prefill" and self.context_len + 1 > model.max_context:
                 bad(f"context_len {self.context_len} plus the decoded token exceeds {model.name}'s max_context "
                     f"of {model.max_context} (context_len can be at most {model.max_context - 1})")
         return self
 
     @property
     def tokens(self) -> int:
-        """Tokens processed in this step, over the whole batch."""
+        """Tokens processed in this step, over the batch."""
+        if self.phase == "mixed":
+            return self.prompt_len + self.batch
         return self.batch * (self.prompt_len if self.phase == "prefill" else 1)
 
     def with_(self, **changes) -> "Scenario":
         return replace(self, **changes)
+
+
+PHASES = ("prefill", "decode", "mixed")
+
+
+def iteration(prefill_tokens: int, decode_seqs: int, decode_context: int, prefill_prefix: int = 0,
+              **dtypes) -> Scenario:
+    """The scenario of one serving iteration: a prefill chunk of `prefill_tokens` after `prefill_prefix`
+    cached tokens, and `decode_seqs` decode steps with `decode_context` cached tokens each. Either part may
+    be empty (then it is a plain prefill or decode step); not both."""
+    if prefill_tokens < 0 or decode_seqs < 0 or (prefill_tokens == 0 and decode_seqs == 0):
+        raise ArchsimInputError(f"an iteration needs prefill tokens or decode sequences, got "
+                                f"{prefill_tokens} and {decode_seqs}")
+    if decode_seqs == 0:
+        return Scenario(phase="prefill", batch=1, prompt_len=prefill_tokens, prefix_len=prefill_prefix, **dtypes)
+    if prefill_tokens == 0:
+        return Scenario(phase="decode", batch=decode_seqs, context_len=max(1, decode_context), **dtypes)
+    return Scenario(phase="mixed", batch=decode_seqs, prompt_len=prefill_tokens, context_len=max(1, decode_context),
+                    prefix_len=prefill_prefix, **dtypes)

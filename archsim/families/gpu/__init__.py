@@ -12,4 +12,5 @@ FAMILY = Family(
     validation=("archsim.families.gpu.validation",),
     topologies=("switch",),
     configs="configs",
+    serving="archsim.families.gpu.serving",
 )

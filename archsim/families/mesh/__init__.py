@@ -12,4 +12,5 @@ FAMILY = Family(
     validation=("archsim.families.mesh.validation",),
     topologies=("chain",),
     configs="configs",
+    serving="archsim.families.mesh.serving",
 )

@@ -13,4 +13,5 @@ FAMILY = Family(
     topologies=("dragonfly", "all-to-all", "switch"),
     interconnect="archsim.families.tsp.schema:TSP_INTERCONNECT",
     configs="configs",
+    serving="archsim.families.tsp.serving",
 )

@@ -55,8 +55,11 @@ def prefill_attention(chip: GpuChip, label: str, layer: int, batch: int, q_len: 
     q_blocks = math.ceil(q_len / ATTN_BLOCK)
     kv_blocks_total = math.ceil(kv_len / ATTN_BLOCK)
     j = np.arange(q_blocks)
-    # key blocks each query block visits: up to the diagonal (half of the diagonal block) if causal
-    visits = np.minimum(j + 0.5, kv_blocks_total) if causal else np.full(q_blocks, float(kv_blocks_total))
+    # key blocks each query block visits: the cached prefix's (kv_len - q_len keys: a later chunk of a chunked
+    # prefill sees them all), then up to the diagonal (half of the diagonal block) if causal
+    prefix_blocks = (kv_len - q_len) / ATTN_BLOCK
+    visits = (np.minimum(prefix_blocks + j + 0.5, kv_blocks_total) if causal
+              else np.full(q_blocks, float(kv_blocks_total)))
     pairs = visits * ATTN_BLOCK * ATTN_BLOCK  # query-key pairs per CTA
     tensor = 4.0 * pairs * head_dim / chip.tensor_per_cycle  # QK^T and PV
     softmax = pairs * (SOFTMAX_FP32_FLOPS / chip.fp32_per_cycle + 1.0 / chip.sfu_per_cycle)

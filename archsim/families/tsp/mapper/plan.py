@@ -31,7 +31,7 @@ class Footprint:
 
 def footprint(graph) -> Footprint:
     """The SRAM the workload needs, from its operator graph."""
-    layer0 = graph.layer_ops(0) if graph.phase in ("prefill", "decode") else graph.ops
+    layer0 = graph.layer_ops(0) if graph.phase in ("prefill", "decode", "mixed") else graph.ops
     weights = 0.0
     experts = next((op.n for op in layer0 if op.short_name == "router"), None)
     for op in layer0:
@@ -40,12 +40,12 @@ def footprint(graph) -> Footprint:
         else:
             weights += op.weight_bytes
     kv = sum(2 * op.kv_read_bytes + op.kv_write_bytes for op in layer0 if op.kind == "attn_score")
-    head = sum(op.weight_bytes for op in graph.post_ops) if graph.phase in ("prefill", "decode") else 0.0
+    head = sum(op.weight_bytes for op in graph.post_ops) if graph.phase in ("prefill", "decode", "mixed") else 0.0
     lm_head = next((op for op in graph.post_ops if op.short_name == "lm_head"), None)
     # The graph's embedding op reads only the rows it gathers; the table has vocab rows, as many
     # as the LM head has columns (a tied table is still a separate copy on the first stage).
     embed = lm_head.weight_bytes if lm_head is not None else 0.0
-    return Footprint(graph.layers if graph.phase in ("prefill", "decode") else 1, weights, kv, embed, head)
+    return Footprint(graph.layers if graph.phase in ("prefill", "decode", "mixed") else 1, weights, kv, embed, head)
 
 
 def stage_layers(fp: Footprint, tp: int, pp: int, capacity: float) -> list[int] | None:

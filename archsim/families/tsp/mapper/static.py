@@ -115,7 +115,7 @@ def _resources(b: TaskGraphBuilder, chip: TspChip, links) -> SimpleNamespace:
 
 
 def _segments(chip, links, graph, scenario, t, pp) -> list[Segment]:
-    model_run = graph.phase in ("prefill", "decode")
+    model_run = graph.phase in ("prefill", "decode", "mixed")
     if not model_run:
         return [_graph_segment(chip, links, graph.ops, scenario, t, graph.ops[0].name, 1)]
     segments = [_graph_segment(chip, links, graph.layer_ops(0), scenario, t,

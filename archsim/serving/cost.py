@@ -1,0 +1,60 @@
+"""The cost of one serving iteration, timed by the family's mapper through the pipeline.
+
+    cost = IterationCost(system, "llama3.1-8b", scenario, options)   # options: the replica's, pinned
+    seconds, dynamic_joules = cost(P, D, C)
+
+An iteration is summarized by P (prefill tokens), D (decode sequences) and C (cached context tokens its
+sequences attend to): the serving loop's grid axes (iteration_table.py). The step that is simulated for
+(P, D, C) is one mixed step (archsim.workload.model.iteration): a prefill chunk of P tokens and D decode
+sequences with C / D cached tokens each (C goes to the chunk's cached prefix when D = 0). The linear
+layers run once over the P + D tokens, attention as the chunk's and the decodes' kernels (lower.py).
+Exactly what the iteration holds (several chunks, prefixes beside decodes, contexts that differ) is
+summarized away; tools/serving_error.py measures what that and the interpolation cost against simulating
+each iteration as it is.
+
+A family may wrap the step (`iteration_cost` in its serving module: the wafer times a mixed iteration as
+two passes). Energy: each run's dynamic joules; static power is charged by the serving layer over the
+whole simulated time.
+"""
+from __future__ import annotations
+
+from archsim.errors import InfeasibleError
+from archsim.workload.model import Scenario, iteration
+
+
+class IterationCost:
+    def __init__(self, system, workload: str, scenario: Scenario, options: dict, *, fidelity: str = "task",
+                 family_serving=None):
+        self.system, self.workload, self.options, self.fidelity = system, workload, dict(options), fidelity
+        self.dtypes = dict(weight_dtype=scenario.weight_dtype, act_dtype=scenario.act_dtype,
+                           kv_dtype=scenario.kv_dtype)
+        self.pipeline_runs = 0
+        self.energy_note: str | None = None
+        wrap = getattr(family_serving, "iteration_cost", None)
+        self._cost = wrap(self) if wrap else self.step
+        self.note = getattr(family_serving, "NOTE", None)
+
+    def __call__(self, p: int, d: int, c: int) -> tuple[float, float]:
+        p, d, c = int(p), int(d), int(c)
+        return self._cost(p, d, c if d else 0, 0 if d else c)
+
+    def step(self, p: int, d: int, c: int, x: int = 0) -> tuple[float, float]:
+        """One step: a chunk of p tokens after x cached ones, and d decodes sharing c cached tokens."""
+        scenario = iteration(p, d, -(-c // d) if d else 0, x, **self.dtypes)
+        return self.run(scenario)
+
+    def run(self, scenario: Scenario) -> tuple[float, float]:
+        from archsim.pipeline import run
+
+        self.pipeline_runs += 1
+        try:
+            result = run(self.system, self.workload, scenario, options=self.options, fidelity=self.fidelity)
+        except InfeasibleError as exc:
+            raise InfeasibleError(f"iteration ({scenario.phase}: prefill {scenario.prompt_len if scenario.phase != 'decode' else 0} "
+                                  f"tokens, {scenario.batch if scenario.phase != 'prefill' else 0} decodes): "
+                                  f"{exc.reason}", exc.details) from None
+        dynamic = (result.energy or {}).get("dynamic_j")
+        if dynamic is None:
+            self.energy_note = (result.energy or {}).get("note") or "no energy model for this chip"
+            dynamic = 0.0
+        return float(result.latency_s), float(dynamic)
