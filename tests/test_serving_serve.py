@@ -93,7 +93,7 @@ def test_cli_prints_the_summary_and_writes_json_csv_timeline_and_plots(tmp_path,
     text = capsys.readouterr().out
     for words in ("serving tiny on dgx-h100: 2 replicas x tp 2", "chunked prefill (256-token budget)", "TTFT",
                   "TPOT", "inter-token", "goodput", "preemptions:", "stability:", "J per output token",
-                  "per million output tokens", "hit rate", "PROVISIONAL"):
+                  "per million output tokens", "hit rate"):
         assert words in text, words
     doc = json.loads((out / "r.json").read_text())
     assert doc["summary"]["requests"] == 60 and doc["setup"]["scheduler"]["policy"] == "chunked"
