@@ -87,51 +87,31 @@ def _flags(args) -> dict:
 
 
 def run(args) -> int:
-    from archsim.serving.scenarios import scenario_preset
-    from archsim.serving.serve import prepare, serve
-    from archsim.serving.spec import arrival_process, load_serving
+    from archsim.serving.api import run_serving
     from archsim.serving.text import render, render_search
-    from archsim.workload.model import Scenario
 
-    base, notes = scenario_preset(args.scenario, _model_name(args.workload)) if args.scenario else ({}, [])
-    flags = _flags(args)
-    if args.find_max_rate and flags["rate"] is None:
-        flags["rate"] = 1.0  # the search's starting rate
-    spec = load_serving(args.serving, flags, base)
-    if args.find_max_rate and arrival_process(spec) not in ("poisson", "gamma"):
-        raise ArchsimInputError("--find-max-rate searches over Poisson (or gamma) arrival rates; "
-                                f"the arrivals here are {arrival_process(spec)!r}")
-    if args.find_max_rate and spec.slo.ttft is None and spec.slo.tpot is None:
-        raise ArchsimInputError("--find-max-rate needs an SLO: --slo ttft_p99=2s,tpot_p99=200ms or an MLPerf "
-                                "--scenario")
-    scenario = Scenario(phase="decode", weight_dtype=args.weight_dtype or args.dtype, act_dtype=args.dtype,
-                        kv_dtype=args.kv_dtype or args.dtype).check()
     if args.mapper not in ("auto", "gpu-tiled"):
         raise ArchsimInputError(f"serving times iterations with the family's default mapper for now; "
                                 f"--mapper {args.mapper} is not supported here")
-    setup = prepare(args.chip, args.workload, spec, scenario=scenario, options=options_from_args(args),
-                    overrides=overrides_from_args(args), fidelity=args.fidelity, direct=args.direct)
-    setup.notes.extend(notes)
-    search = None
-    if args.find_max_rate:
-        from archsim.serving.rate_search import find_max_rate
 
-        def progress(point):
-            print(f"  rate {point['rate']:,.3f}/s: P99 TTFT {_ms(point['ttft_p99_s'])} ms, P99 TPOT "
-                  f"{_ms(point['tpot_p99_s'])} ms -> {'meets' if point['meets'] else 'misses'} the SLO",
-                  file=sys.stderr)
+    def progress(point):
+        print(f"  rate {point['rate']:,.3f}/s: P99 TTFT {_ms(point['ttft_p99_s'])} ms, P99 TPOT "
+              f"{_ms(point['tpot_p99_s'])} ms -> {'meets' if point['meets'] else 'misses'} the SLO",
+              file=sys.stderr)
 
-        search = find_max_rate(lambda rate: serve(setup.system, args.workload, spec, setup=setup, rate=rate),
-                               spec.slo.ttft, spec.slo.tpot, start=spec.arrivals.rate,
-                               tolerance=args.rate_tolerance, progress=progress)
+    dtypes = dict(weight_dtype=args.weight_dtype or args.dtype, act_dtype=args.dtype,
+                  kv_dtype=args.kv_dtype or args.dtype)
+    result, search = run_serving(args.chip, args.workload, scenario_name=args.scenario, serving_file=args.serving,
+                                 flags=_flags(args), dtypes=dtypes, options=options_from_args(args),
+                                 overrides=overrides_from_args(args), fidelity=args.fidelity, direct=args.direct,
+                                 find_max_rate=args.find_max_rate, rate_tolerance=args.rate_tolerance,
+                                 progress=progress)
+    if search is not None:
         print(render_search(search))
-        result = search.best
         if result is None:
             _write_outputs(args, None, search)
             return 0
         print()
-    else:
-        result = serve(setup.system, args.workload, spec, setup=setup)
     print(render(result))
     _write_outputs(args, result, search)
     return 0
@@ -169,8 +149,3 @@ def _write_outputs(args, result, search) -> None:
 def _ms(value) -> str:
     return "-" if value is None else f"{value * 1e3:,.1f}"
 
-
-def _model_name(workload: str) -> str:
-    from pathlib import Path
-
-    return Path(workload).stem if workload.endswith((".yaml", ".yml")) else workload
