@@ -14,8 +14,15 @@ SLO_KEYS = {"ttft": "ttft", "ttft_p99": "ttft", "tpot": "tpot", "tpot_p99": "tpo
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("chip", help="bundled chip/system name or a YAML path (GPU systems for now)")
+    p.add_argument("chip", help="bundled chip/system name or a YAML path")
     p.add_argument("workload", help="bundled model name or a YAML path")
+    add_serving_arguments(p)
+    add_model_arguments(p)
+    add_output_arguments(p)
+
+
+def add_serving_arguments(p: argparse.ArgumentParser) -> None:
+    """The serving description's flags (also `archsim compare --serve`)."""
     p.add_argument("--serving", metavar="FILE", help="serving description (YAML, docs/serving.md); flags override it")
     p.add_argument("--scenario", help="MLPerf preset: mlperf-offline, mlperf-server or mlperf-interactive")
     g = p.add_argument_group("arrivals")
@@ -49,12 +56,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-sim-time", help="stop at this simulated time, e.g. 7200s (default: last arrival + "
                                           "max(last arrival, 3600 s))")
     g.add_argument("--max-queue", type=int, help="stop (unstable) when this many requests wait (default 100000)")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and mapping")
     g.add_argument("--dtype", default="bf16", help="weight and activation dtype (default bf16)")
     g.add_argument("--weight-dtype", default=None, help="weight dtype (default: --dtype)")
     g.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
     add_mapping_arguments(g)
     g.add_argument("--direct", action="store_true", help="call the cost function for every iteration (no table)")
+
+
+def add_output_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("outputs")
     g.add_argument("--json", metavar="FILE", help="write the results as JSON")
     g.add_argument("--csv", metavar="FILE", help="write one row per request")
