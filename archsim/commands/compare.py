@@ -23,7 +23,7 @@ def add_arguments(p) -> None:
                         "serving flags below; with --find-max-rate, each system's highest rate meeting the SLO)")
     from archsim.commands.serve import add_serving_arguments
 
-    add_serving_arguments(p.add_argument_group("serving (with --serve; as `archsim serve`)"))
+    add_serving_arguments(p)  # their groups (arrivals, scheduler, SLO) apply with --serve
     p.epilog = ("-o KEY=VALUE applies to every chip's mapper; -o CHIP:KEY=VALUE to that chip only "
                 "(e.g. -o dgx-h100:tp=8). With --serve, --replicas and the other serving flags apply to every "
                 "system.")
