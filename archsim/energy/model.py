@@ -82,6 +82,16 @@ def run_tokens(result) -> float:
     return result.tokens_per_s * result.latency_s
 
 
+def dynamic_joules(system, graph, scenario, mapping=None, runs=()) -> tuple[float | None, str]:
+    """The dynamic energy of a run's activity alone (no result needed): (joules, "") or (None, why not).
+    What a serving iteration's cost needs; `energy_of` gives the whole report."""
+    activity = Activity(system, graph, scenario, mapping, tuple(runs), resource_work(runs))
+    try:
+        return sum(t.joules for t in resolver(system.kind)(activity)), ""
+    except MissingCoefficient as exc:
+        return None, _missing(system, exc.path)["note"]
+
+
 def energy_of(system, graph, scenario, result, mapping=None, runs=()) -> dict:
     """The energy report of `result`: totals, breakdowns, power and the TDP check.
 

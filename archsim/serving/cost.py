@@ -49,17 +49,16 @@ class IterationCost:
         return self.run(scenario)
 
     def run(self, scenario: Scenario) -> tuple[float, float]:
-        from archsim.pipeline import run
+        from archsim.pipeline import step_cost
 
         self.pipeline_runs += 1
         try:
-            result = run(self.system, self.workload, scenario, options=self.options, fidelity=self.fidelity)
+            seconds, dynamic, why = step_cost(self.system, self.workload, scenario, options=self.options,
+                                              fidelity=self.fidelity)
         except InfeasibleError as exc:
-            raise InfeasibleError(f"iteration ({scenario.phase}: prefill {scenario.prompt_len if scenario.phase != 'decode' else 0} "
-                                  f"tokens, {scenario.batch if scenario.phase != 'prefill' else 0} decodes): "
-                                  f"{exc.reason}", exc.details) from None
-        dynamic = (result.energy or {}).get("dynamic_j")
+            raise InfeasibleError(f"iteration ({scenario.phase}, {scenario.tokens} tokens): {exc.reason}",
+                                  exc.details) from None
         if dynamic is None:
-            self.energy_note = (result.energy or {}).get("note") or "no energy model for this chip"
+            self.energy_note = f"no dynamic energy per iteration ({why}); iterations count 0 J"
             dynamic = 0.0
-        return float(result.latency_s), float(dynamic)
+        return float(seconds), float(dynamic)
