@@ -19,6 +19,7 @@ EXPECTED = {
     "archsim run h100-sxm llama3.1-8b --phase decode --batch 256": "bottleneck: memory",
     "archsim run h100-sxm llama3.1-8b --phase prefill --prompt-len 2048": "bottleneck: compute",
     "archsim run wse3 llama3.1-8b --phase decode --fidelity cycle": "noc_fidelity: cycle",
+    "archsim serve h100-sxm llama3.1-8b --trace azure-conv --duration 120s": "stability: stable",
 }
 
 
