@@ -64,7 +64,14 @@ def system_schema() -> dict:
             "link_bandwidth": Field("bandwidth", "per chip port, per direction", positive=True),
             "links_per_chip": Field("int", "ports per chip used by this topology", positive=True),
             "hop_latency": Field("time", "latency of one chip-to-chip hop", positive=True),
-            "group_size": Field("int", "chips per all-to-all group (dragonfly); default: all", required=False),
+            "group_size": Field("int", "chips per all-to-all group (dragonfly), or GPUs per NVLink domain (a node); "
+                                "default: all", required=False),
+            "switch_reduction": Field("bool", "the switch adds the chips' data in the network (NVLink SHARP, "
+                                      "NVSwitch 3 and later)", required=False, default=False),
+            "scale_out_bandwidth": Field("bandwidth", "per chip, per direction, to chips of other groups (its NIC)",
+                                         required=False),
+            "scale_out_latency": Field("time", "one step between groups over the scale-out network",
+                                       required=False),
         },
         "power": {
             "overhead": Field("power", "power the system draws beyond its chips (host CPUs, switches, fans), busy "

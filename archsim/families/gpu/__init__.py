@@ -9,7 +9,7 @@ FAMILY = Family(
     energy="archsim.families.gpu.energy:gpu_energy",
     mappers={"gpu-tiled": "archsim.families.gpu.mapper.tiled"},
     default_mapper="gpu-tiled",
-    validation=("archsim.families.gpu.validation",),
+    validation=("archsim.families.gpu.validation", "archsim.families.gpu.validation_micro"),
     topologies=("switch",),
     configs="configs",
 )

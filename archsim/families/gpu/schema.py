@@ -39,11 +39,15 @@ GPU = {
     "l2": {
         "capacity": Field("bytes", "L2 cache size", positive=True),
         "bandwidth": Field("bandwidth", "L2 read bandwidth", positive=True),
+        "latency": Field("time", "load-to-use latency of an L2 hit; default: hbm.latency", required=False,
+                         positive=True),
     },
     "hbm": {
         "capacity": Field("bytes", "device memory", positive=True),
         "bandwidth": Field("bandwidth", "peak device memory bandwidth", positive=True),
         "latency": Field("time", "load-to-use latency of a DRAM access", positive=True),
+        "stream_fraction": Field("float", "share of the peak a streaming kernel sustains (measured); default: "
+                                 "the calibration table's HBM_FRACTION", required=False, positive=True),
     },
     "power": POWER,
     # Dynamic energy per unit of activity (archsim/families/gpu/energy.py, docs/economics.md). Optional so

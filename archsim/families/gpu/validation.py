@@ -11,7 +11,9 @@
   CUDA graphs, batch 1). gpt-fast's benchmark prompt is a few tokens and it
   generates 200, attending over a KV cache sized to the sequence, so the
   cases use 200 tokens of context. The A100s ran at a 330 W power cap; the
-  model does not know that, and the error is reported as it comes.
+  model does not know that, and the error is reported as it comes. gpt-fast's
+  tensor parallelism all-reduces through torch.distributed's functional
+  collectives (tp.py: funcol.all_reduce), that is NCCL, hence -o allreduce=nccl.
 - gpu-h100-8b-best: Artificial Analysis' best H100 endpoint (low confidence,
   configuration unknown; reported, not required), default 1,024 tokens of
   context, one GPU.
@@ -81,9 +83,10 @@ def a100_7b() -> float:
 
 
 @validation_case("gpu-a100-70b-tp8", family="gpu", tolerance=0.20,
-                 command=f"archsim run dgx-a100 llama2-70b --phase decode --context-len {GPT_FAST_CONTEXT} -o tp=8")
+                 command=f"archsim run dgx-a100 llama2-70b --phase decode --context-len {GPT_FAST_CONTEXT} -o tp=8 "
+                         "-o allreduce=nccl")
 def a100_70b_tp8() -> float:
-    return _decode_tok_s("dgx-a100", "llama2-70b", GPT_FAST_CONTEXT, {"tp": 8})
+    return _decode_tok_s("dgx-a100", "llama2-70b", GPT_FAST_CONTEXT, {"tp": 8, "allreduce": "nccl"})
 
 
 @validation_case("gpu-h100-8b-best", family="gpu", tolerance=0.20, required=False,
