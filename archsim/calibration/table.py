@@ -101,6 +101,12 @@ NVLINK_PROTOCOL_EFFICIENCY = 370.0 / 450.0
 # ASSUMED (the usual vectorised-load pattern of PyTorch's elementwise kernels).
 STREAM_BYTES_IN_FLIGHT_PER_THREAD = 32
 
+# Operations per weight a weight-only GEMM spends dequantizing its B tile on the CUDA cores (unpack the
+# 4- or 8-bit code to 16 bits and apply the group scale). ASSUMED: Marlin-style kernels convert two int4
+# codes to fp16 with one LOP3 and scale them with one HFMA2 (IST-DASLab/marlin), about 1-2 per weight; 2
+# covers the scale load and the fp8 path.
+DEQUANT_OPS_PER_WEIGHT = 2
+
 # --- Wafer-scale mesh (archsim/families/mesh; docs/wafer.md) -----------------------------------------------
 
 # PLMR beta: software cycles per message in a collective step (task activation,
@@ -163,6 +169,8 @@ TABLE: tuple[Constant, ...] = (
              "cuda-stream read kernel, 1,769 GB/s = 0.868)",
              fit="the same least squares; rounded to 0.01", cases=_STREAM_CASES, fitted_jointly=3, points=42,
              refit="archsim.families.gpu.fits:refit_stream_kernel", where="a100-sxm-80gb: hbm.stream_fraction"),
+    Constant("DEQUANT_OPS_PER_WEIGHT", DEQUANT_OPS_PER_WEIGHT, "ops per weight", "gpu", "assumed",
+             "Marlin-style weight-only dequantization: unpack and scale, 1-2 ops per weight"),
     Constant("L2_RESIDENT_FRACTION", L2_RESIDENT_FRACTION, "of L2 capacity", "gpu", "assumed",
              "activation-only kernels under this share of L2 read from L2, not DRAM"),
     Constant("TENSOR_EFFICIENCY", TENSOR_EFFICIENCY, "of tensor peak", "gpu", "measured",
@@ -206,6 +214,12 @@ TABLE: tuple[Constant, ...] = (
              fit="nominal clock x measured / predicted TFLOP/s of that GEMM at the nominal clock",
              cases=("gpu-h100-gemm-peak",), points=1, refit="archsim.families.gpu.validation:refit_h100_clock",
              where="h100-sxm: clock_under_load"),
+    Constant("b200 clock_under_load", 1685, "MHz", "gpu", "fitted",
+             "stas00/ml-engineering MAMF table: bf16 torch.mm at 1792x16128x3072 measured at 1,745 TFLOP/s on one "
+             "B200 SXM (published_results.csv gpu-b200-gemm-peak)",
+             fit="nominal clock (1965 MHz, ASSUMED) x measured / predicted TFLOP/s of that GEMM at the nominal clock",
+             cases=("gpu-b200-gemm-peak",), points=1, refit="archsim.families.gpu.validation:refit_b200_clock",
+             where="b200: clock_under_load"),
     Constant("h100-sxm energy.l2", 3.70, "pJ/bit", "gpu", "fitted",
              "ML.ENERGY v3.0 (3P quote): H100 SXM at batch-1 decode ~300 W; the 8192^3 bf16 GEMM measured at "
              "798 TFLOP/s [N9] at the 700 W power limit",

@@ -52,3 +52,10 @@ def inline_graph(name: str, dtype: str) -> OpGraph:
     op = Op(name, 0, "gemm", flops=2.0 * M * N * K, weight_bytes=K * N * b,
             act_read_bytes=M * K * b, act_write_bytes=M * N * b, m=M, n=N, k=K)
     return OpGraph(name, (op,), layers=1, tokens=M, phase="gemm", batch=1)
+
+
+def reject_collective(graph: OpGraph, mapper: str) -> None:
+    """Mappers that do not model a single collective say so (allreduce:BYTES is NCCL on GPU systems)."""
+    if any(op.kind == "collective" for op in graph.ops):
+        raise ArchsimInputError(f"mapper {mapper!r} does not run {graph.workload}: the allreduce:BYTES workload "
+                                "models NCCL and custom all-reduce on multi-GPU systems (e.g. dgx-h100)")

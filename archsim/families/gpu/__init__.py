@@ -9,7 +9,8 @@ FAMILY = Family(
     energy="archsim.families.gpu.energy:gpu_energy",
     mappers={"gpu-tiled": "archsim.families.gpu.mapper.tiled"},
     default_mapper="gpu-tiled",
-    validation=("archsim.families.gpu.validation", "archsim.families.gpu.validation_micro"),
+    validation=("archsim.families.gpu.validation", "archsim.families.gpu.validation_micro",
+                "archsim.families.gpu.validation_trtllm"),
     topologies=("switch",),
     configs="configs",
 )

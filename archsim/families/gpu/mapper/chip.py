@@ -44,12 +44,14 @@ class GpuChip:
 
 
 def gpu_chip(spec, dtype: str) -> GpuChip:
-    """Per-SM rates of the chip `spec` (a validated gpu SpecNode) for `dtype` operands."""
+    """Per-SM rates of the chip `spec` (a validated gpu SpecNode) for GEMMs at rate key `dtype`
+    (schema.math_dtype: a stored dtype the chip has no tensor cores for runs at the 16-bit rate)."""
+    from archsim.families.gpu.schema import RATE_KEY, tensor_rate
+
     clock = float(spec.clock)
     loaded = float(spec.clock_under_load or spec.clock)
     scale = loaded / clock  # the tensor pipes run at the sustained clock; cycles count at the nominal one
-    peak = {"fp16": spec.compute.fp16, "bf16": spec.compute.bf16, "fp8": spec.compute.fp8,
-            "int8": spec.compute.int8, "fp32": spec.compute.fp32}.get(dtype)
+    peak = tensor_rate(spec, RATE_KEY.get(dtype, dtype))
     if peak is None:
         raise ArchsimInputError(f"{spec.name} has no {dtype} tensor-core rate in its spec; "
                                 f"use --dtype with one it lists")

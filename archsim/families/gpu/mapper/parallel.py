@@ -123,7 +123,14 @@ def check_capacity(system, graph: OpGraph, scenario, tp: int, pp: int, hbm_capac
         _, kv_local = _local_heads(tp, geometry(graph)) if tp > 1 else (0, model.kv_heads)
         kv = kv_cache_bytes(model, scenario) * kv_local / model.kv_heads * stage_layers
         weights = layers * stage_layers / tp + table + (0 if model.tied_embeddings else table / tp)
-        acts = 2 * max(op.act_read_bytes + op.act_write_bytes for op in graph.ops)
+        # the live activations at the largest operator: its inputs and outputs on one GPU (column/row-parallel
+        # ops hold 1/tp), plus the residual stream; the fused attention kernel never stores its scores and
+        # probabilities (FlashAttention)
+        geo = geometry(graph)
+        acts = max(local.act_read_bytes + local.act_write_bytes
+                   for local in (shard_op(op, tp, geo) for op in graph.ops)
+                   if local.kind not in ("attn_score", "softmax", "attn_context"))
+        acts += graph.tokens * model.hidden * DTYPE_BYTES[scenario.act_dtype]
         parts = {"weights_bytes": weights, "kv_cache_bytes": kv, "activations_bytes": acts}
         need = weights + kv + acts
     if need > hbm_capacity:

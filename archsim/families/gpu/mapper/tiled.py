@@ -12,6 +12,8 @@ simulated once (layer 0) and repeated.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from archsim.errors import ArchsimInputError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.calibration import HOST_DISPATCH_S, L2_RESIDENT_FRACTION
@@ -21,6 +23,7 @@ from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.gemm import parse_tile, plan_gemm
 from archsim.families.gpu.mapper.kernels import (decode_attention, prefill_attention, sampling_kernels,
                                                  streaming_kernel)
+from archsim.families.gpu.schema import math_dtype
 from archsim.families.gpu.mapper.parallel import check_capacity, check_parallel, collective_after, geometry, shard_op
 from archsim.workload.model import DTYPE_BYTES
 
@@ -59,12 +62,17 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                                           geometry(graph).get("heads")))
     tp, pp = options["tp"], options["pp"]
     check_parallel(system, tp, pp)
-    chip = gpu_chip(system.chip, scenario.weight_dtype)
-    attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype))
+    if tp < 2 and any(op.kind == "collective" for op in graph.ops):
+        raise ArchsimInputError(f"{graph.workload} needs at least 2 GPUs: run it on a multi-GPU system (e.g. "
+                                f"dgx-h100) with tp >= 2; {system.name} gives tp={tp}")
+    math = math_dtype(system.chip, scenario.weight_dtype, scenario.act_dtype)
+    chip = gpu_chip(system.chip, math)
+    attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype, scenario.act_dtype))
     tile = parse_tile(options["tile"])
     memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity)
     geo = geometry(graph)
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
+    quant = Quant(math, DTYPE_BYTES[scenario.weight_dtype] < DTYPE_BYTES[math])
     groups = [("pre", graph.pre_ops, 1), ("layer", graph.layer_ops(0), graph.layers), ("post", graph.post_ops, 1)]
     net = net_of(system, tp) if tp * pp > 1 else None
     segments, plan, gaps_s, host_s, kernels, chosen = [], [], 0.0, 0.0, 0, {}
@@ -82,7 +90,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                     chosen[op.name] = cost.algorithm
                 continue
             local = shard_op(op, tp, geo)
-            for kernel in kernels_for(chip, local, graph.tokens, sizes, tile, attn_chip):
+            for kernel in kernels_for(chip, local, graph.tokens, sizes, tile, attn_chip, quant):
                 em.kernel(kernel)
                 plan.append(dict(op=op.name, kernel=kernel.desc, est_us=estimate_cycles(kernel, chip)
                                  / chip.clock_hz * 1e6, covers=list(kernel.covers)))
@@ -111,18 +119,31 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                    notes=notes, extra=extra)
 
 
-def attention_dtype(weight_dtype: str) -> str:
-    """The dtype attention's matmuls run in. With 8-bit weights and KV cache, serving
-    stacks store K/V in 8 bits but dequantize them and compute attention in 16 bits
-    (SGLang issue #10083: "dequantize to BF16/FP16 at the reading time for attention
-    calculation"; vLLM's quantized KV cache docs: only its FlashAttention-3 backend
-    computes attention in FP8; TensorRT-LLM's FP8 context FMHA is an opt-in build flag)."""
-    return "bf16" if weight_dtype in ("fp8", "int8") else weight_dtype
+@dataclass(frozen=True)
+class Quant:
+    """How the weight GEMMs run: `math`, the tensor-core rate key (schema.math_dtype); `weight_only`, weights
+    stored narrower than the math and dequantized in the main loop (activations stay 16-bit)."""
+    math: str
+    weight_only: bool
 
 
-def kernels_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip | None = None) -> list[Kernel]:
+def attention_dtype(weight_dtype: str, act_dtype: str | None = None) -> str:
+    """The dtype attention's matmuls run in: the activations' 16-bit dtype, whatever the weights. With 8-bit
+    (or 4-bit) weights and an 8-bit KV cache, serving stacks store K/V narrow but dequantize them and compute
+    attention in 16 bits (SGLang issue #10083: "dequantize to BF16/FP16 at the reading time for attention
+    calculation"; vLLM's quantized KV cache docs: only its FlashAttention-3 backend computes attention in FP8;
+    TensorRT-LLM's FP8 context FMHA is an opt-in build flag)."""
+    act = act_dtype or (weight_dtype if weight_dtype in ("fp32", "bf16", "fp16") else "bf16")
+    if weight_dtype == act == "fp32":
+        return "fp32"
+    return act if act in ("bf16", "fp16") else "bf16"
+
+
+def kernels_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip | None = None,
+                quant: Quant | None = None) -> list[Kernel]:
     """The kernels that run `op` on one GPU (none if another op's kernel does its work).
-    `attn_chip`: the chip's rates for attention's dtype (default: `chip`'s)."""
+    `attn_chip`: the chip's rates for attention's dtype (default: `chip`'s); `quant`: how weight GEMMs run
+    (default: at the weights' own dtype)."""
     w, a, c = sizes
     attn_chip = attn_chip or chip
     name = op.short_name
@@ -137,7 +158,9 @@ def kernels_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip 
         return [prefill_attention(attn_chip, op.name, op.layer, g["batch"], g["q_len"], g["kv_len"], g["heads"],
                                   g["kv_heads"], g["head_dim"], g["causal"], a, c, covers)]
     if op.kind == "gemm" and op.m and op.n and op.k:
-        return [plan_gemm(chip, op.name, op.layer, op.m, op.n, op.k, op.count, w, a, tile)]
+        weight_only = quant is not None and quant.weight_only
+        b_a = a if weight_only else min(w, a)  # W+A quantization: A is quantized to the weights' dtype
+        return [plan_gemm(chip, op.name, op.layer, op.m, op.n, op.k, op.count, w, a, tile, b_a, weight_only)]
     rows = tokens if op.kind == "norm" else 0
     exps = op.flops / 5 if op.kind == "softmax" else 0.0
     return [streaming_kernel(chip, op.name, op.layer, op.bytes, op.flops, rows=rows, exps=exps,

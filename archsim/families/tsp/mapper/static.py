@@ -32,6 +32,7 @@ from archsim.families.tsp.mapper.links import (allgather_steps, allreduce_steps,
                                        pipeline_send_steps, reduce_scatter_steps)
 from archsim.families.tsp.mapper.plan import chip_bytes, footprint, infeasible, min_pp, parse_degree, stage_layers
 from archsim.workload.model import DTYPE_BYTES
+from archsim.workload.inline import reject_collective
 
 ROW_PARALLEL = {"o_proj": "allreduce_attn", "ffn_down": "allreduce_ffn", "experts_down": "allreduce_ffn"}
 REPLICATED = ("attn_norm", "ffn_norm", "attn_residual", "ffn_residual", "final_norm", "router")
@@ -48,6 +49,7 @@ SOFTMAX_STAT_BYTES = 8  # running max and sum of a split softmax, two fp32 per h
              Option("pp", str, "auto", "pipeline stages: an integer or auto (the fewest that fit)",
                     check=lambda raw: parse_degree("pp", raw))))
 def map_tsp(system, graph, scenario, options) -> Mapping:
+    reject_collective(graph, "tsp-static")
     chip = TspChip.from_system(system)
     links = links_of(system)
     fp = footprint(graph)
