@@ -7,7 +7,7 @@ from __future__ import annotations
 
 KNOWN_OUTSIDE = {
     "gpu-h100-8b-best": "-",  # endpoint configuration unknown (Artificial Analysis)
-    "gpu-h100-power-b128": "-",
+    "gpu-h100-power-b1": "+",  # 3P quote of a serving benchmark; the per-byte energy is fitted on scalar loads
     "gpu-h200-stream-64kb": "+",  # tiny kernels on that H200 took 2.2 us each in a graph, the A100's 1.3 us  # model and context unknown; batch-128 power under the quote
     "trtllm-a100-70b-fp16-tp4-ttft-128": "-",  # 2023 TensorRT-LLM short-prompt TTFT: a fixed cost not modelled
     "trtllm-a100-7b-fp16-ttft-128": "-",

@@ -65,3 +65,32 @@ def refit_custom_allreduce(scope: str = "full") -> dict[str, float]:
     slope, intercept = np.polyfit(peers, t, 1)
     return {"CUSTOM_AR_BASE_S": round((intercept - KERNEL_LAUNCH_S) * 1e8) / 1e8,
             "CUSTOM_AR_PER_PEER_S": round(slope * 1e8) / 1e8}
+
+
+POWER_FILE = "gpu_power_roofline.csv"
+# the GPU whose measured curve each chip file's power.active and energy.hbm come from
+POWER_FITS = {"a100-sxm-80gb": "a100-40gb", "h200": "h200"}
+
+
+def fit_power(gpu: str) -> tuple[float, float, float]:
+    """Least squares of board power = P0 + e_byte x DRAM bytes/s + e_flop x FP64 FLOP/s over one GPU's rows of
+    gpu_power_roofline.csv: (P0 in W, e_byte in J/byte, e_flop in J/FLOP)."""
+    rows = [r for r in reference_rows(POWER_FILE) if r["gpu"] == gpu]
+    x = np.array([[1.0, float(r["gbs"]), float(r["gflops"])] for r in rows])  # GB/s and GFLOP/s: well scaled
+    w = np.array([float(r["watts"]) for r in rows])
+    (p0, per_gbs, per_gflops), *_ = np.linalg.lstsq(x, w, rcond=None)
+    return float(p0), float(per_gbs) * 1e-9, float(per_gflops) * 1e-9
+
+
+def refit_power(scope: str = "full") -> dict[str, float]:
+    """power.active (the intercept, to 1 W) and energy.hbm (the slope per DRAM byte less the L2 leg the model
+    charges every streamed byte, energy.l2; to 0.1 pJ/bit) of the chips fitted on the measured curves."""
+    from archsim.hw.load import load_system
+
+    out = {}
+    for chip, gpu in POWER_FITS.items():
+        p0, e_byte, _ = fit_power(gpu)
+        e_l2 = float(load_system(chip).chip.energy.l2)  # J/byte
+        out[f"{chip} power.active"] = float(round(p0))
+        out[f"{chip} energy.hbm"] = round((e_byte - e_l2) * 1e12 / 8, 1)
+    return out
