@@ -214,6 +214,12 @@ TABLE: tuple[Constant, ...] = (
              fit="nominal clock x measured / predicted TFLOP/s of that GEMM at the nominal clock",
              cases=("gpu-h100-gemm-peak",), points=1, refit="archsim.families.gpu.validation:refit_h100_clock",
              where="h100-sxm: clock_under_load"),
+    Constant("a100-sxm-80gb clock_under_load", 1314, "MHz", "gpu", "fitted",
+             "stas00/ml-engineering MAMF table: bf16 torch.mm at 1024x10240x5120 measured at 271.2 TFLOP/s on one A100 "
+             "SXM (published_results.csv gpu-a100-gemm-peak)",
+             fit="nominal clock x measured / predicted TFLOP/s of that GEMM at the nominal clock",
+             cases=("gpu-a100-gemm-peak",), points=1, refit="archsim.families.gpu.validation:refit_a100_clock",
+             where="a100-sxm-80gb: clock_under_load"),
     Constant("b200 clock_under_load", 1685, "MHz", "gpu", "fitted",
              "stas00/ml-engineering MAMF table: bf16 torch.mm at 1792x16128x3072 measured at 1,745 TFLOP/s on one "
              "B200 SXM (published_results.csv gpu-b200-gemm-peak)",

@@ -236,6 +236,12 @@ def refit_h100_clock(scope: str = "full") -> dict[str, float]:
     return {"h100-sxm clock_under_load": _refit_clock("h100-sxm", (8192, 8192, 8192), "calib-h100-gemm-8192-bf16")}
 
 
+def refit_a100_clock(scope: str = "full") -> dict[str, float]:
+    """a100-sxm-80gb's clock_under_load by the same procedure, on MAMF's best bf16 shape and TFLOP/s
+    (gpu-a100-gemm-peak)."""
+    return {"a100-sxm-80gb clock_under_load": _refit_clock("a100-sxm-80gb", (1024, 10240, 5120), "gpu-a100-gemm-peak")}
+
+
 def refit_b200_clock(scope: str = "full") -> dict[str, float]:
     """b200's clock_under_load by the same procedure, on MAMF's best bf16 shape and TFLOP/s (gpu-b200-gemm-peak)."""
     return {"b200 clock_under_load": _refit_clock("b200", (1792, 16128, 3072), "gpu-b200-gemm-peak")}
