@@ -44,8 +44,9 @@ TENSOR_EFFICIENCY = 0.95
 # LLMCompass measured a 1x1x1 torch.bmm on A100 at 21 us median wall time,
 # launch and synchronize included (PrincetonUniversity/LLMCompass,
 # software_model/matmul.py gpu_kernel_launch_overhead; its simulator adds
-# 2.1e-5 s to every A100 kernel). This model gives that kernel ~1 us on the GPU
-# (one launch gap plus one memory latency), so 20 us is the host's share.
+# 2.1e-5 s to every A100 kernel). Such a kernel takes ~1.3 us on the GPU (a tiny
+# L2-resident kernel, launch to launch on A100, gpu_stream_kernels.csv), so about
+# 20 us is the host's share.
 # A CUDA graph pays it once per replay instead of once per kernel.
 HOST_DISPATCH_S = 20e-6
 
@@ -176,7 +177,8 @@ TABLE: tuple[Constant, ...] = (
     Constant("TENSOR_EFFICIENCY", TENSOR_EFFICIENCY, "of tensor peak", "gpu", "measured",
              "CUTLASS 3.8 README chart: F16 97%, BF16 94% of peak at power, 16384x17920x16384"),
     Constant("HOST_DISPATCH_S", HOST_DISPATCH_S, "s per kernel", "gpu", "measured",
-             "LLMCompass: 21 us median wall time of a 1x1x1 torch.bmm on A100, less ~1 us of GPU time"),
+             "LLMCompass: 21 us median wall time of a 1x1x1 torch.bmm on A100, less ~1.3 us of GPU time (a tiny "
+             "L2-resident kernel on A100 in a graph, gpu_stream_kernels.csv)"),
     Constant("KERNEL_LAUNCH_S", KERNEL_LAUNCH_S, "s per kernel", "gpu", "measured",
              "CUDA-graph replay cost per kernel node, 0.58 us (ahrefs/ocannl issue #488)"),
     Constant("COLLECTIVE_BASE_S", COLLECTIVE_BASE_S, "s per collective", "gpu", "measured",
