@@ -14,7 +14,14 @@ from archsim.spec import Field, did_you_mean, read_spec_file, resolve_spec_path,
 BUNDLED_WORKLOAD_DIR = Path(__file__).resolve().parents[1] / "data" / "workloads"
 WORKLOAD_DIR_ENV = "ARCHSIM_WORKLOAD_DIR"
 
-DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}
+# Bytes per element as stored, block scales included:
+# - fp4: NVFP4, 4-bit E2M1 values with one FP8 (E4M3) scale per 16 (4.5 bits; NVIDIA's NVFP4 format, the
+#   TensorRT-LLM / ModelOpt FP4 checkpoints); mxfp4: OCP MX FP4, one 8-bit (E8M0) scale per 32 (4.25 bits);
+# - fp6: OCP MX FP6 (E3M2/E2M3), one 8-bit scale per 32 (6.25 bits);
+# - int4: weight-only AWQ/GPTQ, one fp16 scale per group of 128 (4.125 bits; the usual group size).
+# fp8 and int8 carry one scale per tensor or channel: negligible.
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp6": 6.25 / 8,
+               "int4": 4.125 / 8, "fp4": 4.5 / 8, "mxfp4": 4.25 / 8}
 
 TRANSFORMER = {
     "version": Field("choice", "schema version", choices=(1,)),

@@ -50,21 +50,29 @@ def footprint(graph) -> Footprint:
 
 def stage_layers(fp: Footprint, tp: int, pp: int, capacity: float) -> list[int] | None:
     """Layers of each stage, or None if they do not fit: first and last stages
-    also hold the embedding table and LM head, so they take fewer layers."""
-    if pp > fp.layers:
-        return None
-    per_layer = (fp.layer_weight_bytes + fp.layer_kv_bytes) / tp
+    also hold the embedding table and LM head, so they take fewer layers, and
+    none when the table or head leaves no room for a layer (a stage of its own
+    for the embedding or the LM head, its vocabulary split over tp chips)."""
     if pp == 1:
+        per_layer = (fp.layer_weight_bytes + fp.layer_kv_bytes) / tp
         fits = (fp.embed_bytes + fp.head_bytes) / tp + fp.layers * per_layer <= capacity
         return [fp.layers] if fits else None
-    caps = [math.floor((capacity - fp.embed_bytes / tp) / per_layer) if per_layer else fp.layers]
-    caps += [math.floor(capacity / per_layer) if per_layer else fp.layers] * (pp - 2)
-    caps += [math.floor((capacity - fp.head_bytes / tp) / per_layer) if per_layer else fp.layers]
-    if min(caps) < 1 or sum(caps) < fp.layers:
+    per_layer = (fp.layer_weight_bytes + fp.layer_kv_bytes) / tp
+    if fp.embed_bytes / tp > capacity or fp.head_bytes / tp > capacity:
         return None
-    # as even as the caps allow: fill the roomiest stages first, one layer at a time
-    layers = [1] * pp
-    left = fp.layers - pp
+
+    def cap(free: float) -> int:
+        return min(fp.layers, math.floor(free / per_layer)) if per_layer else fp.layers
+
+    caps = [cap(capacity - fp.embed_bytes / tp)] + [cap(capacity)] * (pp - 2) + [cap(capacity - fp.head_bytes / tp)]
+    if (pp > 2 and min(caps[1:-1]) < 1) or sum(caps) < fp.layers or pp > fp.layers + 2:
+        return None
+    # a stage per embedding or head only when it must be; then as even as the caps allow: fill the
+    # roomiest stages first, one layer at a time
+    layers = [1 if c >= 1 else 0 for c in caps]
+    if sum(layers) > fp.layers:
+        return None
+    left = fp.layers - sum(layers)
     while left:
         room = [(caps[i] - layers[i], -layers[i], i) for i in range(pp) if layers[i] < caps[i]]
         _, _, i = max(room, key=lambda r: (r[1], r[0]))
@@ -83,7 +91,7 @@ def chip_bytes(fp: Footprint, tp: int, layers: list[int]) -> float:
 
 
 def min_pp(fp: Footprint, tp: int, capacity: float, max_chips: int) -> int | None:
-    for pp in range(1, min(fp.layers, max_chips // tp) + 1):
+    for pp in range(1, min(fp.layers + 2, max_chips // tp) + 1):
         if stage_layers(fp, tp, pp, capacity) is not None:
             return pp
     return None
