@@ -13,4 +13,5 @@ FAMILY = Family(
     topologies=("switch",),
     configs="configs",
     serving="archsim.families.gpu.serving",
+    mapping_schema="archsim.families.gpu.mapping:SCHEMA",
 )

@@ -12,12 +12,14 @@ simulated once (layer 0) and repeated.
 """
 from __future__ import annotations
 
-from archsim.errors import ArchsimInputError
+import math
+
+from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.calibration import HOST_DISPATCH_S
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip
 from archsim.families.gpu.mapper.emit import GpuEmitter
-from archsim.families.gpu.mapper.gemm import parse_tile, plan_gemm
+from archsim.families.gpu.mapper.gemm import PARTIAL_BYTES, choose_gemm, parse_tile, plan_gemm
 from archsim.families.gpu.mapper.kernels import decode_attention, prefill_attention, streaming_kernel
 from archsim.families.gpu.mapper.parallel import check_capacity, check_parallel, collective_after, geometry, shard_op
 from archsim.workload.model import DTYPE_BYTES
@@ -35,6 +37,10 @@ OPTIONS = (
                                         "launches as timed with CUDA events"),
     Option("tile", str, "auto", "GEMM thread-block tile BMxBNxBK (e.g. 128x128x32), or auto (fastest)",
            check=parse_tile),
+    Option("gemm", dict, {}, "per-operator GEMM choices, {operator: {tile: BMxBNxBK, split_k: N}} by operator "
+                             "name without the layer (qkv, o_proj, ffn_up, ffn_down, lm_head, ...): what a mapping "
+                             "file's `operators` says; an operator not listed gets `tile`'s choice",
+           check=lambda raw: parse_gemm_choices(raw)),
 )
 
 
@@ -49,6 +55,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     chip = gpu_chip(system.chip, scenario.weight_dtype)
     attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype))
     tile = parse_tile(options["tile"])
+    gemm = parse_gemm_choices(options.get("gemm") or {})
     memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity)
     geo = geometry(graph)
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
@@ -62,11 +69,17 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
         first = False
         for op in ops:
             local = shard_op(op, tp, geo)
-            kernel = kernel_for(chip, local, graph.tokens, sizes, tile, attn_chip)
+            choice = None
+            if _is_gemm(local):
+                kernel, *choice = gemm_for(chip, local, sizes, tile, gemm.get(op.short_name), graph.layers)
+            else:
+                kernel = kernel_for(chip, local, graph.tokens, sizes, tile, attn_chip)
             if kernel is not None:
                 em.kernel(kernel)
                 plan.append(dict(op=op.name, kernel=kernel.desc, est_us=estimate_cycles(kernel, chip)
                                  / chip.clock_hz * 1e6, covers=list(kernel.covers)))
+                if choice:  # what a mapping file records for this operator (archsim/families/gpu/mapping.py)
+                    plan[-1].update(tile="x".join(map(str, choice[0])), split_k=choice[1])
             coll = collective_after(local, tp, sizes[1])
             if coll is not None:
                 suffix, algorithm, size = coll
@@ -116,6 +129,69 @@ def kernel_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip |
     rows = tokens if op.kind == "norm" else 0
     exps = op.flops / 5 if op.kind == "softmax" else 0.0
     return streaming_kernel(chip, op.name, op.layer, op.bytes, op.flops, rows=rows, exps=exps)
+
+
+def _is_gemm(op) -> bool:
+    return op.kind == "gemm" and bool(op.m and op.n and op.k)
+
+
+def parse_gemm_choices(raw) -> dict:
+    """The `gemm` option checked: {operator: {tile: (BM, BN, BK) or None, split_k: int or None}}."""
+    if not isinstance(raw, dict):
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm' must be a mapping of operators, got {raw!r}")
+    out = {}
+    for name, choice in raw.items():
+        if not isinstance(choice, dict) or set(choice) - {"tile", "split_k"}:
+            raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm': operator {name!r} takes {{tile: BMxBNxBK, "
+                                    f"split_k: N}}, got {choice!r}")
+        split = choice.get("split_k")
+        if split is not None and (isinstance(split, bool) or not isinstance(split, int) or split < 1):
+            raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm': {name}.split_k must be a positive integer, "
+                                    f"got {split!r}")
+        tile = choice.get("tile")
+        out[str(name)] = {"tile": parse_tile(str(tile)) if tile is not None else None, "split_k": split}
+    return out
+
+
+def gemm_for(chip: GpuChip, op, sizes, tile, choice: dict | None, layers: int):
+    """(kernel, tile, split-K) of a GEMM: the mapping's choice for its operator if it has one (checked against
+    the SM), else the fastest (tile: the `tile` option's, or every candidate)."""
+    w, a, _ = sizes
+    choice = choice or {}
+    tile = choice.get("tile") or tile
+    split = choice.get("split_k")
+    if choice:
+        check_gemm_choice(chip, op, tile, split, w, layers)
+    return choose_gemm(chip, op.name, op.layer, op.m, op.n, op.k, op.count, w, a, tile, split)
+
+
+def check_gemm_choice(chip: GpuChip, op, tile, split, b_in: float, layers: int) -> None:
+    """A mapping's tile and split-K for `op` must fit one SM and split K into whole BK steps; InfeasibleError
+    naming the operator, its layers, the resource and the numbers otherwise."""
+    where = (f"{op.short_name} of every decoder layer (L0-L{layers - 1})" if 0 <= op.layer < layers
+             else op.name) + f" (GEMM {op.m}x{op.n}x{op.k} on one GPU)"
+    if tile is not None:
+        bm, bn, bk = tile
+        stages = 2 * (bm + bn) * bk * b_in  # the fewest pipeline stages a CTA runs with: two
+        if stages > chip.smem_per_sm:
+            raise InfeasibleError(f"{where}: tile {bm}x{bn}x{bk} needs {stages / 1024:.0f} KiB of shared memory "
+                                  f"for two pipeline stages; an SM of {chip.name} has {chip.smem_per_sm / 1024:.0f} "
+                                  "KiB", {"operator": op.name, "shared_memory_bytes": stages,
+                                          "capacity_bytes": chip.smem_per_sm})
+        accumulators = bm * bn * PARTIAL_BYTES
+        if accumulators > chip.registers_per_sm:
+            raise InfeasibleError(f"{where}: tile {bm}x{bn}x{bk} keeps {accumulators / 1024:.0f} KiB of fp32 "
+                                  f"accumulators in registers; an SM of {chip.name} has "
+                                  f"{chip.registers_per_sm / 1024:.0f} KiB of registers",
+                                  {"operator": op.name, "register_bytes": accumulators,
+                                   "capacity_bytes": chip.registers_per_sm})
+    if split is not None:
+        bk = tile[2] if tile is not None else 16
+        steps = math.ceil(op.k / bk)
+        if split > steps:
+            raise InfeasibleError(f"{where}: split-K {split} leaves some CTAs no K to reduce: K = {op.k} is "
+                                  f"{steps} steps of BK = {bk}", {"operator": op.name, "split_k": split,
+                                                                  "k_steps": steps})
 
 
 def _hidden(graph) -> int:
