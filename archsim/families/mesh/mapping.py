@@ -149,7 +149,7 @@ def _regions(graph, scenario, costs, count, layers_only) -> list[str]:
             if min(w, h) < 2:
                 break
             p = _layout(fp, costs, count, w, h, 1, layers_only)
-            if p is not None and _fits(p, costs):
+            if p is not None and _fits(p, costs) and f"{w}x{h}" not in out:
                 out.append(f"{w}x{h}")
     return out
 
