@@ -194,11 +194,30 @@ def _options(schema: MappingSchema, mapper_name: str, family: str, plain: dict, 
         try:
             mapper.parse_options({name: value})
         except ArchsimInputError as exc:
-            path = schema.option_keys.get(name, (name,))
+            path = _locate(mapper, name, value, schema.option_keys.get(name, (name,)))
             problems.append(Problem(file, _line(lines, path), ".".join(map(str, path)), str(exc)))
     if problems:
         raise SpecError(problems)
     return options
+
+
+def _locate(mapper, name: str, value, path: tuple) -> tuple:
+    """The key path of the part of a mapping-valued option the mapper rejects (operators.qkv.tile): each
+    level's entries are tried alone, and the search goes down the first one rejected."""
+    inner: tuple = ()
+    while isinstance(value, dict):
+        for key, sub in value.items():
+            probe = {key: sub}
+            for k in reversed(inner):
+                probe = {k: probe}
+            try:
+                mapper.parse_options({name: probe})
+            except ArchsimInputError:
+                inner, value = inner + (key,), sub
+                break
+        else:
+            break
+    return path + inner
 
 
 def _line(lines: Lines, path: tuple) -> int | None:

@@ -113,7 +113,7 @@ def _changed(before: dict | None, after: dict | None) -> list[str]:
         return []
     out = []
     for key in after:
-        if key in ("about", "version", "family", "mapper"):
+        if key in ("about", "version", "family"):
             continue
         a, b = before.get(key), after.get(key)
         if isinstance(b, dict) and isinstance(a, dict):
