@@ -47,3 +47,6 @@ def search(chip, workload: str, scenario, space_file: str | Path, *, objective: 
         bar.close()
         if owned is not None:
             owned.close()
+
+
+search_mappings = search  # the name archsim's public API exports (`archsim.search` is this package)
