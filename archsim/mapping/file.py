@@ -231,7 +231,14 @@ def effective_mapping(result, kind: str) -> dict:
     """A run's mapping as file data for chip kind `kind`, every auto choice resolved (what --save-mapping
     writes)."""
     schema = schema_for(kind)
-    body = schema.effective(result)
+    if result.fidelity == "roofline":
+        raise ArchsimInputError("--save-mapping: at roofline fidelity no mapper runs, so there is no mapping to "
+                                "save; use --fidelity task")
+    try:
+        body = schema.effective(result)
+    except (KeyError, TypeError, ValueError):
+        raise ArchsimInputError(f"--save-mapping: mapper {result.provenance.get('mapper')!r} does not take the "
+                                f"options of {kind} mapping files ({schema.mapper}'s), so it has no mapping file")
     about = {"chip": result.chip, "workload": result.workload, "phase": result.phase, "batch": result.batch}
     if result.phase == "prefill":
         about["prompt_len"] = result.prompt_len

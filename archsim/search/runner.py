@@ -12,7 +12,6 @@ a fixed seed, in batches of a fixed size, so the same command asks for the same 
 """
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
 
@@ -195,7 +194,7 @@ class Evaluator:
                 return
 
     def _tick(self, p: SearchPoint) -> None:
-        if self.progress is not None:
+        if self.progress is not None and p.status != "dropped":  # dropped points cost nothing, count for nothing
             self.progress.update(p.status == "ok")
 
     def register(self, name: str) -> None:
@@ -248,7 +247,3 @@ def best_and_front(points: list[SearchPoint], objectives: list[Objective]):
     best = first_best(results, key)
     front = pareto(results, axes, lambda p: [o.value(p.metrics) for o in axes])
     return best, front, axes, companion
-
-
-def elapsed_since(start: float) -> float:
-    return time.perf_counter() - start

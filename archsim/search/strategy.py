@@ -73,6 +73,8 @@ def _exhaustive(ev: Evaluator) -> None:
             for p in points:
                 reasons[p.error or p.status] = reasons.get(p.error or p.status, 0) + 1
             raise no_valid_point(ev.space, reasons, len(points))
+    if ev.progress is not None:
+        ev.progress.total = sum(p.status != "dropped" for p in points)
     for p in points:  # precheck again inside evaluate, after the store; start from a clean point
         p.status, p.error, p.source, p.metrics = "todo", None, "", {}
     ev.evaluate(points)
