@@ -15,4 +15,5 @@ FAMILY = Family(
     interconnect="archsim.families.gpu.schema:GPU_INTERCONNECT",
     configs="configs",
     serving="archsim.families.gpu.serving",
+    mapping_schema="archsim.families.gpu.mapping:SCHEMA",
 )

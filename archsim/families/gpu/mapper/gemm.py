@@ -124,15 +124,22 @@ def plan_gemm(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, cou
               b_out: float, tile: tuple[int, int, int] | None = None, b_a: float | None = None,
               dequant: bool = False) -> Kernel:
     """The fastest (tile, split-K) for this GEMM, or the given tile with the best split."""
+    return choose_gemm(chip, label, layer, m, n, k, count, b_in, b_out, tile, b_a=b_a, dequant=dequant)[0]
+
+
+def choose_gemm(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, count: int, b_in: float,
+                b_out: float, tile: tuple[int, int, int] | None = None, split: int | None = None,
+                b_a: float | None = None, dequant: bool = False) -> tuple[Kernel, tuple[int, int, int], int]:
+    """(kernel, tile, split-K) of plan_gemm's choice; `split` given: that split-K, as a mapping file asks."""
     tiles = TILES if tile is None else (tile,)
-    best, best_time = None, math.inf
+    best, best_time, choice = None, math.inf, None
     for bm, bn, bk in tiles:
         base = count * math.ceil(m / bm) * math.ceil(n / bn)
-        for split in SPLITS:
-            if split > 1 and (base * split > 4 * chip.sms or k / split < 4 * bk):
+        for s in (SPLITS if split is None else (split,)):
+            if split is None and s > 1 and (base * s > 4 * chip.sms or k / s < 4 * bk):
                 break
-            kern = gemm_kernel(chip, label, layer, m, n, k, count, b_in, b_out, (bm, bn, bk), split, b_a, dequant)
+            kern = gemm_kernel(chip, label, layer, m, n, k, count, b_in, b_out, (bm, bn, bk), s, b_a, dequant)
             t = estimate_cycles(kern, chip)
             if t < best_time * (1 - 1e-9):
-                best, best_time = kern, t
-    return best
+                best, best_time, choice = kern, t, ((bm, bn, bk), s)
+    return best, choice[0], choice[1]

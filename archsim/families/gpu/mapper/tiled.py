@@ -12,15 +12,16 @@ simulated once (layer 0) and repeated.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from archsim.errors import ArchsimInputError
+from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.calibration import HOST_DISPATCH_S, L2_RESIDENT_FRACTION
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip
 from archsim.families.gpu.mapper.collectives import ALGORITHMS, choose, net_of
 from archsim.families.gpu.mapper.emit import GpuEmitter
-from archsim.families.gpu.mapper.gemm import parse_tile, plan_gemm
+from archsim.families.gpu.mapper.gemm import PARTIAL_BYTES, choose_gemm, parse_tile, plan_gemm
 from archsim.families.gpu.mapper.kernels import (decode_attention, prefill_attention, sampling_kernels,
                                                  streaming_kernel)
 from archsim.families.gpu.schema import math_dtype
@@ -44,6 +45,10 @@ OPTIONS = (
                                      "two-shot kernels serving stacks use), nccl (NCCL's own choice, as "
                                      "torch.distributed and nccl-tests run it), ring, nvls, oneshot or twoshot",
            check=lambda raw: check_algorithm(raw)),
+    Option("gemm", dict, {}, "per-operator GEMM choices, {operator: {tile: BMxBNxBK, split_k: N}} by operator "
+                             "name without the layer (qkv, o_proj, ffn_up, ffn_down, lm_head, ...): what a mapping "
+                             "file's `operators` says; an operator not listed gets `tile`'s choice",
+           check=lambda raw: parse_gemm_choices(raw)),
 )
 
 
@@ -65,14 +70,15 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     if tp < 2 and any(op.kind == "collective" for op in graph.ops):
         raise ArchsimInputError(f"{graph.workload} needs at least 2 GPUs: run it on a multi-GPU system (e.g. "
                                 f"dgx-h100) with tp >= 2; {system.name} gives tp={tp}")
-    math = math_dtype(system.chip, scenario.weight_dtype, scenario.act_dtype)
-    chip = gpu_chip(system.chip, math)
+    math_key = math_dtype(system.chip, scenario.weight_dtype, scenario.act_dtype)
+    chip = gpu_chip(system.chip, math_key)
     attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype, scenario.act_dtype))
     tile = parse_tile(options["tile"])
+    gemm = parse_gemm_choices(options.get("gemm") or {})
     memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity)
     geo = geometry(graph)
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
-    quant = Quant(math, DTYPE_BYTES[scenario.weight_dtype] < DTYPE_BYTES[math])
+    quant = Quant(math_key, DTYPE_BYTES[scenario.weight_dtype] < DTYPE_BYTES[math_key])
     groups = [("pre", graph.pre_ops, 1), ("layer", graph.layer_ops(0), graph.layers), ("post", graph.post_ops, 1)]
     net = net_of(system, tp) if tp * pp > 1 else None
     segments, plan, gaps_s, host_s, kernels, chosen = [], [], 0.0, 0.0, 0, {}
@@ -90,10 +96,18 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                     chosen[op.name] = cost.algorithm
                 continue
             local = shard_op(op, tp, geo)
-            for kernel in kernels_for(chip, local, graph.tokens, sizes, tile, attn_chip, quant):
+            choice = None
+            if _is_gemm(local):
+                kernel, *choice = gemm_for(chip, local, sizes, tile, gemm.get(op.short_name), graph.layers, quant)
+                found = [kernel]
+            else:
+                found = kernels_for(chip, local, graph.tokens, sizes, tile, attn_chip, quant)
+            for kernel in found:
                 em.kernel(kernel)
                 plan.append(dict(op=op.name, kernel=kernel.desc, est_us=estimate_cycles(kernel, chip)
                                  / chip.clock_hz * 1e6, covers=list(kernel.covers)))
+                if choice:  # what a mapping file records for this operator (archsim/families/gpu/mapping.py)
+                    plan[-1].update(tile="x".join(map(str, choice[0])), split_k=choice[1])
             coll = collective_after(local, tp, sizes[1])
             if coll is not None:
                 suffix, kind, size = coll
@@ -171,6 +185,72 @@ def l2_resident(chip: GpuChip, op) -> bool:
     """An op that touches only activations, few enough to stay in L2 between kernels (L2_RESIDENT_FRACTION)."""
     return (op.weight_bytes == 0 and op.kv_read_bytes == 0 and op.kv_write_bytes == 0
             and op.bytes <= L2_RESIDENT_FRACTION * chip.l2_capacity)
+
+
+def _is_gemm(op) -> bool:
+    return op.kind == "gemm" and bool(op.m and op.n and op.k)
+
+
+def parse_gemm_choices(raw) -> dict:
+    """The `gemm` option checked: {operator: {tile: (BM, BN, BK) or None, split_k: int or None}}."""
+    if not isinstance(raw, dict):
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm' must be a mapping of operators, got {raw!r}")
+    out = {}
+    for name, choice in raw.items():
+        if not isinstance(choice, dict) or set(choice) - {"tile", "split_k"}:
+            raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm': operator {name!r} takes {{tile: BMxBNxBK, "
+                                    f"split_k: N}}, got {choice!r}")
+        split = choice.get("split_k")
+        if split is not None and (isinstance(split, bool) or not isinstance(split, int) or split < 1):
+            raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm': {name}.split_k must be a positive integer, "
+                                    f"got {split!r}")
+        tile = choice.get("tile")
+        out[str(name)] = {"tile": parse_tile(str(tile)) if tile is not None else None, "split_k": split}
+    return out
+
+
+def gemm_for(chip: GpuChip, op, sizes, tile, choice: dict | None, layers: int, quant: Quant | None = None):
+    """(kernel, tile, split-K) of a GEMM: the mapping's choice for its operator if it has one (checked against
+    the SM), else the fastest (tile: the `tile` option's, or every candidate); `quant` as in kernels_for."""
+    w, a, _ = sizes
+    choice = choice or {}
+    tile = choice.get("tile") or tile
+    split = choice.get("split_k")
+    if choice:
+        check_gemm_choice(chip, op, tile, split, w, layers)
+    weight_only = quant is not None and quant.weight_only
+    b_a = a if weight_only else min(w, a)  # W+A quantization: A is quantized to the weights' dtype
+    return choose_gemm(chip, op.name, op.layer, op.m, op.n, op.k, op.count, w, a, tile, split, b_a=b_a,
+                       dequant=weight_only)
+
+
+def check_gemm_choice(chip: GpuChip, op, tile, split, b_in: float, layers: int) -> None:
+    """A mapping's tile and split-K for `op` must fit one SM and split K into whole BK steps; InfeasibleError
+    naming the operator, its layers, the resource and the numbers otherwise."""
+    where = (f"{op.short_name} of every decoder layer (L0-L{layers - 1})" if 0 <= op.layer < layers
+             else op.name) + f" (GEMM {op.m}x{op.n}x{op.k} on one GPU)"
+    if tile is not None:
+        bm, bn, bk = tile
+        stages = 2 * (bm + bn) * bk * b_in  # the fewest pipeline stages a CTA runs with: two
+        if stages > chip.smem_per_sm:
+            raise InfeasibleError(f"{where}: tile {bm}x{bn}x{bk} needs {stages / 1024:.0f} KiB of shared memory "
+                                  f"for two pipeline stages; an SM of {chip.name} has {chip.smem_per_sm / 1024:.0f} "
+                                  "KiB", {"operator": op.name, "shared_memory_bytes": stages,
+                                          "capacity_bytes": chip.smem_per_sm})
+        accumulators = bm * bn * PARTIAL_BYTES
+        if accumulators > chip.registers_per_sm:
+            raise InfeasibleError(f"{where}: tile {bm}x{bn}x{bk} keeps {accumulators / 1024:.0f} KiB of fp32 "
+                                  f"accumulators in registers; an SM of {chip.name} has "
+                                  f"{chip.registers_per_sm / 1024:.0f} KiB of registers",
+                                  {"operator": op.name, "register_bytes": accumulators,
+                                   "capacity_bytes": chip.registers_per_sm})
+    if split is not None:
+        bk = tile[2] if tile is not None else 16
+        steps = math.ceil(op.k / bk)
+        if split > steps:
+            raise InfeasibleError(f"{where}: split-K {split} leaves some CTAs no K to reduce: K = {op.k} is "
+                                  f"{steps} steps of BK = {bk}", {"operator": op.name, "split_k": split,
+                                                                  "k_steps": steps})
 
 
 def _hidden(graph) -> int:

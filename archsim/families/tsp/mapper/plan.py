@@ -111,6 +111,50 @@ def parse_degree(name: str, raw) -> int | None:
     return value
 
 
+def parse_stages(raw) -> list[int] | None:
+    """The `stages` option: 'auto' -> None; '4,4,3' -> [4, 4, 3] (decoder layers per stage, in order)."""
+    text = str(raw).strip().lower()
+    if text == "auto":
+        return None
+    try:
+        stages = [int(part) for part in text.replace(" ", "").split(",")]
+    except ValueError:
+        stages = []
+    if not stages or min(stages) < 1:
+        raise ArchsimInputError(f"mapper 'tsp-static' option 'stages' must be 'auto' or positive layer counts "
+                                f"separated by commas (like 4,4,3), got {raw!r}")
+    return stages
+
+
+def check_stages(stages: list[int], pp: int | None, fp: Footprint, graph) -> int:
+    """pp implied by an explicit layer-to-stage assignment, checked against `pp` and the model's layers."""
+    if pp is not None and pp != len(stages):
+        raise ArchsimInputError(f"mapper 'tsp-static': stages lists {len(stages)} stages ({','.join(map(str, stages))}) "
+                                f"but pp={pp}")
+    if sum(stages) != fp.layers:
+        raise ArchsimInputError(f"mapper 'tsp-static': stages assign {sum(stages)} decoder layers "
+                                f"({','.join(map(str, stages))}); {graph.workload} has {fp.layers}")
+    return len(stages)
+
+
+def check_stage_sram(fp: Footprint, tp: int, stages: list[int], capacity: float, system) -> None:
+    """Every chip of every stage must hold its layers (and the first stage the embedding table, the last the
+    LM head) in SRAM; InfeasibleError naming the stage, its layers, the resource and the numbers."""
+    per_layer = (fp.layer_weight_bytes + fp.layer_kv_bytes) / tp
+    first = 0
+    for i, n in enumerate(stages):
+        used = n * per_layer + (fp.embed_bytes / tp if i == 0 else 0.0) + (fp.head_bytes / tp if i == len(stages) - 1
+                                                                          else 0.0)
+        if used > capacity:
+            extra = " with the embedding table" if i == 0 else (" with the LM head" if i == len(stages) - 1 else "")
+            raise InfeasibleError(
+                f"stage {i} (decoder layers L{first}-L{first + n - 1}{extra}, tp={tp}) needs "
+                f"{used / 2**20:.1f} MiB of SRAM per chip ({per_layer / 2**20:.1f} MiB of weights and KV cache per "
+                f"layer); a {system.chip.name} chip has {capacity / 2**20:.1f} MiB",
+                {"stage": i, "layers": n, "sram_need_bytes": used, "sram_bytes": capacity, "tp": tp})
+        first += n
+
+
 def infeasible(fp: Footprint, system, graph, scenario, why: str) -> InfeasibleError:
     capacity = float(system.chip.sram.capacity)
     need = math.ceil(fp.total_bytes / capacity)

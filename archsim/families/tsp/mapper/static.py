@@ -26,11 +26,13 @@ from types import SimpleNamespace
 from archsim.engine import TaskGraphBuilder, simulate
 from archsim.errors import ArchsimInputError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
+from archsim.mapping.choose import first_best
 from archsim.workload.ops import MATRIX_KINDS
 from archsim.families.tsp.mapper.chip import TspChip
 from archsim.families.tsp.mapper.links import (allgather_steps, allreduce_steps, links_of, loopback_steps, node_crossings,
                                        pipeline_send_steps, reduce_scatter_steps)
-from archsim.families.tsp.mapper.plan import chip_bytes, footprint, infeasible, min_pp, parse_degree, stage_layers
+from archsim.families.tsp.mapper.plan import (check_stage_sram, check_stages, chip_bytes, footprint, infeasible, min_pp,
+                                              parse_degree, parse_stages, stage_layers)
 from archsim.workload.model import DTYPE_BYTES
 from archsim.workload.inline import reject_collective
 
@@ -50,7 +52,10 @@ SOFTMAX_STAT_BYTES = 8  # running max and sum of a split softmax, two fp32 per h
                     check=lambda raw: parse_degree("pp", raw)),
              Option("chips", str, "auto", "chips the mapping uses (tp x pp): an integer, e.g. 576 with tp=8 for "
                                           "Groq's public Llama-2-70B deployment, or auto (the fewest that fit)",
-                    check=lambda raw: parse_degree("chips", raw))))
+                    check=lambda raw: parse_degree("chips", raw)),
+             Option("stages", str, "auto", "decoder layers of each pipeline stage, first stage first, comma-"
+                                           "separated (4,4,3: layer-to-chip assignment; sets pp), or auto (as "
+                                           "even as SRAM allows)", check=parse_stages)))
 def map_tsp(system, graph, scenario, options) -> Mapping:
     reject_collective(graph, "tsp-static")
     chip = TspChip.from_system(system)
@@ -58,19 +63,21 @@ def map_tsp(system, graph, scenario, options) -> Mapping:
     fp = footprint(graph)
     tp, pp = parse_degree("tp", options["tp"]), parse_degree("pp", options["pp"])
     chips = parse_degree("chips", options.get("chips", "auto"))
+    stages = parse_stages(options.get("stages", "auto"))
+    if stages is not None:  # an explicit layer-to-stage assignment says how many stages there are
+        pp = check_stages(stages, pp, fp, graph)
     candidates = _candidates(fp, system, chip, links, tp, pp, graph, scenario, chips)
-    best = None
-    for t, p in candidates:
-        segments = _segments(chip, links, graph, scenario, t, p)
-        latency = sum(simulate(s.graph).makespan_cycles * s.repeat for s in segments)
-        if best is None or latency < best[0]:
-            best = (latency, t, p, segments)
-    _, t, p, segments = best
-    layers = stage_layers(fp, t, p, chip.sram_bytes)
+    # auto: every candidate simulated, the fastest kept by the rule archsim search ranks by (mapping/choose.py)
+    runs = [(t, p, _segments(chip, links, graph, scenario, t, p)) for t, p in candidates]
+    t, p, segments = first_best(runs, lambda run: sum(simulate(s.graph).makespan_cycles * s.repeat
+                                                      for s in run[2]))
+    layers = stages if stages is not None else stage_layers(fp, t, p, chip.sram_bytes)
+    if stages is not None:
+        check_stage_sram(fp, t, stages, chip.sram_bytes, system)
     per_layer = _critical_split(segments[0].graph) if graph.layers else {}
     extra = dict(tp=t, pp=p, chips_needed_min=math.ceil(fp.total_bytes / chip.sram_bytes),
                  sram_used_per_chip_max_bytes=round(chip_bytes(fp, t, layers)),
-                 layers_per_stage_max=max(layers), schedule="static (deterministic)",
+                 layers_per_stage_max=max(layers), stage_layers=list(layers), schedule="static (deterministic)",
                  **{f"per_layer_{k}_us": round(v / chip.clock_hz * 1e6, 3) for k, v in per_layer.items()},
                  per_layer_bottleneck=max(("compute", "memory", "c2c"), key=lambda k: per_layer.get(k, 0.0)))
     return Mapping("tsp-static", dict(options, tp=str(t), pp=str(p)), segments, chips_used=t * p,
