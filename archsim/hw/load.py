@@ -84,8 +84,9 @@ def _split_overrides(overrides, is_system: bool):
     return own, member
 
 
-def _load_chip_data(path: Path, overrides) -> tuple[SpecNode, dict]:
-    data, lines = read_spec_file(path)
+def _load_chip_data(path: Path, overrides, parsed=None) -> tuple[SpecNode, dict]:
+    """Validate the chip file at `path` (`parsed`: its (data, lines) if already read)."""
+    data, lines = parsed or read_spec_file(path)
     file = str(path)
     if not isinstance(data, dict):
         raise SpecError([Problem(file, 1, "", "expected a mapping with version, kind, name, ...")])
@@ -112,7 +113,11 @@ def _other_file_hint(data: dict) -> str:
 def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> System:
     """Load a chip or system file (by bundled name or path) with optional overrides."""
     path = resolve_config_path(name_or_path)
-    data, lines = read_spec_file(path)
+    return system_from_yaml(path, *read_spec_file(path), overrides)
+
+
+def system_from_yaml(path: Path, data, lines, overrides: list[tuple[str, Any]] | None = None) -> System:
+    """The System of chip or system file `path`, already read as (data, lines)."""
     file = str(path)
     if isinstance(data, dict) and data.get("kind") == "system":
         own, member = _split_overrides(overrides, True)
@@ -121,14 +126,17 @@ def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = Non
         spec = validate(data, schema, file, lines)
         try:
             chip_path = resolve_config_path(spec.chip)
-        except ArchsimInputError as exc:
+            member_yaml = read_spec_file(chip_path)
+        except SpecError:
+            raise
+        except ArchsimInputError as exc:  # no such chip, or not a file archsim reads
             raise SpecError([Problem(file, lines.get(("chip",)), "chip", str(exc))]) from None
-        chip, chip_data = _load_chip_data(chip_path, member)
+        chip, chip_data = _load_chip_data(chip_path, member, member_yaml)
         config = {**data, "chip": chip_data}
         return System(spec.name, chip_data["kind"], chip, spec.count, spec.interconnect,
                       spec.description, file, config, config_hash(config), spec.power, spec.price)
     own, _ = _split_overrides(overrides, False)
-    chip, chip_data = _load_chip_data(path, own)
+    chip, chip_data = _load_chip_data(path, own, (data, lines))
     return System(chip.name, chip.kind, chip, 1, None, chip.description, file, chip_data,
                   config_hash(chip_data))
 

@@ -86,7 +86,11 @@ def workload_path(name: str) -> Path:
 
 def load_transformer(name_or_path: str) -> Transformer:
     path = resolve_spec_path(name_or_path, workload_paths(), "workload", "; or gemm:MxNxK / gemv:NxK")
-    data, lines = read_spec_file(path)
+    return transformer_from_yaml(path, *read_spec_file(path))
+
+
+def transformer_from_yaml(path: Path, data, lines) -> Transformer:
+    """The Transformer of workload file `path`, already read as (data, lines)."""
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in (None, "transformer") and not did_you_mean(str(kind), ["transformer"]):
         # Likely a chip or system file given as the workload: one problem, not one per missing key.
