@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -22,6 +23,9 @@ from archsim.errors import MAX_SHOWN, Problem, SpecError
 from archsim.units import QUANTITIES, UnitError, parse_quantity
 from archsim.yaml_io import Lines, load_yaml, read_text
 
+
+# A number as YAML 1.2 writes it (PyYAML reads 1e9 as a string: its YAML 1.1 floats need a dot and a sign).
+_YAML12_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 # An integer larger than this is surely a mistake, and later stages hold counts in int64 and
 # float64 (exact only up to 2**53): a field with no stated maximum of its own gets this one.
@@ -169,9 +173,13 @@ class _Checker:
                 parsed = parse_quantity(value, f.kind)
             elif f.kind == "int":
                 if isinstance(value, bool) or not isinstance(value, int):
-                    raise UnitError(f"expected an integer, {got}")
+                    hint = " (write an integer out in full)" if isinstance(value, (str, float)) and \
+                        _YAML12_FLOAT.fullmatch(str(value).strip()) else ""
+                    raise UnitError(f"expected an integer, {got}{hint}")
                 parsed = value
             elif f.kind == "float":
+                if isinstance(value, str) and _YAML12_FLOAT.fullmatch(value.strip()):
+                    value = float(value)  # 1e300: a number in YAML 1.2, a string to PyYAML's YAML 1.1
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise UnitError(f"expected a number, {got}")
                 parsed = float(value)
@@ -222,7 +230,8 @@ class _Checker:
         limit = f.maximum if f.maximum is not None else (MAX_INT if f.kind in ("int", "list_int") else None)
         values = parsed if f.kind == "list_int" else (parsed,)
         if limit is not None and any(isinstance(v, (int, float)) and v > limit for v in values):
-            self.problem(path, f"must be at most {limit:,} (archsim's limit for this value), {got}")
+            shown = f"{limit:,}" if isinstance(limit, int) else f"{limit:g}"
+            self.problem(path, f"must be at most {shown} (archsim's limit for this value), {got}")
             return False, None
         return True, parsed
 

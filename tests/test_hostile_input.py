@@ -164,3 +164,155 @@ def test_spec_files_are_read_once(monkeypatch):
     check_one(str(workload_path("tiny")))
     assert len(calls) == 2
     read_spec_file(config_path("h100-sxm"))
+
+
+# ---------------------------------------------------------------- names resolved twice
+@pytest.mark.parametrize("chip", ["h100-sxm", "dgx-h100", "wse2", "groq-lpu"])
+def test_workload_path_with_a_new_name_runs_on_every_family(capsys, chip):
+    """The GPU mapper looked the workload up again by name: 'unknown workload' on every GPU chip."""
+    assert main(["run", chip, str(HOSTILE / "workload_new_name.yaml"), "--no-whatif"]) == 0
+    assert "my-model on" in capsys.readouterr().out
+
+
+def test_workload_path_keeping_a_bundled_name_is_checked_as_the_file(capsys):
+    """Llama-3-8B edited to 320 layers 'fit, 16.20 GB of 80 GB' (the bundled 32-layer model); ~160 GB needed."""
+    err = _bad(["run", "h100-sxm", HOSTILE / "workload_bundled_name_320_layers.yaml", "--no-whatif"], capsys,
+               "infeasible", "llama3-8b needs 143.0 GB per GPU")
+    assert "16.20 GB" not in err
+
+
+def test_graph_carries_the_model_it_was_lowered_from():
+    from archsim.pipeline import build_graph
+    from archsim.workload.model import Scenario
+
+    graph = build_graph(str(HOSTILE / "workload_bundled_name_320_layers.yaml"), Scenario())
+    assert graph.workload == "llama3-8b" and graph.model.layers == 320 == graph.layers
+
+
+def test_system_member_path_is_read_beside_the_system_file(tmp_path, monkeypatch):
+    """`chip: my-gpu.yaml` in a system file was looked up from the current folder."""
+    monkeypatch.chdir(tmp_path)
+    system = load_system(str(HOSTILE / "member" / "my-node.yaml"))
+    assert system.chip.name == "my-gpu" and system.count == 8
+
+
+# ---------------------------------------------------------------- sizes against stated limits
+@pytest.mark.parametrize("argv,words", [
+    (["run", "h100-sxm", "tiny", "--set", "sm.count=100000000000000000000000"],
+     ("sm.count: must be at most 1,000,000 (archsim's limit",)),
+    (["run", "wse2", "tiny", "--set", "grid.width=30000", "--set", "grid.height=30000"],
+     ("grid.width: must be at most 4,096", "grid.height: must be at most 4,096")),
+    (["run", "wse2", "tiny", "--set", "grid.width=100000"], ("grid.width: must be at most 4,096",)),
+    (["run", "wse2", "tiny", "--set", "router.hop_latency=100000000000000000000"],
+     ("router.hop_latency: must be at most 1,000,000",)),
+    (["run", "groq-lpu-576", "tiny", "--set", "count=100000000"], ("count: must be at most 1,000,000",)),
+    (["run", "groq-lpu-576", "tiny", "--set", "interconnect.group_size=1"],
+     ("interconnect.group_size: must be at least 2",)),
+    (["run", "h100-sxm", "tiny", "--batch", "100000000"], ("batch must be at most 1,048,576",)),
+    (["run", "h100-sxm", "gemm:100000000x4x4"], ("at most 16,777,216",)),
+])
+def test_size_over_its_stated_limit_is_refused_up_front(capsys, argv, words):
+    _bad(argv, capsys, *words)
+
+
+def test_workload_over_the_layer_limit_is_refused(capsys):
+    _bad(["run", "h100-sxm", HOSTILE / "workload_100000_layers.yaml"], capsys,
+         "workload_100000_layers.yaml:7: layers: must be at most 10,000")
+
+
+def test_negative_group_size_fails_check(capsys):
+    _bad(["check", HOSTILE / "system_group_size_negative.yaml"], capsys,
+         "system_group_size_negative.yaml:21: interconnect.group_size: must be at least 2, got -9")
+
+
+def test_huge_integer_under_the_cap_still_cannot_overflow_the_engine(capsys):
+    """A latency of 2**53 cycles per message fits every field; the engine says the run is out of range."""
+    from archsim.engine import TaskGraphBuilder, simulate
+    from archsim.engine.ir import TaskGraphError
+
+    b = TaskGraphBuilder(clock_hz=1e9)
+    r = b.add_resource("x", "compute", rate=1.0)
+    first = b.add_task(r, work=2.0**61)
+    b.add_task(r, work=2.0**61, deps=[first])
+    b.add_task(r, work=2.0**61, deps=[first + 1])
+    with pytest.raises(TaskGraphError, match="more than the engine's 2"):
+        simulate(b.build())
+
+
+def test_prefill_attention_blocks_are_bounded(capsys):
+    _bad(["run", "h100-sxm", "tiny", "--phase", "prefill", "--prompt-len", "2048", "--batch", "1048576",
+          "--set", "hbm.capacity=100 PB"], capsys, "thread blocks", "at most 1,048,576 per kernel")
+
+
+def test_noc_mesh_too_large_is_refused_before_allocating(capsys):
+    """`archsim noc --mesh 1000x1000` tried to allocate 18-26 GiB."""
+    _bad(["noc", "--mesh", "1000x1000"], capsys, "1000x1000 mesh", "GiB; archsim's limit is 2 GiB")
+
+
+def test_noc_state_estimate_bounds_what_is_allocated():
+    """The estimate counts every array of the network state and the packet table (it may only over-count)."""
+    import numpy as np
+
+    from archsim.engine.noc.config import NocConfig
+    from archsim.engine.noc.state import PK_LEN, check_state_size, new_net_state, new_traffic
+    import archsim.engine.noc.state as state
+    import archsim.limits as limits
+
+    cfg = NocConfig(mesh_x=6, mesh_y=5, num_vcs=2, vc_buf_size=4)
+    S, T = new_net_state(cfg, 321), new_traffic(cfg.nodes, np.zeros((77, PK_LEN), np.int64), pool=True)
+    real = sum(a.nbytes for a in (*S, *T) if isinstance(a, np.ndarray))
+    limits_before = limits.MAX_NOC_STATE_BYTES
+    try:
+        limits.MAX_NOC_STATE_BYTES = real - 1
+        with pytest.raises(Exception, match="GiB"):
+            check_state_size(cfg, 321, 77)
+    finally:
+        limits.MAX_NOC_STATE_BYTES = limits_before
+    assert state.check_state_size(cfg, 321, 77) is None
+
+
+# ---------------------------------------------------------------- silently wrong numbers
+@pytest.mark.parametrize("override,key", [
+    ("price.capital_usd=.inf", "price.capital_usd"), ("price.capital_usd=.nan", "price.capital_usd"),
+    ("price.pue=.nan", "price.pue"), ("price.pue=.inf", "price.pue"),
+    ("price.electricity_usd_per_kwh=.nan", "price.electricity_usd_per_kwh"),
+    ("price.amortization_years=.inf", "price.amortization_years"),
+])
+def test_non_finite_price_is_refused(capsys, override, key):
+    """They printed $nan, $inf or $0 and exited 0."""
+    _bad(["run", "h100-sxm", "tiny", "--set", override], capsys, f"{key}: expected a finite number")
+
+
+def test_price_over_its_stated_limit_is_refused(capsys):
+    _bad(["run", "h100-sxm", "tiny", "--set", "price.pue=1e300"], capsys, "price.pue: must be at most 10")
+
+
+def test_pipeline_deeper_than_the_model_is_refused_on_gpus(capsys):
+    """pp=8 on a 2-layer model ran on a DGX (the LPU mapper already refused it)."""
+    _bad(["run", "dgx-h100", "tiny", "-o", "pp=8", "-o", "tp=1"], capsys, "pp=8 needs at least 8 layers",
+         "tiny has 2")
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--phase", "prefill", "--context-len", "512"], ("--context-len 512 does not apply to --phase prefill",
+                                                       "--prompt-len")),
+    (["--phase", "decode", "--prompt-len", "512"], ("--prompt-len 512 does not apply to --phase decode",
+                                                     "--context-len")),
+])
+@pytest.mark.parametrize("command", ["run", "explain", "compare"])
+def test_length_for_the_other_phase_is_an_error(capsys, argv, words, command):
+    """--context-len with --phase prefill was silently ignored."""
+    targets = ["h100-sxm", "tiny"] if command != "compare" else ["h100-sxm", "a100-sxm-80gb", "tiny"]
+    _bad([command, *targets, *argv], capsys, *words)
+
+
+def test_more_sms_at_the_same_totals_say_what_got_worse(capsys):
+    """132 SMs 5.75 ms, 10k SMs 19 ms on the same decode: sm.count splits the chip's totals, so
+    each SM got weaker; the report must say so (and a plain run must not)."""
+    assert main(["run", "h100-sxm", "llama3.1-8b", "--no-whatif"]) == 0
+    plain = capsys.readouterr().out
+    assert "SM share" not in plain and "sm_share_idle: 0" in plain
+    assert main(["run", "h100-sxm", "llama3.1-8b", "--no-whatif", "--set", "sm.count=10000"]) == 0
+    out = capsys.readouterr().out
+    assert "note: SM share:" in out and "10,000 SMs" in out and "each SM has 0.0829 TFLOP/s of tensor" in out
+    assert "raise compute.* and l2.bandwidth with sm.count" in out

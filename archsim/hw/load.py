@@ -110,6 +110,16 @@ def _other_file_hint(data: dict) -> str:
     return ""
 
 
+def _beside(name_or_path: str, system_file: Path) -> str:
+    """A member chip given as a path is read relative to the system file that names it (a bundled name,
+    or a path that only exists from the current folder, stays as written)."""
+    if name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path:
+        candidate = Path(system_file).parent / name_or_path
+        if not Path(name_or_path).is_absolute() and candidate.exists():
+            return str(candidate)
+    return name_or_path
+
+
 def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> System:
     """Load a chip or system file (by bundled name or path) with optional overrides."""
     path = resolve_config_path(name_or_path)
@@ -125,7 +135,7 @@ def system_from_yaml(path: Path, data, lines, overrides: list[tuple[str, Any]] |
         data = apply_overrides(data, own, schema, lines, file)
         spec = validate(data, schema, file, lines)
         try:
-            chip_path = resolve_config_path(spec.chip)
+            chip_path = resolve_config_path(_beside(spec.chip, path))
             member_yaml = read_spec_file(chip_path)
         except SpecError:
             raise

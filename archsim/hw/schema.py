@@ -7,6 +7,8 @@ cites the source of each number in a comment next to it.
 from __future__ import annotations
 
 from archsim.family import families, get_family
+from archsim.limits import (MAX_AMORTIZATION_YEARS, MAX_CHIPS, MAX_PRICE_USD, MAX_PUE,
+                            MAX_USD_PER_KWH)
 from archsim.spec import Field
 
 SUPPORTED_VERSIONS = (1,)
@@ -30,13 +32,13 @@ POWER = {
 # no cost per token. A system's own price covers all its chips; without one, its chips' price x count.
 PRICE = {
     "capital_usd": Field("float", "purchase price in US dollars (one chip, or the whole system)",
-                         required=False, positive=True),
+                         required=False, positive=True, maximum=MAX_PRICE_USD),
     "amortization_years": Field("float", "years over which the capital is written off", required=False,
-                                default=4.0, positive=True),
+                                default=4.0, positive=True, maximum=MAX_AMORTIZATION_YEARS),
     "electricity_usd_per_kwh": Field("float", "price of electricity, US dollars per kWh", required=False,
-                                     default=0.10, minimum=0),
+                                     default=0.10, minimum=0, maximum=MAX_USD_PER_KWH),
     "pue": Field("float", "power usage effectiveness: facility power / IT power (cooling, distribution)",
-                 required=False, default=1.3, minimum=1),
+                 required=False, default=1.3, minimum=1, maximum=MAX_PUE),
 }
 
 
@@ -57,14 +59,15 @@ def system_schema() -> dict:
         "name": Field("str", "short name used on the command line"),
         "description": Field("str", "one line for `archsim list`"),
         "chip": Field("str", "name or path of the member chip file"),
-        "count": Field("int", "number of chips", positive=True),
+        "count": Field("int", "number of chips", positive=True, maximum=MAX_CHIPS),
         "interconnect": {
             "topology": Field("choice", "how the chips are connected",
                               choices=topologies),
             "link_bandwidth": Field("bandwidth", "per chip port, per direction", positive=True),
             "links_per_chip": Field("int", "ports per chip used by this topology", positive=True),
             "hop_latency": Field("time", "latency of one chip-to-chip hop", positive=True),
-            "group_size": Field("int", "chips per all-to-all group (dragonfly); default: all", required=False),
+            "group_size": Field("int", "chips per all-to-all group (dragonfly), at least 2 (a group of one chip "
+                                "has no local links); default: all", required=False, minimum=2),
         },
         "power": {
             "overhead": Field("power", "power the system draws beyond its chips (host CPUs, switches, fans), busy "

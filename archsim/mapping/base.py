@@ -12,6 +12,7 @@ numbers.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -47,6 +48,8 @@ class Option:
                 raise ArchsimInputError(
                     f"mapper {mapper!r} option {self.name!r} must be {self.type.__name__}, got {raw!r}"
                 ) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ArchsimInputError(f"mapper {mapper!r} option {self.name!r} must be a finite number, got {raw!r}")
         if self.choices and value not in self.choices:
             raise ArchsimInputError(
                 f"mapper {mapper!r} option {self.name!r} must be one of "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
+from archsim.limits import MAX_BATCH, MAX_CONTEXT
 from archsim.spec import OVERRIDE_NOTE, Field, Lines, SpecNode, check_value, did_you_mean
 from archsim.sweep.ranges import expand_range
 from archsim.workload.model import DTYPE_BYTES, Scenario
@@ -28,11 +29,11 @@ SCENARIO = {
     "phase": Field("choice", "prefill or one decode step", required=False, default=_DEFAULTS["phase"],
                    choices=("prefill", "decode")),
     "batch": Field("int", "sequences processed together", required=False, default=_DEFAULTS["batch"],
-                   positive=True),
+                   positive=True, maximum=MAX_BATCH),
     "prompt_len": Field("int", "prompt tokens (prefill)", required=False, default=_DEFAULTS["prompt_len"],
-                        positive=True),
+                        positive=True, maximum=MAX_CONTEXT),
     "context_len": Field("int", "tokens in the KV cache (decode)", required=False,
-                         default=_DEFAULTS["context_len"], positive=True),
+                         default=_DEFAULTS["context_len"], positive=True, maximum=MAX_CONTEXT),
     "weight_dtype": Field("choice", "weight dtype", required=False, default=_DEFAULTS["weight_dtype"],
                           choices=_DTYPES),
     "act_dtype": Field("choice", "activation dtype", required=False, default=_DEFAULTS["act_dtype"],

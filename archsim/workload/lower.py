@@ -122,7 +122,7 @@ def lower(model: Transformer, scenario: Scenario) -> OpGraph:
         elementwise(p + "ffn_residual", L, "elementwise", T * H, 1, reads=2)
     norm("final_norm", model.layers)
     gemm("lm_head", model.layers, B, model.vocab, H)
-    return OpGraph(model.name, tuple(ops), model.layers, T, scenario.phase, B)
+    return OpGraph(model.name, tuple(ops), model.layers, T, scenario.phase, B, model=model)
 
 
 def _ffn(model: Transformer, L: int, T: int, gemm, elementwise, ops: list, w: float, a: float) -> None:

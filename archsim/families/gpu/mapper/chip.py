@@ -137,6 +137,30 @@ def sm_parts(kernel: Kernel, chip: GpuChip) -> tuple[np.ndarray, np.ndarray, np.
     return cyc, issue, fills
 
 
+def sm_share_idle(kernel: Kernel, chip: GpuChip) -> float:
+    """The fraction of the chip's SM share left idle while the kernel's busiest SM works, when that SM's
+    time is set by its share of the chip (its compute rate, or its L2 port: chip totals / sm.count) and
+    it is busier than the average SM (fewer thread blocks than SMs, or a partial last wave); else 0.
+    Such a kernel gets slower when the same totals are split over more SMs."""
+    cyc, issue, fills = sm_parts(kernel, chip)
+    if cyc.size == 0:
+        return 0.0
+    count, _, byt = sm_loads(kernel, chip.sms)
+    little = np.minimum(count, kernel.occupancy) * max(kernel.inflight_per_cta, 1.0) / chip.latency_cycles
+    busy = fills + np.maximum(cyc, issue)
+    slowest = int(np.argmax(busy))
+    streams = max(kernel.hbm_bytes / chip.hbm_per_cycle + chip.latency_cycles, kernel.l2_bytes / chip.l2_per_cycle)
+    if busy[slowest] <= streams:
+        return 0.0
+    if cyc[slowest] >= issue[slowest]:  # compute share
+        load, total = cyc[slowest], cyc.sum()
+    elif little[slowest] > chip.l2_per_cycle / chip.sms:  # L2-port share
+        load, total = byt[slowest], byt.sum()
+    else:  # bytes in flight (Little's law): an SM's own limit, not a share
+        return 0.0
+    return max(0.0, 1.0 - float(total) / (float(load) * chip.sms)) if load > 0 else 0.0
+
+
 def estimate_cycles(kernel: Kernel, chip: GpuChip) -> float:
     """The kernel's duration as the engine will find it (no launch gap): the
     slowest SM, the HBM stream, or the L2 stream, whichever is longest."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from archsim.errors import ArchsimInputError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.families.gpu.mapper.calibration import HOST_DISPATCH_S
-from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip
+from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip, sm_share_idle
 from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.gemm import parse_tile, plan_gemm
 from archsim.families.gpu.mapper.kernels import decode_attention, prefill_attention, streaming_kernel
@@ -45,7 +45,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     options = dict(options, tp=resolve_tp(options["tp"], options["pp"], system.count,
                                           geometry(graph).get("heads")))
     tp, pp = options["tp"], options["pp"]
-    check_parallel(system, tp, pp)
+    check_parallel(system, tp, pp, graph.layers, graph.workload)
     chip = gpu_chip(system.chip, scenario.weight_dtype)
     attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype))
     tile = parse_tile(options["tile"])
@@ -54,6 +54,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
     groups = [("pre", graph.pre_ops, 1), ("layer", graph.layer_ops(0), graph.layers), ("post", graph.post_ops, 1)]
     segments, plan, gaps_s, host_s, kernels = [], [], 0.0, 0.0, 0
+    share = {"kernels": 0, "idle_cycles": 0.0, "all_cycles": 0.0}  # kernels limited by one SM's share
     first = True
     for label, ops, repeat in groups:
         if not ops:
@@ -65,8 +66,14 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
             kernel = kernel_for(chip, local, graph.tokens, sizes, tile, attn_chip)
             if kernel is not None:
                 em.kernel(kernel)
-                plan.append(dict(op=op.name, kernel=kernel.desc, est_us=estimate_cycles(kernel, chip)
-                                 / chip.clock_hz * 1e6, covers=list(kernel.covers)))
+                est = estimate_cycles(kernel, chip)
+                plan.append(dict(op=op.name, kernel=kernel.desc, est_us=est / chip.clock_hz * 1e6,
+                                 covers=list(kernel.covers)))
+                share["all_cycles"] += est * repeat
+                idle = sm_share_idle(kernel, chip)
+                if idle > 0:
+                    share["kernels"] += repeat
+                    share["idle_cycles"] += idle * est * repeat
             coll = collective_after(local, tp, sizes[1])
             if coll is not None:
                 suffix, algorithm, size = coll
@@ -79,8 +86,9 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
         em = GpuEmitter(chip, system.interconnect, options["cuda_graphs"], options["host_overhead"], replay=False)
         em.collective("pp_send", graph.layers, "p2p", graph.tokens * _hidden(graph) * sizes[1], 2)
         segments.append(Segment(em.build(), pp - 1, "pipeline"))
-    notes = _notes(system, chip, options, tp, pp, memory, kernels)
-    extra = dict(gpu_kernels_per_step=kernels, launch_gap_s=gaps_s, host_dispatch_s=host_s,
+    notes = _notes(system, chip, options, tp, pp, memory, kernels) + _sm_share_note(chip, share, kernels)
+    idle = share["idle_cycles"] / share["all_cycles"] if share["all_cycles"] else 0.0
+    extra = dict(gpu_kernels_per_step=kernels, sm_share_idle=round(idle, 4), launch_gap_s=gaps_s, host_dispatch_s=host_s,
                  hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan)
     return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp,
                    notes=notes, extra=extra)
@@ -139,6 +147,27 @@ def resolve_tp(raw: str, pp: int, gpus: int, heads: int | None) -> int:
         return int(raw)
     except ValueError:
         raise ArchsimInputError(f"mapper 'gpu-tiled' option 'tp' must be an integer or auto, got {raw!r}") from None
+
+
+# Idle SM share (sm_share_idle) worth a note: a tenth of the step's estimated kernel time.
+SM_IDLE_NOTE_FRACTION = 0.10
+
+
+def _sm_share_note(chip: GpuChip, share: dict, kernels: int) -> list[str]:
+    """Say when kernels held back by one SM's share of the chip leave much of it idle: the chip file's
+    compute and L2 bandwidth are totals that sm.count divides, so more SMs at the same totals make
+    these kernels slower (what a user who raises sm.count alone sees)."""
+    part = share["idle_cycles"] / share["all_cycles"] if share["all_cycles"] else 0.0
+    if part < SM_IDLE_NOTE_FRACTION:
+        return []
+    clock = chip.clock_hz
+    return [f"SM share: {share['kernels']:,} of {kernels:,} kernels keep the chip's {chip.sms:,} SMs unevenly busy "
+            f"(fewer thread blocks than SMs, or a partial last wave) while one SM's share limits them: "
+            f"{part:.0%} of the step's estimated kernel time is SM share left idle. The chip file's compute "
+            f"and L2 bandwidth are totals split over sm.count, so each SM has "
+            f"{chip.tensor_per_cycle * clock / 1e12:.3g} TFLOP/s of tensor, {chip.fp32_per_cycle * clock / 1e9:.3g} "
+            f"GFLOP/s of FP32 and {chip.l2_per_cycle / chip.sms * clock / 1e9:.3g} GB/s of L2. More SMs at the "
+            "same totals make these kernels slower; raise compute.* and l2.bandwidth with sm.count to scale the chip"]
 
 
 def _notes(system, chip, options, tp, pp, memory, kernels) -> list[str]:
