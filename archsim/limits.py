@@ -39,7 +39,7 @@ MAX_BATCH = 2**20
 MAX_KERNEL_CTAS = 2**20
 
 # Sweeps
-MAX_SWEEP_POINTS = 1_000_000  # points of one sweep, counted before any is made
+MAX_SWEEP_POINTS = 100_000  # points of one sweep (before constraints), counted before any is made
 MAX_RANGE_VALUES = 100_000  # values of one range axis
 
 # The cycle-level network's state (archsim/engine/noc/state.py) for one simulation

@@ -316,3 +316,33 @@ def test_more_sms_at_the_same_totals_say_what_got_worse(capsys):
     out = capsys.readouterr().out
     assert "note: SM share:" in out and "10,000 SMs" in out and "each SM has 0.0829 TFLOP/s of tensor" in out
     assert "raise compute.* and l2.bandwidth with sm.count" in out
+
+
+# ---------------------------------------------------------------- sweep files
+def test_constraint_of_3000_nested_nots_is_refused_by_length(tmp_path, capsys):
+    """3,000 nested `not` raised RecursionError in Python's parser."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: 1\nchip: h100-sxm\nworkload: tiny\naxes: {scenario.batch: [1]}\n"
+                    f"constraints: [\"{'not ' * 3000}True\"]\n")
+    _bad(["sweep", spec, "--db", tmp_path / "db.sqlite"], capsys, "s.yaml:5: constraints.0:",
+         "a constraint has at most 1,000")
+    assert not (tmp_path / "db.sqlite").exists()
+
+
+def test_chip_axis_values_are_checked_without_loading_the_chip_each_time(tmp_path, monkeypatch):
+    """20,000 values of chip.hbm.bandwidth took 18 s (one chip load per value); a wrong one is still found."""
+    import archsim.hw.load as hw_load
+    from archsim.sweep.spec import load_sweep
+
+    loads = []
+    real = hw_load.load_system
+    monkeypatch.setattr(hw_load, "load_system", lambda *a, **k: loads.append(a) or real(*a, **k))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("version: 1\nchip: h100-sxm\nworkload: tiny\naxes:\n"
+                    "  chip.hbm.bandwidth: {start: '1 TB/s', stop: '100 TB/s', num: 20000}\n")
+    assert len(load_sweep(spec).points()) == 20000
+    assert len(loads) <= 2  # the base chip, and the axis path with its first value
+    spec.write_text("version: 1\nchip: h100-sxm\nworkload: tiny\naxes:\n"
+                    "  chip.hbm.bandwidth: ['1 TB/s', '2 TB', '3 TB/s']\n")
+    with pytest.raises(Exception, match=r"s.yaml:5: axes.chip.hbm.bandwidth.1: unit 'TB' is not a bandwidth"):
+        load_sweep(spec)
