@@ -346,3 +346,177 @@ def test_chip_axis_values_are_checked_without_loading_the_chip_each_time(tmp_pat
                     "  chip.hbm.bandwidth: ['1 TB/s', '2 TB', '3 TB/s']\n")
     with pytest.raises(Exception, match=r"s.yaml:5: axes.chip.hbm.bandwidth.1: unit 'TB' is not a bandwidth"):
         load_sweep(spec)
+
+
+# ---------------------------------------------------------------- results databases
+SMALL_SWEEP = ("version: 1\nname: {name}\nchip: h100-sxm\nworkload: tiny\nfidelity: roofline\n"
+               "axes:\n  scenario.batch: {batches}\n")
+
+
+def _sweep(tmp_path, name="same", batches="[1, 2, 4]", file="s1.yaml") -> Path:
+    spec = tmp_path / file
+    spec.write_text(SMALL_SWEEP.format(name=name, batches=batches))
+    return spec
+
+
+def _filled_db(tmp_path, capsys) -> Path:
+    db = tmp_path / "r.sqlite"
+    assert main(["sweep", str(_sweep(tmp_path)), "--db", str(db), "-j", "1", "-q"]) == 0
+    capsys.readouterr()
+    return db
+
+
+def test_second_sweep_file_with_the_same_name_is_refused(tmp_path, capsys):
+    """It replaced the first sweep's point list: the earlier rows stopped showing in `results`."""
+    db = _filled_db(tmp_path, capsys)
+    other = _sweep(tmp_path, batches="[8, 16]", file="s2.yaml")
+    _bad(["sweep", other, "--db", db, "-q"], capsys, "already holds a sweep named 'same'", "s1.yaml",
+         "give it another `name:`")
+    assert main(["results", str(db)]) == 0
+    assert "same: 3 of 3 points in the database" in capsys.readouterr().err
+    edited = _sweep(tmp_path, batches="[1, 2, 4, 8]")  # the same file, edited: still its own sweep
+    assert main(["sweep", str(edited), "--db", str(db), "-j", "1", "-q"]) == 0
+
+
+def test_unrelated_sqlite_file_is_not_adopted(tmp_path, capsys):
+    import sqlite3
+
+    db = tmp_path / "customers.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+    _bad(["sweep", _sweep(tmp_path), "--db", db, "-q"], capsys, "not an archsim results database",
+         "its tables: customers")
+    _bad(["results", db], capsys, "not an archsim results database")
+    with sqlite3.connect(db) as conn:
+        assert [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")] == ["customers"]
+
+
+def _damage_points_page(db: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        root, size = conn.execute("SELECT rootpage FROM sqlite_master WHERE name='points'").fetchone()[0], \
+            conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(db.read_bytes())
+    data[(root - 1) * size:root * size] = b"\x5a" * size
+    db.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("command", ["results", "sweep"])
+def test_damaged_data_page_is_a_clear_error(tmp_path, capsys, command):
+    db = _filled_db(tmp_path, capsys)
+    _damage_points_page(db)
+    argv = ["results", db] if command == "results" else ["sweep", tmp_path / "s1.yaml", "--db", db, "-q"]
+    _bad(argv, capsys, "r.sqlite is damaged", "database disk image is malformed", ".recover")
+
+
+def test_non_integer_schema_version_is_a_clear_error(tmp_path, capsys):
+    import sqlite3
+
+    db = _filled_db(tmp_path, capsys)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = 'one' WHERE name = 'schema_version'")
+    _bad(["results", db], capsys, "has results schema 'one', this archsim reads 1")
+
+
+def test_row_with_bad_metrics_json_is_shown_as_damaged_and_rerun(tmp_path, capsys):
+    import sqlite3
+
+    db = _filled_db(tmp_path, capsys)
+    with sqlite3.connect(db) as conn:
+        key = conn.execute("SELECT key FROM points LIMIT 1").fetchone()[0]
+        conn.execute("UPDATE points SET metrics = '{not json' WHERE key = ?", (key,))
+    assert main(["results", str(db), "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert "damaged: this row's JSON does not parse" in out and key in out
+    assert main(["sweep", str(tmp_path / "s1.yaml"), "--db", str(db), "-j", "1", "-q"]) == 0
+    assert "2 already done; ran 1" in capsys.readouterr().out
+
+
+def test_db_in_a_missing_folder_is_created(tmp_path, capsys):
+    """Tutorial step 10 on a fresh clone: `--db out/tutorial.sqlite` said 'not an archsim results database'."""
+    db = tmp_path / "out" / "deeper" / "t.sqlite"
+    assert main(["sweep", str(_sweep(tmp_path)), "--db", str(db), "-j", "1", "-q"]) == 0
+    assert db.is_file()
+
+
+def test_folder_as_db_is_a_clear_error(tmp_path, capsys):
+    _bad(["sweep", _sweep(tmp_path), "--db", tmp_path], capsys, "is not a file")
+
+
+SLOW_PLUGIN = '''
+import time
+from archsim.mapping.base import register_mapper
+
+@register_mapper("slow-for-tests", family="gpu", description="sleeps (tests of interrupted sweeps)")
+def slow(system, graph, scenario, options):
+    time.sleep(120)
+    raise RuntimeError("never reached: the test stops the sweep first")
+'''
+
+
+def _slow_sweep(tmp_path) -> tuple[Path, Path, dict]:
+    plugin = tmp_path / "slow_plugin.py"
+    plugin.write_text(SLOW_PLUGIN)
+    spec = tmp_path / "slow.yaml"
+    spec.write_text("version: 1\nchip: h100-sxm\nworkload: tiny\nmapper: slow-for-tests\n"
+                    "axes:\n  scenario.batch: [1, 2, 3, 4]\n")
+    return spec, tmp_path / "r.sqlite", dict(os.environ, ARCHSIM_PLUGINS=str(plugin))
+
+
+def _wait_for_workers(proc, lock: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and lock.read_text().strip()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the workers have forked and started their first points
+    assert proc.poll() is None, proc.communicate()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX processes and signals")
+def test_second_sweep_on_a_database_in_use_is_refused(tmp_path, capsys):
+    """Two sweeps on one database both ran (the second redid 33 of 36 points)."""
+    import subprocess
+    import sys
+
+    spec, db, env = _slow_sweep(tmp_path)
+    argv = [sys.executable, "-m", "archsim.cli", "sweep", str(spec), "--db", str(db), "-j", "2", "-q"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_workers(proc, Path(f"{db}.lock"))
+        second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "Traceback" not in second.stderr
+        assert f"another archsim sweep (process {proc.pid}) is writing" in second.stderr
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert main(["sweep", str(_sweep(tmp_path)), "--db", str(db), "-j", "1", "-q"]) == 0  # the lock died with it
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX processes and signals")
+def test_ctrl_c_stops_a_sweep_without_waiting_for_running_points(tmp_path):
+    """SIGINT during a sweep exited only after 23 s: it waited for the points in flight. Here each point
+    takes two minutes, so a prompt exit shows that nothing waited for them."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    spec, db, env = _slow_sweep(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "archsim.cli", "sweep", str(spec), "--db", str(db), "-j", "2",
+                             "-q"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_workers(proc, Path(f"{db}.lock"))
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=60)  # far below one point's 120 s
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 130, err
+    assert "interrupted with 4 points to go" in out and "Traceback" not in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT COUNT(*) FROM sweep_points").fetchone()[0] == 4

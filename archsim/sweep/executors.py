@@ -96,6 +96,7 @@ def run_local(items: list, jobs: int) -> Iterator[dict]:
 
 def _drain(pool, pending: set, refill, batches) -> Iterator[dict]:
     lost, reason = 0, ""
+    finished = False
     try:
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -113,8 +114,28 @@ def _drain(pool, pending: set, refill, batches) -> Iterator[dict]:
                 pending.clear()
                 raise LostPoints(lost, reason)
             refill()
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # Ctrl-C (or a lost worker): stop now; points in flight were not written and rerun on resume
+            _stop(pool)
+
+
+# Seconds to wait for a terminated worker to exit.
+STOP_TIMEOUT_S = 2.0
+
+
+def _stop(pool) -> None:
+    """Stop a pool without waiting for the points its workers are running (waiting took 23 s after
+    Ctrl-C): cancel what is queued, terminate the workers. Rows already yielded are in the database."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown clears it
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(STOP_TIMEOUT_S)
 
 
 # ---------------------------------------------------------------- Dask
