@@ -520,3 +520,21 @@ def test_ctrl_c_stops_a_sweep_without_waiting_for_running_points(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("SELECT COUNT(*) FROM sweep_points").fetchone()[0] == 4
+
+
+# ---------------------------------------------------------------- the last resort
+def test_internal_error_is_one_line_with_where_to_report_it(capsys, monkeypatch):
+    import archsim.commands.check as check
+
+    def broken(path):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(check, "check_one", broken)
+    assert main(["check", "h100-sxm"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    for words in ("archsim check: internal error: ZeroDivisionError: division by zero", "issue tracker",
+                  "archsim --debug check"):
+        assert words in err
+    assert main(["--debug", "check", "h100-sxm"]) == 1
+    assert "Traceback" in capsys.readouterr().err
