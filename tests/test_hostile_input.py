@@ -538,3 +538,42 @@ def test_internal_error_is_one_line_with_where_to_report_it(capsys, monkeypatch)
         assert words in err
     assert main(["--debug", "check", "h100-sxm"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- output paths
+@pytest.mark.parametrize("flag", ["--json", "--trace"])
+def test_output_into_a_missing_folder_is_created(tmp_path, capsys, flag):
+    """--json and --trace into a missing folder failed only after the whole simulation."""
+    target = tmp_path / "new" / "folder" / "out.json"
+    assert main(["run", "h100-sxm", "tiny", "--no-whatif", flag, str(target)]) == 0
+    assert target.is_file() and target.stat().st_size > 0
+
+
+@pytest.mark.parametrize("command", ["run", "explain", "compare"])
+def test_unwritable_output_fails_before_the_simulation(tmp_path, capsys, monkeypatch, command):
+    import archsim.commands.run as run_cmd
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the simulation ran before the output path was checked")
+
+    monkeypatch.setattr(run_cmd, "run_one", must_not_run)
+    monkeypatch.setattr("archsim.commands.explain.run_one", must_not_run)
+    monkeypatch.setattr("archsim.commands.compare.run_one", must_not_run)
+    (tmp_path / "a-file").write_text("")
+    targets = ["h100-sxm", "tiny"] if command != "compare" else ["h100-sxm", "a100-sxm-80gb", "tiny"]
+    _bad([command, *targets, "--json", tmp_path / "a-file" / "r.json"], capsys, "cannot write --json",
+         "cannot create the folder")
+
+
+def test_output_that_is_a_folder_is_refused_up_front(tmp_path, capsys):
+    _bad(["run", "h100-sxm", "tiny", "--trace", tmp_path], capsys, "cannot write --trace", "it is a folder")
+
+
+def test_results_plot_into_a_folder_names_the_file_it_wrote(tmp_path, capsys):
+    """`results ... -o outdir` wrote outdir.png but said 'wrote outdir'."""
+    db = _filled_db(tmp_path, capsys)
+    out = tmp_path / "outdir"
+    assert main(["results", str(db), "--plot", "line", "--x", "scenario.batch", "--y", "tokens_per_s",
+                 "-o", str(out)]) == 0
+    assert f"wrote {out / 'line.png'}" in capsys.readouterr().err
+    assert (out / "line.png").is_file() and not (tmp_path / "outdir.png").exists()

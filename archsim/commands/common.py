@@ -74,6 +74,27 @@ def overrides_from_args(args) -> list:
     return [parse_override(text) for text in args.overrides]
 
 
+def prepare_output(path: str | None, flag: str, folder: bool = False) -> None:
+    """Make an output path ready before any work runs: create its folder (as --plot always did) and
+    check it can be written, so a typo fails in a second rather than after the whole simulation.
+    `folder`: the path is itself a folder (--plot DIR)."""
+    import os
+
+    if not path or path == "-":
+        return
+    target = Path(path)
+    where = target if folder else target.parent
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArchsimInputError(f"cannot write {flag} {path}: cannot create the folder {where} "
+                                f"({exc.strerror})") from None
+    if not folder and target.is_dir():
+        raise ArchsimInputError(f"cannot write {flag} {path}: it is a folder; give a file name")
+    if not os.access(where, os.W_OK):
+        raise ArchsimInputError(f"cannot write {flag} {path}: the folder {where} is not writable")
+
+
 def write_json(path: str, data) -> None:
     try:
         Path(path).write_text(json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")

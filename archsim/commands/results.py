@@ -23,7 +23,8 @@ def add_arguments(p) -> None:
     p.add_argument("--y", help="metric (line, pareto) or axis (heatmap) on the vertical axis")
     p.add_argument("--by", help="line plot: one line per value of this axis")
     p.add_argument("--metric", help="heatmap: the metric shown as color")
-    p.add_argument("-o", "--output", metavar="FILE", help="plot file (.png, .svg, .pdf); required with --plot")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="plot file (.png, .svg, .pdf), or a folder to write KIND.png in; required with --plot")
 
 
 def run(args) -> int:
@@ -48,9 +49,10 @@ def run(args) -> int:
             raise ArchsimInputError("--plot needs -o FILE (.png, .svg or .pdf)")
         from archsim.sweep.plot import plot
 
-        plot(rows, args.plot, args.output, args.x, args.y, args.by, args.metric,
+        output = _plot_file(args.output, args.plot)
+        plot(rows, args.plot, output, args.x, args.y, args.by, args.metric,
              title=", ".join(s["name"] for s in sweeps if not args.sweep or s["name"] == args.sweep))
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {output}", file=sys.stderr)
         return 0
     if args.metrics:
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -65,6 +67,23 @@ def run(args) -> int:
     if args.format == "table" and not args.where and not args.errors:
         _footer(rows, sweeps, args.sweep)
     return 0
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _plot_file(output: str, kind: str) -> str:
+    """The file a plot goes to: OUTPUT itself with a .png/.svg/.pdf suffix, else OUTPUT/KIND.png
+    (`-o outdir` wrote outdir.png and said "wrote outdir")."""
+    from pathlib import Path
+
+    from archsim.commands.common import prepare_output
+
+    if Path(output).suffix.lower() in PLOT_SUFFIXES:
+        prepare_output(output, "-o")
+        return output
+    prepare_output(output, "-o", folder=True)
+    return str(Path(output) / f"{kind}.png")
 
 
 def _footer(rows, sweeps, only) -> None:
