@@ -577,3 +577,48 @@ def test_results_plot_into_a_folder_names_the_file_it_wrote(tmp_path, capsys):
                  "-o", str(out)]) == 0
     assert f"wrote {out / 'line.png'}" in capsys.readouterr().err
     assert (out / "line.png").is_file() and not (tmp_path / "outdir.png").exists()
+
+
+# ---------------------------------------------------------------- results as a table or CSV
+@pytest.fixture
+def mixed_db(tmp_path, capsys):
+    """Two chips (a `chip` axis, and `chip` in every result), and points that fail with long errors."""
+    spec = tmp_path / "mixed.yaml"
+    spec.write_text("version: 1\nworkload: tiny\nfidelity: roofline\naxes:\n  chip: [h100-sxm, a100-sxm-80gb]\n"
+                    "  scenario.context_len: [16, 1024, 4096]\n")
+    db = tmp_path / "mixed.sqlite"
+    assert main(["sweep", str(spec), "--db", str(db), "-j", "1", "-q"]) == 0
+    capsys.readouterr()
+    return db
+
+
+def test_results_csv_is_narrow_by_default_and_names_each_column_once(mixed_db, capsys):
+    """The CSV repeated `chip` and its header had more than 200 columns."""
+    import csv
+
+    assert main(["results", str(mixed_db), "--format", "csv"]) == 0
+    header = next(csv.reader([capsys.readouterr().out.splitlines()[0]]))
+    assert len(header) == len(set(header)) and header.count("chip") == 1
+    assert len(header) <= 20 and "tokens_per_s" in header and "error" in header
+    assert main(["results", str(mixed_db), "--format", "csv", "--all"]) == 0
+    wide = next(csv.reader([capsys.readouterr().out.splitlines()[0]]))
+    assert len(wide) == len(set(wide)) and len(wide) > 50
+
+
+def test_results_table_keeps_errors_to_one_short_line(mixed_db, capsys):
+    assert main(["results", str(mixed_db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    failed = [line for line in lines if " error " in line]
+    assert len(failed) == 2  # context 4096 is over tiny's max_context, on both chips
+    assert all(line.endswith("...") for line in failed)
+    widths = {len(line.split("  error")[0]) for line in lines[2:] if line.strip()}
+    assert max(len(line) for line in lines) <= 200 and len(widths) >= 1
+
+
+def test_results_table_numbers_keep_one_notation_per_column(mixed_db, capsys):
+    """A column switched between plain and scientific notation from row to row."""
+    assert main(["results", str(mixed_db), "--metrics", "latency_s,tokens_per_s,chips_used"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:] if " ok " in line]
+    for column in (-3, -2):
+        cells = [row[column] for row in rows]
+        assert len({"e" in c for c in cells}) == 1, cells

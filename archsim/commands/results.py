@@ -11,7 +11,9 @@ def add_arguments(p) -> None:
     p.add_argument("db", help="SQLite database written by `archsim sweep`")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     p.add_argument("--metrics", metavar="M1,M2",
-                   help="metrics to show (default: latency_s,tokens_per_s,bottleneck; csv: all; json: all)")
+                   help="metrics to show (default: latency_s,tokens_per_s,bottleneck; csv: the headline metrics; "
+                        "json: all)")
+    p.add_argument("--all", action="store_true", help="csv: every metric of the result (over 200 columns)")
     p.add_argument("--sweep", metavar="NAME", help="only this sweep (a database can hold several)")
     p.add_argument("--where", action="append", default=[], metavar="AXIS=VALUE",
                    help="only points with this axis value, repeatable (e.g. --where scenario.batch=8)")
@@ -30,7 +32,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from archsim.errors import ArchsimInputError
     from archsim.sweep.db import ResultsDB
-    from archsim.sweep.table import DEFAULT_METRICS, check_columns, metrics_of, render, select
+    from archsim.sweep.table import CSV_METRICS, DEFAULT_METRICS, check_columns, metrics_of, render, select
 
     with ResultsDB(args.db, create=False) as db:
         sweeps = db.sweeps()
@@ -60,7 +62,8 @@ def run(args) -> int:
     elif args.format == "table":
         metrics = [m for m in DEFAULT_METRICS if m in metrics_of(rows)] if not args.errors else []
     elif args.format == "csv":
-        metrics = metrics_of(rows)
+        present = metrics_of(rows)
+        metrics = present if args.all else [m for m in CSV_METRICS if m in present]
     else:
         metrics = []
     sys.stdout.write(render(rows, metrics, args.format, errors=args.errors or any(r["status"] != "ok" for r in rows)))
