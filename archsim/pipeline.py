@@ -39,6 +39,11 @@ def run(chip: str | System, workload: str, scenario: Scenario | None = None, *, 
     parsed = chosen.parse_options(options or {})
     bounds = roofline(graph, system_peaks(system, scenario.weight_dtype))
     if fidelity == "roofline":
-        return result_from_roofline(system, graph, scenario, bounds, chosen.name, parsed)
-    mapping = chosen.fn(system, graph, scenario, dict(parsed, fidelity=fidelity))
-    return result_from_simulation(system, graph, scenario, bounds, mapping, fidelity)
+        result = result_from_roofline(system, graph, scenario, bounds, chosen.name, parsed)
+    else:
+        mapping = chosen.fn(system, graph, scenario, dict(parsed, fidelity=fidelity))
+        result = result_from_simulation(system, graph, scenario, bounds, mapping, fidelity)
+    if graph.model is not None and not graph.model.source:
+        result.notes.append(f"workload {graph.model.name} has no `source:`: its shapes are not tied to a "
+                            "published model config")
+    return result

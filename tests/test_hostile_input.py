@@ -622,3 +622,31 @@ def test_results_table_numbers_keep_one_notation_per_column(mixed_db, capsys):
     for column in (-3, -2):
         cells = [row[column] for row in rows]
         assert len({"e" in c for c in cells}) == 1, cells
+
+
+# ---------------------------------------------------------------- inheritance and optional keys
+def test_chip_with_a_base_is_the_base_with_its_changes(capsys):
+    """A what-if chip was a 60-line copy; `base: h100-sxm` plus the changed keys gives the same chip."""
+    derived = load_system(str(HOSTILE / "base" / "h100-6tb.yaml"))
+    copied = load_system("h100-sxm", [("hbm.bandwidth", "6 TB/s")])
+    assert derived.name == "h100-6tb" and derived.kind == "gpu" and "base" not in derived.config
+    assert derived.chip.hbm.bandwidth == 6 * 10**12
+    assert {k: v for k, v in derived.config.items() if k not in ("name", "description")} == \
+        {k: v for k, v in copied.config.items() if k not in ("name", "description")}
+    assert main(["check", str(HOSTILE / "base" / "h100-6tb.yaml")]) == 0
+
+
+@pytest.mark.parametrize("fixture,words", [
+    ("bad_value.yaml", ("bad_value.yaml:6: hbm.bandwidth: unit 'TB/z' is not a bandwidth",)),
+    ("loop_a.yaml", ("loop_b.yaml:1: base: the bases form a loop: loop_a.yaml -> loop_b.yaml -> loop_a.yaml",)),
+    ("no_name.yaml", ("no_name.yaml:1: name: missing required key 'name'", "needs its own name")),
+    ("kind_mismatch.yaml", ("kind_mismatch.yaml:2: kind: is 'gpu', but the base wse2 is a 'mesh' chip",)),
+])
+def test_chip_with_a_base_is_validated_like_the_rest(capsys, fixture, words):
+    _bad(["check", HOSTILE / "base" / fixture], capsys, *words)
+
+
+def test_workload_without_source_runs_and_says_so(capsys):
+    """A made-up model had to carry `source:`."""
+    assert main(["run", "h100-sxm", str(HOSTILE / "workload_no_source.yaml"), "--fidelity", "roofline"]) == 0
+    assert "note: workload made-up has no `source:`" in capsys.readouterr().out

@@ -88,6 +88,10 @@ def _load_chip_data(path: Path, overrides, parsed=None) -> tuple[SpecNode, dict]
     """Validate the chip file at `path` (`parsed`: its (data, lines) if already read)."""
     data, lines = parsed or read_spec_file(path)
     file = str(path)
+    if isinstance(data, dict) and "base" in data:  # a chip built on another (archsim/hw/inherit.py)
+        from archsim.hw.inherit import resolve_base
+
+        data, lines = resolve_base(path, data, lines)
     if not isinstance(data, dict):
         raise SpecError([Problem(file, 1, "", "expected a mapping with version, kind, name, ...")])
     kind = data.get("kind")

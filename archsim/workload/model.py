@@ -21,7 +21,8 @@ TRANSFORMER = {
     "kind": Field("choice", "workload kind", choices=("transformer",)),
     "name": Field("str", "short name used on the command line"),
     "description": Field("str", "one line for `archsim list`"),
-    "source": Field("str", "where the shapes come from (published config)"),
+    "source": Field("str", "where the shapes come from (published config); optional for a made-up model, "
+                    "whose results then say it has none", required=False, default=""),
     "layers": Field("int", "decoder layers", positive=True, maximum=MAX_LAYERS),
     "hidden": Field("int", "model width d_model", positive=True, maximum=MAX_HIDDEN),
     "heads": Field("int", "query heads", positive=True, maximum=MAX_HEADS),
