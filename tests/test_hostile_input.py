@@ -650,3 +650,19 @@ def test_workload_without_source_runs_and_says_so(capsys):
     """A made-up model had to carry `source:`."""
     assert main(["run", "h100-sxm", str(HOSTILE / "workload_no_source.yaml"), "--fidelity", "roofline"]) == 0
     assert "note: workload made-up has no `source:`" in capsys.readouterr().out
+
+
+def test_compare_shows_chips_used_and_both_costs(tmp_path, capsys):
+    """`compare` charged all 576 LPUs when 64 were used, without saying so in the table."""
+    import json
+
+    out_json = tmp_path / "c.json"
+    assert main(["compare", "groq-lpu-576", "h100-sxm", "llama2-7b", "--no-whatif", "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("groq-lpu-576 "))
+    assert "64 of 576" in row
+    cost = json.loads(out_json.read_text())["rows"][0]["cost"]
+    assert cost["chips_used"] == 64 and cost["chips_charged"] == 576
+    assert cost["used_chips_cost_per_million_tokens_usd"] < cost["cost_per_million_tokens_usd"] / 5
+    assert "of the whole system (every chip, used or not: what `archsim run` reports)" in out
+    assert "used $/Mtok: the chips the mapping uses alone" in out
