@@ -666,3 +666,20 @@ def test_compare_shows_chips_used_and_both_costs(tmp_path, capsys):
     assert cost["used_chips_cost_per_million_tokens_usd"] < cost["cost_per_million_tokens_usd"] / 5
     assert "of the whole system (every chip, used or not: what `archsim run` reports)" in out
     assert "used $/Mtok: the chips the mapping uses alone" in out
+
+
+def test_fused_operators_are_shown_as_fused_not_zero_time_compute_bound(capsys):
+    """The per-op table showed softmax and attn_context as 0 us and compute-bound; explain said memory."""
+    from archsim.pipeline import run
+    from archsim.workload.model import Scenario
+
+    result = run("h100-sxm", "tiny", Scenario())
+    fused = {o.name: o for o in result.ops if o.bound == "fused"}
+    assert set(fused) == {f"L{i}.{k}" for i in range(2) for k in ("softmax", "attn_context")}
+    assert all(o.fused_into == f"L{o.layer}.attn_score" and o.time_s == 0 for o in fused.values())
+    assert not [o for o in result.ops if o.time_s == 0 and o.bound == "compute"]
+    assert main(["run", "h100-sxm", "tiny", "--no-whatif"]) == 0
+    table = capsys.readouterr().out
+    assert "L*.softmax" in table and "fused into L*.attn_score" in table
+    assert main(["explain", "h100-sxm", "tiny", "--no-whatif"]) == 0
+    assert "fused into attn_score" in " ".join(capsys.readouterr().out.split())

@@ -81,6 +81,9 @@ class Mapping:
     chips_used: int
     notes: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)  # family-specific results for the report/JSON
+    # Ops whose work another op's task does (a fused kernel): op label -> that op's label ("L0.softmax"
+    # -> "L0.attn_score"); the report shows them as fused, not as zero-time rows.
+    fused: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     groups = [("pre", graph.pre_ops, 1), ("layer", graph.layer_ops(0), graph.layers), ("post", graph.post_ops, 1)]
     segments, plan, gaps_s, host_s, kernels = [], [], 0.0, 0.0, 0
     share = {"kernels": 0, "idle_cycles": 0.0, "all_cycles": 0.0}  # kernels limited by one SM's share
+    fused: dict[str, str] = {}
     first = True
     for label, ops, repeat in groups:
         if not ops:
@@ -69,6 +70,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                 est = estimate_cycles(kernel, chip)
                 plan.append(dict(op=op.name, kernel=kernel.desc, est_us=est / chip.clock_hz * 1e6,
                                  covers=list(kernel.covers)))
+                fused.update({covered: kernel.label for covered in kernel.covers})
                 share["all_cycles"] += est * repeat
                 idle = sm_share_idle(kernel, chip)
                 if idle > 0:
@@ -91,7 +93,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     extra = dict(gpu_kernels_per_step=kernels, sm_share_idle=round(idle, 4), launch_gap_s=gaps_s, host_dispatch_s=host_s,
                  hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan)
     return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp,
-                   notes=notes, extra=extra)
+                   notes=notes, extra=extra, fused=fused)
 
 
 def attention_dtype(weight_dtype: str) -> str:
