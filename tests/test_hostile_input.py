@@ -683,3 +683,14 @@ def test_fused_operators_are_shown_as_fused_not_zero_time_compute_bound(capsys):
     assert "L*.softmax" in table and "fused into L*.attn_score" in table
     assert main(["explain", "h100-sxm", "tiny", "--no-whatif"]) == 0
     assert "fused into attn_score" in " ".join(capsys.readouterr().out.split())
+
+
+def test_readme_points_to_validate_instead_of_listing_cases_outside_tolerance():
+    """The README's list of reported cases outside tolerance had drifted from `archsim validate`."""
+    from archsim.validation.base import load_all_cases
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    trust = readme.split("## How far to trust it", 1)[1].split("\n## ", 1)[0]
+    assert "summary at the end of `archsim validate`" in trust
+    assert "archsim about 3x faster" not in trust and "33-57%" not in trust
+    assert not [c.case_id for c in load_all_cases() if c.case_id in readme]
