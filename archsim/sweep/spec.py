@@ -219,6 +219,10 @@ def _read_axes(raw_axes: dict, file: str, lines, base_dir: Path, problems: list)
             problems.append(Problem(file, lines.get(("axes", name)), f"axes.{name}", unknown_axis_message(name)))
             continue
         vals, more = axis_values(raw, file, lines, ("axes", name))
+        if kinds[name] in ("chip", "workload"):  # names or paths: a number there is no chip or model
+            more += [Problem(file, lines.get(("axes", name, i), lines.get(("axes", name))), f"axes.{name}.{i}",
+                             f"expected a {kinds[name]} name or path (a string), got {v!r}")
+                     for i, v in enumerate(vals) if not isinstance(v, str)]
         problems += more
         if not more:
             values[name] = [resolve_relative(v, base_dir) if kinds[name] in ("chip", "workload") and
