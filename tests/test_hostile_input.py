@@ -694,3 +694,12 @@ def test_readme_points_to_validate_instead_of_listing_cases_outside_tolerance():
     assert "summary at the end of `archsim validate`" in trust
     assert "archsim about 3x faster" not in trust and "33-57%" not in trust
     assert not [c.case_id for c in load_all_cases() if c.case_id in readme]
+
+
+def test_list_names_a_broken_file_and_lists_the_rest(tmp_path, capsys, monkeypatch):
+    """One bad file in ARCHSIM_CONFIG_DIR made `archsim list` fail as a whole."""
+    (tmp_path / "broken-chip.yaml").write_text((HOSTILE / "kind_list.yaml").read_text())
+    monkeypatch.setenv("ARCHSIM_CONFIG_DIR", str(tmp_path))
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "h100-sxm" in out and "files that do not load:" in out and "broken-chip" in out
