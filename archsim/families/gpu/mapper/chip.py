@@ -103,6 +103,13 @@ def sm_loads(kernel: Kernel, sms: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
         count = np.full(active, base, dtype=np.int64)
         count[:extra] += 1
         return count, count * float(kernel.cta_cycles[0]), count * float(kernel.cta_bytes[0])
+    memo = kernel.__dict__.setdefault("_sm_loads", {})  # the estimate, the emitter and the report each ask
+    if sms not in memo:
+        memo[sms] = _greedy_loads(kernel, sms)
+    return memo[sms]
+
+
+def _greedy_loads(kernel: Kernel, sms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import heapq
 
     order = np.argsort(-kernel.cta_cycles, kind="stable")

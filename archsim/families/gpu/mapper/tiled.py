@@ -90,8 +90,8 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
         segments.append(Segment(em.build(), pp - 1, "pipeline"))
     notes = _notes(system, chip, options, tp, pp, memory, kernels) + _sm_share_note(chip, share, kernels)
     idle = share["idle_cycles"] / share["all_cycles"] if share["all_cycles"] else 0.0
-    extra = dict(gpu_kernels_per_step=kernels, sm_share_idle=round(idle, 4), launch_gap_s=gaps_s, host_dispatch_s=host_s,
-                 hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan)
+    extra = dict(gpu_kernels_per_step=kernels, sm_share_idle=round(idle, 4), launch_gap_s=gaps_s,
+                 host_dispatch_s=host_s, hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan)
     return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp,
                    notes=notes, extra=extra, fused=fused)
 
