@@ -703,3 +703,17 @@ def test_list_names_a_broken_file_and_lists_the_rest(tmp_path, capsys, monkeypat
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "h100-sxm" in out and "files that do not load:" in out and "broken-chip" in out
+
+
+@pytest.mark.parametrize("kind", [["gpu"], {"family": "gpu"}])
+def test_unhashable_kind_or_name_through_the_api_is_an_unknown_name(kind):
+    """`kind: [gpu]` crashed with 'unhashable type' where a kind or a mapper name is looked up."""
+    from archsim.errors import UnknownNameError
+    from archsim.family import get_family
+    from archsim.hw.schema import chip_schema
+    from archsim.mapping.base import resolve_mapper
+
+    for call in (lambda: get_family(kind), lambda: chip_schema(kind), lambda: resolve_mapper("auto", kind),
+                 lambda: resolve_mapper(kind, "gpu")):
+        with pytest.raises(UnknownNameError, match="unknown"):
+            call()

@@ -153,13 +153,16 @@ def import_mapper(name: str, kind: str | None = None) -> None:
 
     from archsim.family import families
 
+    if not isinstance(name, str):  # no mapper's name: import them all so the error lists them
+        import_all_mappers()
+        return
     if name in MAPPERS:
         return
     if name in CORE_MAPPERS:
         importlib.import_module(CORE_MAPPERS[name])
         return
     known = families()
-    for family in ([known[kind]] if kind in known else []) + list(known.values()):
+    for family in ([known[kind]] if isinstance(kind, str) and kind in known else []) + list(known.values()):
         if name in family.mappers:
             importlib.import_module(family.mappers[name])
             return
