@@ -284,3 +284,38 @@ def test_results_table_numbers_keep_one_notation_per_column():
     tokens, share = [line.split()[-2] for line in lines], [line.split()[-1] for line in lines]
     assert len({"e" in c for c in tokens}) == 1 and len({"e" in c for c in share}) == 1, (tokens, share)
     assert tokens == ["9,999.0", "12,345.0", "812.5"] and share == ["0.5000", "0.2500", "0.1250"]
+
+
+def test_a_pool_broken_between_results_loses_points_not_the_sweep(monkeypatch):
+    """A worker that died after its last result left the pool broken: the next submit raised
+    BrokenProcessPool out of the sweep (a traceback; the lost-worker test was flaky under load)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import archsim.sweep.executors as ex
+
+    class Done:
+        def __init__(self, batch):
+            self.rows = [{"key": key} for key, _ in batch]
+
+        def result(self):
+            return self.rows
+
+    class Pool:
+        submitted, _processes = 0, {}
+
+        def submit(self, fn, batch):
+            Pool.submitted += 1
+            if Pool.submitted > 3:
+                raise BrokenProcessPool("a child process terminated abruptly")
+            return Done(batch)
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(ex, "ProcessPoolExecutor", lambda **kwargs: Pool())
+    monkeypatch.setattr(ex, "wait", lambda pending, return_when=None: ({next(iter(pending))}, set()))
+    rows, items = [], [(str(i), {}) for i in range(40)]
+    with pytest.raises(ex.LostPoints) as lost:
+        for row in ex.run_local(items, 2):
+            rows.append(row)
+    assert rows and len(rows) + lost.value.count == len(items) and "worker process died" in lost.value.reason

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator
 
 from archsim.errors import ArchsimInputError
@@ -82,20 +83,26 @@ def run_local(items: list, jobs: int) -> Iterator[dict]:
             batch = next(batches, None)
             if batch is None:
                 return
-            future = pool.submit(run_points, batch)
+            try:
+                future = pool.submit(run_points, batch)
+            except BrokenProcessPool:  # a worker died since the last result came back: these get no row
+                raise LostPoints(len(batch), "a worker process died (BrokenProcessPool)") from None
             future.size = len(batch)
             pending.add(future)
 
+    early = None
     try:
         refill()
+    except LostPoints as exc:  # the pool broke while filling: run what was submitted, count the rest
+        early = exc
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    return _drain(pool, pending, refill, batches)
+    return _drain(pool, pending, refill, batches, early)
 
 
-def _drain(pool, pending: set, refill, batches) -> Iterator[dict]:
-    lost, reason = 0, ""
+def _drain(pool, pending: set, refill, batches, early: LostPoints | None = None) -> Iterator[dict]:
+    lost, reason = (early.count, early.reason) if early else (0, "")
     finished = False
     try:
         while pending:
@@ -109,11 +116,17 @@ def _drain(pool, pending: set, refill, batches) -> Iterator[dict]:
                     reason = f"a worker process died ({type(exc).__name__})"
                     continue
                 yield from rows
+            try:
+                if not lost:
+                    refill()
+            except LostPoints as exc:
+                lost, reason = lost + exc.count, exc.reason
             if lost:
                 lost += sum(f.size for f in pending) + sum(len(b) for b in batches)
                 pending.clear()
                 raise LostPoints(lost, reason)
-            refill()
+        if lost:  # the pool broke while the first batches were submitted, and none were pending
+            raise LostPoints(lost + sum(len(b) for b in batches), reason)
         finished = True
     finally:
         if finished:
