@@ -3,7 +3,8 @@
 Each subcommand lives in its own module under `archsim/commands/` and exposes
 `NAME`, `HELP`, `add_arguments(parser)` and `run(args) -> int`. Exit status:
 0 ok, 2 bad input (spec errors, unknown names, infeasible requests the user
-can fix, a plugin that cannot be loaded), 1 internal error.
+can fix, a plugin that cannot be loaded), 1 internal error. An internal error (a bug) prints one line
+saying so, where to report it and how to see the traceback (`archsim --debug ...`).
 
 `--plugin MODULE|PATH` (before the subcommand, repeatable) loads a plugin with
 archsim.family.load_plugin before the command runs: its chip family, mappers,
@@ -15,11 +16,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from archsim.commands import COMMAND_MODULES
 from archsim.errors import ArchsimInputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+DEBUG_ENV = "ARCHSIM_DEBUG"
+REPORT_TO = "archsim's issue tracker"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="load a plugin (module name, .py file or package folder) that registers chip "
                              "families or mappers, before the command; repeatable (also: $ARCHSIM_PLUGINS, "
                              "paths or modules separated by ':'; docs/plugins.md)")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"print the full traceback of an internal error (also: {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         module = importlib.import_module(f"archsim.commands.{module_name}")
@@ -68,6 +74,25 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, told in one line
+        return _internal_error(args, exc)
+
+
+def _internal_error(args, exc: Exception) -> int:
+    import os
+    import traceback
+
+    if args.debug or os.environ.get(DEBUG_ENV):
+        traceback.print_exception(exc, file=sys.stderr)
+        return EXIT_INTERNAL
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 200 else text[:200] + "..."
+    print(f"archsim {args.command}: internal error: {type(exc).__name__}: {text}{where}. This is a bug in "
+          f"archsim, not in your input: please report it on {REPORT_TO} with the command line; "
+          f"`archsim --debug {args.command} ...` prints the traceback", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def load_plugins(specs: list[str]) -> None:

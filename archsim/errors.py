@@ -27,14 +27,21 @@ class Problem:
         return f"{where}:{key} {self.message}"
 
 
+# A spec error lists at most this many problems (a file of 200,000 unknown keys would print megabytes).
+MAX_SHOWN = 50
+
+
 class SpecError(ArchsimInputError):
-    """Every problem found in one spec, reported together."""
+    """Every problem found in one spec, reported together (the first MAX_SHOWN of them shown)."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in {self.problems[0].file}" if n else "invalid spec"
-        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+        head = f"{n:,} problem{'s' if n != 1 else ''} in {self.problems[0].file}" if n else "invalid spec"
+        shown = [f"  {p}" for p in self.problems[:MAX_SHOWN]]
+        if n > MAX_SHOWN:
+            shown.append(f"  ... and {n - MAX_SHOWN:,} more (fix these first)")
+        super().__init__(head + ":\n" + "\n".join(shown))
 
 
 class UnknownNameError(ArchsimInputError):

@@ -109,7 +109,7 @@ def families() -> dict[str, Family]:
 
 def get_family(kind: str) -> Family:
     known = families()
-    if kind in known:
+    if isinstance(kind, str) and kind in known:  # `kind: [gpu]` is no family (and unhashable)
         return known[kind]
     from archsim.spec import did_you_mean
 

@@ -48,9 +48,13 @@ def run(chip: str | System, workload: str, scenario: Scenario | None = None, *, 
     if fidelity == "roofline":
         result = result_from_roofline(system, graph, scenario, bounds, chosen.name, parsed)
         add_economics(result, system, graph, scenario)
-        return result
-    mapping = chosen.fn(system, graph, scenario, dict(parsed, fidelity=fidelity))
-    return result_of_mapping(system, graph, scenario, bounds, mapping, fidelity)
+    else:
+        mapping = chosen.fn(system, graph, scenario, dict(parsed, fidelity=fidelity))
+        result = result_of_mapping(system, graph, scenario, bounds, mapping, fidelity)
+    if graph.model is not None and not graph.model.source:
+        result.notes.append(f"workload {graph.model.name} has no `source:`: its shapes are not tied to a "
+                            "published model config")
+    return result
 
 
 def step_cost(chip: str | System, workload: str, scenario: Scenario, *, options: dict | None = None,

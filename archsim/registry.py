@@ -34,19 +34,18 @@ class Registry(Generic[T]):
         self._items[name] = obj
 
     def get(self, name: str) -> T:
-        try:
+        if isinstance(name, str) and name in self._items:  # a list or a mapping is no name (unhashable)
             return self._items[name]
-        except KeyError:
-            raise UnknownNameError(
-                f"unknown {self.what} {name!r}{did_you_mean(name, self._items)}; "
-                f"known: {', '.join(sorted(self._items)) or '(none)'}"
-            ) from None
+        raise UnknownNameError(
+            f"unknown {self.what} {name!r}{did_you_mean(str(name), self._items)}; "
+            f"known: {', '.join(sorted(self._items)) or '(none)'}"
+        )
 
     def names(self) -> list[str]:
         return sorted(self._items)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._items
+        return isinstance(name, str) and name in self._items
 
     def items(self):
         return sorted(self._items.items())

@@ -8,20 +8,28 @@ timeloopfe's nodes: an unknown key is an error listing what is recognized).
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
-from archsim.errors import Problem, SpecError
+from archsim.errors import MAX_SHOWN, Problem, SpecError
 from archsim.units import QUANTITIES, UnitError, parse_quantity
+from archsim.yaml_io import Lines, load_yaml, read_text
 
-Lines = dict[tuple, int]
+
+# A number as YAML 1.2 writes it (PyYAML reads 1e9 as a string: its YAML 1.1 floats need a dot and a sign).
+_YAML12_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+# An integer larger than this is surely a mistake, and later stages hold counts in int64 and
+# float64 (exact only up to 2**53): a field with no stated maximum of its own gets this one.
+MAX_INT = 2**53
 # Appended to a problem with a value that came from an override (--set), not from the file it names.
 OVERRIDE_NOTE = " (an override, not the value in the file)"
 
@@ -43,6 +51,7 @@ class Field:
     choices: tuple = ()
     minimum: float | None = None  # inclusive lower bound on the parsed value
     positive: bool = False  # strictly greater than zero
+    maximum: float | None = None  # inclusive upper bound: a stated limit (archsim/limits.py) the error names
 
     def expected(self) -> str:
         if self.kind == "choice":
@@ -96,56 +105,6 @@ class SpecNode:
         return hash(json.dumps(self.to_dict(), sort_keys=True, default=str))
 
 
-# ---------------------------------------------------------------- YAML loading
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that also rejects duplicate keys (PyYAML keeps the last silently)."""
-
-
-def load_yaml(text: str, file: str) -> tuple[Any, Lines]:
-    """Parse YAML text; return (data, {key path tuple: line number})."""
-    try:
-        node = yaml.compose(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError([Problem(file, line, "", f"not valid YAML: {problem}")]) from None
-    lines: Lines = {}
-    problems: list[Problem] = []
-    if node is None:
-        return None, lines
-    data = _construct(node, (), lines, problems, file)
-    if problems:
-        raise SpecError(problems)
-    return data, lines
-
-
-def _construct(node, path: tuple, lines: Lines, problems: list, file: str):
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for key_node, value_node in node.value:
-            key = _construct(key_node, path, {}, problems, file) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
-                problems.append(Problem(file, key_node.start_mark.line + 1, _join(path), "keys must be strings"))
-                continue
-            if key in out:
-                problems.append(Problem(file, key_node.start_mark.line + 1, _join(path + (key,)),
-                                        "duplicate key (it appears earlier in the same section)"))
-                continue
-            out[key] = _construct(value_node, path + (key,), lines, problems, file)
-            lines[path + (key,)] = key_node.start_mark.line + 1  # the key's line, not its block's
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, path + (i,), lines, problems, file) for i, v in enumerate(node.value)]
-    try:
-        return yaml.SafeLoader("").construct_object(node)
-    except yaml.YAMLError as exc:  # e.g. a bare '=' (YAML's 'value' tag), an unknown !tag
-        problems.append(Problem(file, node.start_mark.line + 1, _join(path),
-                                f"not a valid YAML value: {getattr(exc, 'problem', None) or exc}"))
-        return None
-
-
 def _join(path: tuple) -> str:
     return ".".join(str(p) for p in path)
 
@@ -180,7 +139,10 @@ class _Checker:
         out = {}
         for key in data:
             if key not in schema:
-                self.problem(path + (key,), f"unknown key {key!r}{did_you_mean(key, known)}; "
+                if len(self.problems) >= MAX_SHOWN:  # past what the error shows: count it, skip the did-you-mean
+                    self.problem(path + (key,), "unknown key")
+                    continue
+                self.problem(path + (key,), f"unknown key {short_repr(key)}{did_you_mean(key, known)}; "
                                             f"recognized keys here: {', '.join(known)}")
         for key, sub in schema.items():
             if isinstance(sub, dict):
@@ -205,18 +167,24 @@ class _Checker:
         return SpecNode(out, _join(path))
 
     def leaf(self, value, f: Field, path: tuple):
-        got = f"got {value!r}"
+        got = f"got {short_repr(value)}"
         try:
             if f.kind in QUANTITIES:
                 parsed = parse_quantity(value, f.kind)
             elif f.kind == "int":
                 if isinstance(value, bool) or not isinstance(value, int):
-                    raise UnitError(f"expected an integer, {got}")
+                    hint = " (write an integer out in full)" if isinstance(value, (str, float)) and \
+                        _YAML12_FLOAT.fullmatch(str(value).strip()) else ""
+                    raise UnitError(f"expected an integer, {got}{hint}")
                 parsed = value
             elif f.kind == "float":
+                if isinstance(value, str) and _YAML12_FLOAT.fullmatch(value.strip()):
+                    value = float(value)  # 1e300: a number in YAML 1.2, a string to PyYAML's YAML 1.1
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise UnitError(f"expected a number, {got}")
                 parsed = float(value)
+                if not math.isfinite(parsed):  # .nan and .inf are YAML floats; no archsim value is one
+                    raise UnitError(f"expected a finite number, {got}")
             elif f.kind == "str":
                 if not isinstance(value, str):
                     raise UnitError(f"expected a string, {got}")
@@ -259,7 +227,22 @@ class _Checker:
         if f.minimum is not None and parsed < f.minimum:
             self.problem(path, f"must be at least {f.minimum}, {got}")
             return False, None
+        limit = f.maximum if f.maximum is not None else (MAX_INT if f.kind in ("int", "list_int") else None)
+        values = parsed if f.kind == "list_int" else (parsed,)
+        if limit is not None and any(isinstance(v, (int, float)) and v > limit for v in values):
+            shown = f"{limit:,}" if isinstance(limit, int) else f"{limit:g}"
+            self.problem(path, f"must be at most {shown} (archsim's limit for this value), {got}")
+            return False, None
         return True, parsed
+
+
+def short_repr(value, limit: int = 80) -> str:
+    """repr() cut to `limit` characters, so an error about a huge value stays one line."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4,300 digits
+        return "an integer too long to print"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _all_optional(schema: dict) -> bool:
@@ -311,16 +294,18 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not path:
         raise ArchsimInputError(f"--set expects PATH=VALUE, got {text!r}")
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        value = raw
+        value, _ = load_yaml(raw, "--set")
+    except SpecError as exc:
+        if not all(p.message.startswith(("not valid YAML", "not a valid YAML value")) for p in exc.problems):
+            raise ArchsimInputError(f"--set {path}: {exc.problems[0].message}") from None
+        value = raw  # not YAML: the text itself (a unit string with a colon, say)
     return path, value
 
 
 def apply_overrides(data: dict, overrides: list[tuple[str, Any]], schema: dict, lines: Lines,
                     file: str) -> dict:
     """Return a copy of `data` with each (key.path, value) set; unknown paths are errors."""
-    data = json.loads(json.dumps(data))  # deep copy of plain data
+    data = copy.deepcopy(data)
     problems = []
     for path, value in overrides:
         keys = path.split(".")
@@ -374,13 +359,5 @@ def resolve_spec_path(name_or_path: str, bundled: dict[str, Path], what: str, hi
 
 
 def read_spec_file(path: Path) -> tuple[Any, Lines]:
-    from archsim.errors import ArchsimInputError
-
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ArchsimInputError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ArchsimInputError(f"cannot read {path}: not a UTF-8 text file (byte {exc.start}); "
-                                f"expected a YAML file") from None
-    return load_yaml(text, str(path))
+    """Read a chip, system, workload or sweep file (a regular file of bounded size) as YAML."""
+    return load_yaml(read_text(path, "spec file"), str(path))

@@ -202,11 +202,13 @@ SMALL_NOC = ["--mesh", "2x2", "--sample-period", "100", "--max-samples", "2"]
 
 
 def test_noc_unwritable_json(tmp_path, capsys):
-    _bad(["noc", *SMALL_NOC, "--json", tmp_path / "missing" / "x.json"], capsys, "cannot write --json")
+    (tmp_path / "a-file").write_text("")  # a missing folder is created (issue 21); a file in the way is not
+    _bad(["noc", *SMALL_NOC, "--json", tmp_path / "a-file" / "x.json"], capsys, "cannot write --json")
 
 
 def test_noc_unwritable_plot(tmp_path, capsys):
-    _bad(["noc", *SMALL_NOC, "--rates", "0.1", "--plot", tmp_path / "missing" / "p.png"], capsys,
+    (tmp_path / "a-file").write_text("")
+    _bad(["noc", *SMALL_NOC, "--rates", "0.1", "--plot", tmp_path / "a-file" / "p.png"], capsys,
          "cannot write --plot")
 
 

@@ -53,6 +53,18 @@ CASES = {
     "unknown_option.yaml": [":5: options: mapper 'aggregate' has no option 'tpp'"],
     "unknown_mapper.yaml": [":4: mapper: unknown mapper 'agregate' (did you mean 'aggregate'?)"],
     "system_axis_on_chip.yaml": [":5: axes.system.count: 'h100-sxm' is a single chip"],
+    # issue 21: a constraint or a range cannot hang, exhaust memory or crash
+    "constraint_power_tower.yaml": [":8: constraints.0: 9 ** 387420489 is too large (more than 2**1024)"],
+    "constraint_string_repeat.yaml": [":8: constraints.0: repeating a str 10000000000 times makes more than 10,000"],
+    "constraint_list_repeat.yaml": [":8: constraints.0: repeating a list 10000000000 times makes more than 10,000"],
+    "constraint_string_format.yaml": [":8: constraints.0: % on a string (formatting) is not allowed"],
+    "constraint_nested_not.yaml": [":8: constraints.0: is nested too deeply; a constraint nests at most 32 levels"],
+    "range_num_huge.yaml": [":5: axes.scenario.batch.num: a range of 1,000,000,000 values is over archsim's limit "
+                            "of 100,000 per axis"],
+    "range_stop_inf.yaml": [":5: axes.scenario.batch.stop: expected a finite number, got inf"],
+    "range_stop_nan.yaml": [":5: axes.scenario.batch.stop: expected a finite number, got nan"],
+    "too_many_points.yaml": [":4: axes: the sweep has 10,000,000,000 points (100,000 (scenario.batch) x 100,000 "
+                             "(scenario.prompt_len)); archsim runs at most 100,000 per sweep"],
     "many_problems.yaml": ["3 problems in", ":4: fidelity:", ":6: axes.scenario.batch.1: must be greater than zero",
                            ":7: axes.chip.hbm.bandwith: no key 'bandwith'"],
 }

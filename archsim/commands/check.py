@@ -14,17 +14,22 @@ def add_arguments(p) -> None:
 
 
 def check_one(path: str) -> None:
+    """Validate one chip, system or workload file (read once), or a bundled chip or system name."""
+    from pathlib import Path
+
+    from archsim.hw.load import load_system, system_from_yaml
     from archsim.spec import read_spec_file
+    from archsim.workload.model import transformer_from_yaml
 
-    data, _ = read_spec_file(path) if path.endswith((".yaml", ".yml")) else (None, None)
-    if isinstance(data, dict) and data.get("kind") == "transformer":
-        from archsim.workload.model import load_transformer
-
-        load_transformer(path)
-    else:
-        from archsim.hw.load import load_system
-
+    if not path.endswith((".yaml", ".yml")):
         load_system(path)
+        return
+    resolved = Path(path)
+    data, lines = read_spec_file(resolved)
+    if isinstance(data, dict) and data.get("kind") == "transformer":
+        transformer_from_yaml(resolved, data, lines)
+    else:
+        system_from_yaml(resolved, data, lines)
 
 
 def run(args) -> int:

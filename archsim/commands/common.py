@@ -9,6 +9,8 @@ from archsim.errors import ArchsimInputError
 from archsim.spec import parse_override
 from archsim.workload.model import Scenario
 
+_DEFAULT = Scenario()
+
 
 def add_single_run_arguments(p: argparse.ArgumentParser) -> None:
     """CHIP WORKLOAD plus scenario and mapping options: what `run` and `explain` share."""
@@ -22,9 +24,11 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phase", choices=("prefill", "decode"), default="decode",
                    help="prefill (time to first token) or one decode step (default: decode)")
     p.add_argument("--batch", type=int, default=1, help="sequences processed together (default 1)")
-    p.add_argument("--prompt-len", type=int, default=2048, help="prompt tokens for prefill (default 2048)")
-    p.add_argument("--context-len", type=int, default=1024,
-                   help="tokens already in the KV cache for decode (default 1024)")
+    # No argparse defaults: a length given for the other phase is an error, not silently ignored.
+    p.add_argument("--prompt-len", type=int, default=None,
+                   help=f"prompt tokens for prefill (default {_DEFAULT.prompt_len}; prefill only)")
+    p.add_argument("--context-len", type=int, default=None,
+                   help=f"tokens already in the KV cache for decode (default {_DEFAULT.context_len}; decode only)")
     p.add_argument("--dtype", default="bf16", help="weight and activation dtype (default bf16)")
     p.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
     p.add_argument("--weight-dtype", default=None,
@@ -42,8 +46,16 @@ def add_mapping_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def scenario_from_args(args) -> Scenario:
-    return Scenario(phase=args.phase, batch=args.batch, prompt_len=args.prompt_len,
-                    context_len=args.context_len,
+    flag, value, why, other = {
+        "prefill": ("--context-len", args.context_len, "a prefill starts with an empty KV cache", "--prompt-len"),
+        "decode": ("--prompt-len", args.prompt_len, "a decode step processes one new token", "--context-len"),
+    }[args.phase]
+    if value is not None:
+        raise ArchsimInputError(f"{flag} {value} does not apply to --phase {args.phase}: {why}; "
+                                f"its length is {other}")
+    return Scenario(phase=args.phase, batch=args.batch,
+                    prompt_len=_DEFAULT.prompt_len if args.prompt_len is None else args.prompt_len,
+                    context_len=_DEFAULT.context_len if args.context_len is None else args.context_len,
                     weight_dtype=getattr(args, "weight_dtype", None) or args.dtype, act_dtype=args.dtype,
                     kv_dtype=args.kv_dtype or args.dtype).check()
 
@@ -60,6 +72,27 @@ def options_from_args(args) -> dict:
 
 def overrides_from_args(args) -> list:
     return [parse_override(text) for text in args.overrides]
+
+
+def prepare_output(path: str | None, flag: str, folder: bool = False) -> None:
+    """Make an output path ready before any work runs: create its folder (as --plot always did) and
+    check it can be written, so a typo fails in a second rather than after the whole simulation.
+    `folder`: the path is itself a folder (--plot DIR)."""
+    import os
+
+    if not path or path == "-":
+        return
+    target = Path(path)
+    where = target if folder else target.parent
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArchsimInputError(f"cannot write {flag} {path}: cannot create the folder {where} "
+                                f"({exc.strerror})") from None
+    if not folder and target.is_dir():
+        raise ArchsimInputError(f"cannot write {flag} {path}: it is a folder; give a file name")
+    if not os.access(where, os.W_OK):
+        raise ArchsimInputError(f"cannot write {flag} {path}: the folder {where} is not writable")
 
 
 def write_json(path: str, data) -> None:

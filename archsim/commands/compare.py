@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands.common import add_mapping_arguments, add_scenario_arguments, scenario_from_args, write_json
+from archsim.commands.common import (add_mapping_arguments, add_scenario_arguments, prepare_output,
+                                     scenario_from_args, write_json)
 from archsim.commands.run import add_whatif_argument, run_one
 from archsim.errors import ArchsimInputError
 
@@ -63,6 +64,7 @@ def run(args) -> int:
         raise ArchsimInputError(f"compare got {', '.join(repeated)} more than once; each chip is one row, and "
                                 "'-o CHIP:KEY=VALUE' options are keyed by chip name. To compare settings of one "
                                 "chip, use a sweep (archsim sweep) or copy its YAML under another name.")
+    prepare_output(args.json, "--json")
     if args.serve:
         return _serve(args, chips)
     rows = compare(chips, lambda chip: run_one(chip_args(args, chip, chips), chip))

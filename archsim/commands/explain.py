@@ -1,7 +1,7 @@
 """`archsim explain CHIP WORKLOAD`: a short narrative of one run, for teaching."""
 from __future__ import annotations
 
-from archsim.commands.common import add_single_run_arguments, write_json
+from archsim.commands.common import add_single_run_arguments, prepare_output, write_json
 from archsim.commands.run import add_whatif_argument, run_one
 
 NAME = "explain"
@@ -17,6 +17,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from archsim.report.explain import explain
 
+    prepare_output(args.json, "--json")
     result = run_one(args, args.chip)
     print(explain(result))
     if args.json:

@@ -153,9 +153,13 @@ def run(args) -> int:
     from archsim.engine.noc import latency_load_curve, plot_curve, simulate_synthetic
     from archsim.errors import ArchsimInputError
 
+    from archsim.commands.common import prepare_output
+
     cfg, traffic, meas = build(args)
     if args.plot and args.rates is None:
         raise ArchsimInputError("--plot needs --rates (it draws the latency-load curve).")
+    prepare_output(args.json, "--json")
+    prepare_output(args.plot, "--plot")
     print(f"archsim noc: {_describe(cfg, traffic)}")
     if args.rates is not None:
         points = latency_load_curve(cfg, traffic, _parse_floats(args.rates, "--rates"), meas)

@@ -11,7 +11,9 @@ def add_arguments(p) -> None:
     p.add_argument("db", help="SQLite database written by `archsim sweep`")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     p.add_argument("--metrics", metavar="M1,M2",
-                   help="metrics to show (default: latency_s,tokens_per_s,bottleneck; csv: all; json: all)")
+                   help="metrics to show (default: latency_s,tokens_per_s,bottleneck; csv: the headline metrics; "
+                        "json: all)")
+    p.add_argument("--all", action="store_true", help="csv: every metric of the result (over 200 columns)")
     p.add_argument("--sweep", metavar="NAME", help="only this sweep (a database can hold several)")
     p.add_argument("--where", action="append", default=[], metavar="AXIS=VALUE",
                    help="only points with this axis value, repeatable (e.g. --where scenario.batch=8)")
@@ -23,13 +25,14 @@ def add_arguments(p) -> None:
     p.add_argument("--y", help="metric (line, pareto) or axis (heatmap) on the vertical axis")
     p.add_argument("--by", help="line plot: one line per value of this axis")
     p.add_argument("--metric", help="heatmap: the metric shown as color")
-    p.add_argument("-o", "--output", metavar="FILE", help="plot file (.png, .svg, .pdf); required with --plot")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="plot file (.png, .svg, .pdf), or a folder to write KIND.png in; required with --plot")
 
 
 def run(args) -> int:
     from archsim.errors import ArchsimInputError
     from archsim.sweep.db import ResultsDB
-    from archsim.sweep.table import DEFAULT_METRICS, check_columns, metrics_of, render, select
+    from archsim.sweep.table import CSV_METRICS, DEFAULT_METRICS, check_columns, metrics_of, render, select
 
     with ResultsDB(args.db, create=False) as db:
         sweeps = db.sweeps()
@@ -48,9 +51,10 @@ def run(args) -> int:
             raise ArchsimInputError("--plot needs -o FILE (.png, .svg or .pdf)")
         from archsim.sweep.plot import plot
 
-        plot(rows, args.plot, args.output, args.x, args.y, args.by, args.metric,
+        output = _plot_file(args.output, args.plot)
+        plot(rows, args.plot, output, args.x, args.y, args.by, args.metric,
              title=", ".join(s["name"] for s in sweeps if not args.sweep or s["name"] == args.sweep))
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {output}", file=sys.stderr)
         return 0
     if args.metrics:
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -58,13 +62,31 @@ def run(args) -> int:
     elif args.format == "table":
         metrics = [m for m in DEFAULT_METRICS if m in metrics_of(rows)] if not args.errors else []
     elif args.format == "csv":
-        metrics = metrics_of(rows)
+        present = metrics_of(rows)
+        metrics = present if args.all else [m for m in CSV_METRICS if m in present]
     else:
         metrics = []
     sys.stdout.write(render(rows, metrics, args.format, errors=args.errors or any(r["status"] != "ok" for r in rows)))
     if args.format == "table" and not args.where and not args.errors:
         _footer(rows, sweeps, args.sweep)
     return 0
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _plot_file(output: str, kind: str) -> str:
+    """The file a plot goes to: OUTPUT itself with a .png/.svg/.pdf suffix, else OUTPUT/KIND.png
+    (`-o outdir` wrote outdir.png and said "wrote outdir")."""
+    from pathlib import Path
+
+    from archsim.commands.common import prepare_output
+
+    if Path(output).suffix.lower() in PLOT_SUFFIXES:
+        prepare_output(output, "-o")
+        return output
+    prepare_output(output, "-o", folder=True)
+    return str(Path(output) / f"{kind}.png")
 
 
 def _footer(rows, sweeps, only) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from archsim.commands.common import (add_single_run_arguments, options_from_args, overrides_from_args,
-                                     scenario_from_args, write_json)
+                                     prepare_output, scenario_from_args, write_json)
 
 NAME = "run"
 HELP = "simulate a workload (a model or gemm:MxNxK / gemv:NxK) on a chip or system"
@@ -63,6 +63,9 @@ def run_one(args, chip: str):
 def run(args) -> int:
     from archsim.report.text import render
 
+    for path, flag, folder in ((args.json, "--json", False), (args.trace, "--trace", False),
+                               (args.plot, "--plot", True)):
+        prepare_output(path, flag, folder)  # before the simulation, not after it
     result = run_one(args, args.chip)
     messages = []
     if args.trace:

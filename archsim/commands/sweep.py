@@ -25,6 +25,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from archsim.errors import ArchsimInputError
     from archsim.sweep.executors import default_jobs, describe
+    from archsim.sweep.lock import sweep_lock
     from archsim.sweep.runner import plan_sweep, run_sweep
     from archsim.sweep.spec import load_sweep
 
@@ -33,13 +34,14 @@ def run(args) -> int:
     spec = load_sweep(args.spec)
     if args.dry_run:
         return _dry_run(spec, args)
-    plan = plan_sweep(spec, args.db, args.fidelity, args.retry_errors)
-    jobs = args.jobs or default_jobs()
-    print(f"sweep {spec.name}: {len(plan.points)} points at {args.fidelity or spec.fidelity} fidelity, "
-          f"{len(plan.points) - len(plan.todo)} already in {args.db}, running {len(plan.todo)} on "
-          f"{describe(jobs, args.scheduler)}", file=sys.stderr)
-    summary = run_sweep(spec, args.db, jobs=jobs, scheduler=args.scheduler, fidelity=args.fidelity,
-                        retry_errors=args.retry_errors, progress=not args.quiet, plan=plan)
+    with sweep_lock(args.db):  # held from the plan to the last row: a second sweep on this file is refused
+        plan = plan_sweep(spec, args.db, args.fidelity, args.retry_errors)
+        jobs = args.jobs or default_jobs()
+        print(f"sweep {spec.name}: {len(plan.points)} points at {args.fidelity or spec.fidelity} fidelity, "
+              f"{len(plan.points) - len(plan.todo)} already in {args.db}, running {len(plan.todo)} on "
+              f"{describe(jobs, args.scheduler)}", file=sys.stderr)
+        summary = run_sweep(spec, args.db, jobs=jobs, scheduler=args.scheduler, fidelity=args.fidelity,
+                            retry_errors=args.retry_errors, progress=not args.quiet, plan=plan)
     print(summary.text())
     if summary.interrupted:
         return 130

@@ -22,6 +22,8 @@ def add_economics(result, system, graph, scenario, mapping=None, runs=()) -> Non
     result.energy_j = energy.get("energy_j")
     result.energy_per_token_j = energy.get("energy_per_token_j")
     result.avg_power_w = energy.get("avg_power_w")
-    cost = cost_of(system, result.latency_s, result.energy_j, run_tokens(result))
+    cost = cost_of(system, result.latency_s, result.energy_j, run_tokens(result),
+                   used=(result.chips_used, energy.get("chips_charged"), energy.get("by_component_j", {}).get(
+                       "static (chips unused)", 0.0)))
     result.cost = cost
     result.cost_per_million_tokens = cost.get("cost_per_million_tokens_usd")

@@ -29,8 +29,13 @@ def price_of(system) -> tuple[dict | None, str]:
                   f"--set {'chip.' if system.power is not None else ''}price.capital_usd=...)")
 
 
-def cost_of(system, latency_s: float, energy_j: float | None, tokens: float) -> dict:
-    """Cost inputs and results of one run; {'note': why} without a price or an energy figure."""
+def cost_of(system, latency_s: float, energy_j: float | None, tokens: float, used=None) -> dict:
+    """Cost inputs and results of one run; {'note': why} without a price or an energy figure.
+
+    The cost per token charges the whole system (every chip's capital and static power, used or
+    not). `used` = (chips used, chips charged, static joules of the unused chips) adds the cost of
+    the chips the mapping uses alone (capital pro rata, without the unused chips' static energy),
+    so a 576-chip system that runs on 80 shows both."""
     inputs, source = price_of(system)
     if inputs is None:
         return {"note": source}
@@ -39,11 +44,22 @@ def cost_of(system, latency_s: float, energy_j: float | None, tokens: float) -> 
     capital_usd = inputs["capital_usd"] / (inputs["amortization_years"] * SECONDS_PER_YEAR) * latency_s
     energy_usd = energy_j / JOULES_PER_KWH * inputs["pue"] * inputs["electricity_usd_per_kwh"]
     total = capital_usd + energy_usd
-    return {
+    out = {
         "cost_per_million_tokens_usd": total / tokens * 1e6 if tokens else None,
         "capital_usd_per_million_tokens": capital_usd / tokens * 1e6 if tokens else None,
         "energy_usd_per_million_tokens": energy_usd / tokens * 1e6 if tokens else None,
         "inputs": dict(inputs, source=source),
+        "charges": f"the whole system: {system.count} chip{'s' if system.count != 1 else ''}",
         "note": "capital amortized over the run time with the system busy all the time (no idle hours); "
                 "energy at the wall: chip energy x PUE",
     }
+    if used is not None and used[1] and tokens:
+        chips_used, chips_charged, unused_static_j = used
+        share = min(1.0, chips_used / chips_charged)
+        used_energy_usd = (energy_j - unused_static_j) / JOULES_PER_KWH * inputs["pue"] * \
+            inputs["electricity_usd_per_kwh"]
+        out.update(chips_used=chips_used, chips_charged=chips_charged,
+                   used_chips_cost_per_million_tokens_usd=(capital_usd * share + used_energy_usd) / tokens * 1e6)
+        out["charges"] = (f"the whole system: {chips_charged} chips, {chips_charged - chips_used} of them unused"
+                          if chips_charged > chips_used else out["charges"])
+    return out

@@ -96,6 +96,11 @@ def simulate(graph: TaskGraph, kernels: str = "auto") -> SimResult:
     mode = kernels
     kernels = engine_kernels(_size(graph), mode)
     hold = _hold_cycles(graph, mode)
+    # Every task fits in 2**62 cycles; together they must too, or an end cycle would wrap around int64.
+    bound = float(graph.task_latency.sum(dtype=np.float64)) + float(hold.sum(dtype=np.float64))
+    if bound > 2.0**62:
+        raise TaskGraphError([f"the tasks together last up to {bound:.3g} cycles, more than the engine's 2**62 "
+                              "(a chip value, such as a latency, is far out of range)"])
     succ_ptr = np.empty(n + 1, dtype=np.int64)
     succ_idx = np.empty(graph.dep_idx.shape[0], dtype=np.int64)
     ready, start, end, blocker = (np.empty(n, dtype=np.int64) for _ in range(4))

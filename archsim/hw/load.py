@@ -84,9 +84,15 @@ def _split_overrides(overrides, is_system: bool):
     return own, member
 
 
-def _load_chip_data(path: Path, overrides) -> tuple[SpecNode, dict]:
-    data, lines = read_spec_file(path)
+def _load_chip_data(path: Path, overrides, parsed=None) -> tuple[SpecNode, dict]:
+    """Validate the chip file at `path` (`parsed`: its (data, lines) if already read)."""
+    data, lines = parsed or read_spec_file(path)
     file = str(path)
+    if isinstance(data, dict) and "base" in data:  # a chip built on another (archsim/hw/inherit.py)
+        from archsim.hw.inherit import resolve_base
+
+        data, lines = resolve_base(path, data, lines, lambda name, beside: resolve_config_path(_beside(name, beside)),
+                                   lambda base, d, ln: _load_chip_data(base, [], (d, ln)))
     if not isinstance(data, dict):
         raise SpecError([Problem(file, 1, "", "expected a mapping with version, kind, name, ...")])
     kind = data.get("kind")
@@ -123,10 +129,24 @@ def _member_kind(data: dict) -> str | None:
     return kind if kind in chip_kinds() else None
 
 
+def _beside(name_or_path: str, system_file: Path) -> str:
+    """A member chip given as a path is read relative to the system file that names it (a bundled name,
+    or a path that only exists from the current folder, stays as written)."""
+    if name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path:
+        candidate = Path(system_file).parent / name_or_path
+        if not Path(name_or_path).is_absolute() and candidate.exists():
+            return str(candidate)
+    return name_or_path
+
+
 def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = None) -> System:
     """Load a chip or system file (by bundled name or path) with optional overrides."""
     path = resolve_config_path(name_or_path)
-    data, lines = read_spec_file(path)
+    return system_from_yaml(path, *read_spec_file(path), overrides)
+
+
+def system_from_yaml(path: Path, data, lines, overrides: list[tuple[str, Any]] | None = None) -> System:
+    """The System of chip or system file `path`, already read as (data, lines)."""
     file = str(path)
     if isinstance(data, dict) and data.get("kind") == "system":
         own, member = _split_overrides(overrides, True)
@@ -134,15 +154,18 @@ def load_system(name_or_path: str, overrides: list[tuple[str, Any]] | None = Non
         data = apply_overrides(data, own, schema, lines, file)
         spec = validate(data, schema, file, lines)
         try:
-            chip_path = resolve_config_path(spec.chip)
-        except ArchsimInputError as exc:
+            chip_path = resolve_config_path(_beside(spec.chip, path))
+            member_yaml = read_spec_file(chip_path)
+        except SpecError:
+            raise
+        except ArchsimInputError as exc:  # no such chip, or not a file archsim reads
             raise SpecError([Problem(file, lines.get(("chip",)), "chip", str(exc))]) from None
-        chip, chip_data = _load_chip_data(chip_path, member)
+        chip, chip_data = _load_chip_data(chip_path, member, member_yaml)
         config = {**data, "chip": chip_data}
         return System(spec.name, chip_data["kind"], chip, spec.count, spec.interconnect,
                       spec.description, file, config, config_hash(config), spec.power, spec.price)
     own, _ = _split_overrides(overrides, False)
-    chip, chip_data = _load_chip_data(path, own)
+    chip, chip_data = _load_chip_data(path, own, (data, lines))
     return System(chip.name, chip.kind, chip, 1, None, chip.description, file, chip_data,
                   config_hash(chip_data))
 

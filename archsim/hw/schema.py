@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from archsim.errors import ArchsimInputError
 from archsim.family import families, get_family
+from archsim.limits import (MAX_AMORTIZATION_YEARS, MAX_CHIPS, MAX_PRICE_USD, MAX_PUE,
+                            MAX_USD_PER_KWH)
 from archsim.spec import Field
 
 SUPPORTED_VERSIONS = (1,)
@@ -34,13 +36,13 @@ POWER = {
 # no cost per token. A system's own price covers all its chips; without one, its chips' price x count.
 PRICE = {
     "capital_usd": Field("float", "purchase price in US dollars (one chip, or the whole system)",
-                         required=False, positive=True),
+                         required=False, positive=True, maximum=MAX_PRICE_USD),
     "amortization_years": Field("float", "years over which the capital is written off", required=False,
-                                default=4.0, positive=True),
+                                default=4.0, positive=True, maximum=MAX_AMORTIZATION_YEARS),
     "electricity_usd_per_kwh": Field("float", "price of electricity, US dollars per kWh", required=False,
-                                     default=0.10, minimum=0),
+                                     default=0.10, minimum=0, maximum=MAX_USD_PER_KWH),
     "pue": Field("float", "power usage effectiveness: facility power / IT power (cooling, distribution)",
-                 required=False, default=1.3, minimum=1),
+                 required=False, default=1.3, minimum=1, maximum=MAX_PUE),
 }
 
 
@@ -69,7 +71,7 @@ def system_schema(kind: str | None = None) -> dict:
         "name": Field("str", "short name used on the command line"),
         "description": Field("str", "one line for `archsim list`"),
         "chip": Field("str", "name or path of the member chip file"),
-        "count": Field("int", "number of chips", positive=True),
+        "count": Field("int", "number of chips", positive=True, maximum=MAX_CHIPS),
         "interconnect": {**interconnect, **family_interconnect(kind, interconnect)},
         "power": {
             "overhead": Field("power", "power the system draws beyond its chips (host CPUs, switches, fans), busy "

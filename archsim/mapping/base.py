@@ -12,6 +12,7 @@ numbers.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -49,6 +50,8 @@ class Option:
                 raise ArchsimInputError(
                     f"mapper {mapper!r} option {self.name!r} must be {self.type.__name__}, got {raw!r}"
                 ) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ArchsimInputError(f"mapper {mapper!r} option {self.name!r} must be a finite number, got {raw!r}")
         if self.choices and value not in self.choices:
             raise ArchsimInputError(
                 f"mapper {mapper!r} option {self.name!r} must be one of "
@@ -94,6 +97,9 @@ class Mapping:
     chips_used: int
     notes: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)  # family-specific results for the report/JSON
+    # Ops whose work another op's task does (a fused kernel): op label -> that op's label ("L0.softmax"
+    # -> "L0.attn_score"); the report shows them as fused, not as zero-time rows.
+    fused: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -163,13 +169,16 @@ def import_mapper(name: str, kind: str | None = None) -> None:
 
     from archsim.family import families
 
+    if not isinstance(name, str):  # no mapper's name: import them all so the error lists them
+        import_all_mappers()
+        return
     if name in MAPPERS:
         return
     if name in CORE_MAPPERS:
         importlib.import_module(CORE_MAPPERS[name])
         return
     known = families()
-    for family in ([known[kind]] if kind in known else []) + list(known.values()):
+    for family in ([known[kind]] if isinstance(kind, str) and kind in known else []) + list(known.values()):
         if name in family.mappers:
             importlib.import_module(family.mappers[name])
             return

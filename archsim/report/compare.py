@@ -60,8 +60,8 @@ def render_compare(rows: list[CompareRow], workload: str, scenario_text: str) ->
     phase = done[0].phase if done else ""
     latency_name = {"prefill": "TTFT", "decode": "TPOT"}.get(phase, "latency")
     kinds = [k for k in WHATIF_COLUMNS if any(k in r.whatif for r in done)]
-    header = f"{'chip':<16}{'chips':>6}  {'mapper':<12}{latency_name:>11}{'tokens/s':>11}{'per user':>11}" \
-             f"{'J/token':>10}{'power':>10}{'$/Mtok':>9}" \
+    header = f"{'chip':<16}{'chips used':>12}  {'mapper':<12}{latency_name:>11}{'tokens/s':>11}{'per user':>11}" \
+             f"{'J/token':>10}{'power':>10}{'$/Mtok':>9}{'used $/Mtok':>13}" \
              f"  {'bottleneck':<18}" + "".join(f"{_SHORT[k]:>9}" for k in kinds)
     lines = [f"{workload} {phase}, {scenario_text}", "", header, "-" * len(header)]
     for row in rows:
@@ -73,10 +73,12 @@ def render_compare(rows: list[CompareRow], workload: str, scenario_text: str) ->
         neck = f"{cp.get('bottleneck_kind', r.bottleneck)} {cp.get('bottleneck_share', 0):.0%}" if cp \
             else r.bottleneck
         speedups = "".join(f"{r.whatif[k]:>8.2f}x" if k in r.whatif else f"{'-':>9}" for k in kinds)
-        lines.append(f"{r.chip:<16}{r.chips_used:>6}  {r.provenance['mapper']:<12}"
+        chips = f"{r.chips_used} of {r.peaks.get('chips', r.chips_used)}"
+        lines.append(f"{r.chip:<16}{chips:>12}  {r.provenance['mapper']:<12}"
                      f"{format_quantity(r.latency_s, 'time'):>11}{_rate(r.tokens_per_s):>11}"
                      f"{_rate(r.tokens_per_s_per_user):>11}{joules(r.energy_per_token_j):>10}"
-                     f"{watts(r.avg_power_w):>10}{_usd(r.cost_per_million_tokens):>9}  {neck:<18}{speedups}")
+                     f"{watts(r.avg_power_w):>10}{_usd(r.cost_per_million_tokens):>9}"
+                     f"{_usd(r.cost.get('used_chips_cost_per_million_tokens_usd')):>13}  {neck:<18}{speedups}")
     if kinds:
         lines.append("")
         lines.append("bottleneck: the resource class holding most of the critical path (and its share)")
@@ -105,7 +107,9 @@ def _economics_notes(done) -> list[str]:
         return []
     lines = ["", "J/token: energy of the whole system per token (static power of every chip, used or not, plus "
                  "the dynamic energy of the run); power: its average; $/Mtok: amortized capital + electricity per "
-                 "million tokens, the system busy all the time (docs/economics.md)"]
+                 "million tokens of the whole system (every chip, used or not: what `archsim run` reports), busy "
+                 "all the time; used $/Mtok: the chips the mapping uses alone (capital pro rata, without the "
+                 "static power of the unused chips) (docs/economics.md)"]
     for r in done:
         e, c = r.energy, r.cost
         if "missing" in e:

@@ -58,10 +58,16 @@ def cost_lines(r) -> list[str]:
     if r.cost_per_million_tokens is None:
         return [f"cost: {c['note']}"]
     i = c["inputs"]
-    return [f"cost {dollars(r.cost_per_million_tokens)} per million tokens: capital "
-            f"{dollars(c['capital_usd_per_million_tokens'])} + electricity {dollars(c['energy_usd_per_million_tokens'])}"
-            f" ({i['source']}: ${i['capital_usd']:,.0f} over {i['amortization_years']:g} years; "
-            f"${i['electricity_usd_per_kwh']:g}/kWh, PUE {i['pue']:g}; busy all the time)"]
+    lines = [f"cost {dollars(r.cost_per_million_tokens)} per million tokens: capital "
+             f"{dollars(c['capital_usd_per_million_tokens'])} + electricity "
+             f"{dollars(c['energy_usd_per_million_tokens'])} ({i['source']}: ${i['capital_usd']:,.0f} over "
+             f"{i['amortization_years']:g} years; ${i['electricity_usd_per_kwh']:g}/kWh, PUE {i['pue']:g}; "
+             "busy all the time)"]
+    if c.get("chips_charged", 0) > c.get("chips_used", 0):
+        lines.append(f"  charged to {c['charges']}; the {c['chips_used']} used chips alone (capital pro rata, no "
+                     f"static power of the unused): {dollars(c['used_chips_cost_per_million_tokens_usd'])} per "
+                     "million tokens")
+    return lines
 
 
 def energy_narrative(r) -> str | None:

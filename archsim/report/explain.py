@@ -50,7 +50,11 @@ def _kind_rows(result) -> list[dict]:
     rows: dict[str, dict] = {}
     for o in result.ops:
         row = rows.setdefault(o.kind, {"kind": o.kind, "flops": 0.0, "bytes": 0.0, "time_s": 0.0, "names": [],
-                                       "compute_s": 0.0, "memory_s": 0.0, "comm_s": 0.0})
+                                       "compute_s": 0.0, "memory_s": 0.0, "comm_s": 0.0, "fused": []})
+        host = getattr(o, "fused_into", "")
+        host = host.split(".", 1)[1] if "." in host and host[0] == "L" else host
+        if host and host not in row["fused"]:
+            row["fused"].append(host)
         row["flops"] += o.flops
         row["bytes"] += o.bytes
         for key in ("time_s", "compute_s", "memory_s", "comm_s"):
@@ -105,6 +109,8 @@ def _operators(result) -> list[str]:
             max(("compute_s", "memory_s", "comm_s"), key=lambda k: row[k])]
         sim_note = "" if simulated == bound or row["time_s"] <= 0 else \
             f" (in the simulation its critical-path time is mostly {simulated})"
+        if row["fused"]:
+            sim_note += f" (fused into {', '.join(row['fused'])} by the mapper: its time is counted there)"
         names = ", ".join(row["names"][:5]) + (", ..." if len(row["names"]) > 5 else "")
         lines.append(_para(
             f"- {row['kind']} ({names}): {_num(intensity)} FLOP/B, {position} "
@@ -112,7 +118,9 @@ def _operators(result) -> list[str]:
             f"{row['time_s'] / total:.1%} of the time." + (f" Why: {why}." if why else "")))
     if minor:
         share = sum(r["time_s"] for r, _, _ in minor) / total
-        parts = ", ".join(f"{r['kind']} {_num(i)} FLOP/B ({b})" for r, i, b in minor)
+        parts = ", ".join(f"{r['kind']} {_num(i)} FLOP/B ({b}" + (f"; fused into {', '.join(r['fused'])}, its "
+                                                                   "time counted there" if r["fused"] else "") + ")"
+                          for r, i, b in minor)
         lines.append(_para(f"- the rest, {share:.1%} of the time together: {parts}. "
                            f"Vector operators (norms, softmax, elementwise) do {VECTOR_WHY}."))
     gemm = next((r for r in _kind_rows(result) if r["kind"] == "gemm"), None)

@@ -34,6 +34,7 @@ class OpTime:
     bound: str  # which of compute / memory / communication dominates its time
     roofline_s: float  # the analytic lower bound of this operator
     span_s: float = 0.0  # first task start to last task end, summed over instances (overlap included)
+    fused_into: str = ""  # bound "fused": the op whose kernel does this op's work (its time is there)
 
 
 @dataclass
@@ -218,10 +219,12 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
         b = by_name.get(name)
         op_time = sum(parts.values())
         active = {"compute": parts["compute"], "memory": parts["memory"], "communication": parts["communication"]}
+        host = _fused_into(name, getattr(mapping, "fused", {}), graph.layers)
+        bound = max(active, key=active.get) if op_time > 0 else ("fused" if host else "hidden")
         ops.append(OpTime(name, b.op.layer if b else _layer_of(name, graph.layers), b.op.kind if b else "collective",
                           b.op.flops if b else 0.0, b.op.bytes if b else 0.0, parts["compute"], parts["memory"],
-                          parts["communication"], parts["wait"], op_time, max(active, key=active.get),
-                          b.time_s if b else 0.0, spans.get(name, 0.0)))
+                          parts["communication"], parts["wait"], op_time, bound,
+                          b.time_s if b else 0.0, spans.get(name, 0.0), host if op_time == 0 else ""))
     order = {op.name: i for i, op in enumerate(graph.ops)}
     ops.sort(key=lambda o: (o.layer if o.layer >= 0 else -1, order.get(o.name, len(order))))
     totals = {"compute": sum(o.compute_s for o in ops), "memory": sum(o.memory_s for o in ops),
@@ -248,6 +251,19 @@ def composition_notes(mapping) -> list[str]:
         return []
     return ["composition: each repeated segment is simulated once and its time multiplied "
             f"({', '.join(repeated)}); the segments run back to back"]
+
+
+def _fused_into(name: str, fused: dict, layers: int) -> str:
+    """The op whose kernel does `name`'s work, if a mapper fused it: the mapper names layer 0's
+    ops ("L0.softmax"); every layer of a repeated segment is fused the same way."""
+    if name in fused:
+        return fused[name]
+    layer = _layer_of(name, layers)
+    if 0 <= layer < layers and "." in name:
+        host = fused.get(f"L0.{name.split('.', 1)[1]}")
+        if host and host.startswith("L0."):
+            return f"L{layer}.{host[3:]}"
+    return ""
 
 
 def _layer_of(name: str, layers: int) -> int:

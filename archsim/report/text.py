@@ -27,11 +27,25 @@ def fold_layers(ops: list[OpTime], layers: int) -> list[tuple[str, int, OpTime]]
                            sum(m.bytes for m in members), *(sum(getattr(m, f) for m in members)
                                                             for f in ("compute_s", "memory_s", "comm_s",
                                                                       "wait_s", "time_s")),
-                           members[0].bound, sum(m.roofline_s for m in members), sum(m.span_s for m in members))
+                           members[0].bound, sum(m.roofline_s for m in members), sum(m.span_s for m in members),
+                           _folded(members[0].fused_into))
             rows.append((f"L*.{key}", len(members), total))
         else:
             rows.extend((m.name, 1, m) for m in members)
     return rows
+
+
+def _folded(name: str) -> str:
+    """'L0.attn_score' -> 'L*.attn_score' (the row it is folded into)."""
+    return f"L*.{name.split('.', 1)[1]}" if name.startswith("L") and "." in name else name
+
+
+def _bound(o: OpTime) -> str:
+    if o.bound == "fused":
+        return f"fused into {o.fused_into}"  # its time is in that row
+    if o.bound == "hidden":
+        return "hidden (overlapped by others)"
+    return o.bound
 
 
 def time_unit(latency_s: float) -> tuple[float, str]:
@@ -70,7 +84,7 @@ def render(result: RunResult, per_op: bool = False, per_layer: bool = False) -> 
     for label, repeat, o in rows:
         lines.append(f"{label:<22}{repeat:>4}{o.kind:>13}{o.flops / 1e9:>11.3f}{o.bytes / 1e6:>10.2f}"
                      f"{t(o.compute_s):>12}{t(o.memory_s):>11}{t(o.comm_s):>10}{t(o.wait_s):>10}"
-                     f"{t(o.time_s):>12}  {o.bound}")
+                     f"{t(o.time_s):>12}  {_bound(o)}")
     tot = r.totals()
     lines.append("-" * (len(header) + 8))
     lines.append(f"{'total':<39}{sum(o.flops for o in r.ops) / 1e9:>11.1f}{sum(o.bytes for o in r.ops) / 1e6:>10.1f}"

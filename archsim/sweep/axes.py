@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
+from archsim.limits import MAX_BATCH, MAX_CONTEXT
 from archsim.spec import OVERRIDE_NOTE, Field, Lines, SpecNode, check_value, did_you_mean
 from archsim.sweep.ranges import expand_range
 from archsim.workload.model import DTYPE_BYTES, Scenario
@@ -28,11 +29,11 @@ SCENARIO = {
     "phase": Field("choice", "prefill or one decode step", required=False, default=_DEFAULTS["phase"],
                    choices=("prefill", "decode")),
     "batch": Field("int", "sequences processed together", required=False, default=_DEFAULTS["batch"],
-                   positive=True),
+                   positive=True, maximum=MAX_BATCH),
     "prompt_len": Field("int", "prompt tokens (prefill)", required=False, default=_DEFAULTS["prompt_len"],
-                        positive=True),
+                        positive=True, maximum=MAX_CONTEXT),
     "context_len": Field("int", "tokens in the KV cache (decode)", required=False,
-                         default=_DEFAULTS["context_len"], positive=True),
+                         default=_DEFAULTS["context_len"], positive=True, maximum=MAX_CONTEXT),
     "weight_dtype": Field("choice", "weight dtype", required=False, default=_DEFAULTS["weight_dtype"],
                           choices=_DTYPES),
     "act_dtype": Field("choice", "activation dtype", required=False, default=_DEFAULTS["act_dtype"],
@@ -180,7 +181,15 @@ class ValueChecker:
                 self.problem(path, f"{chip!r} is a single chip: system.<key> axes need a system "
                                    f"(like dgx-h100) as the chip; a chip's own keys are chip.<key>")
                 continue
+            field = _field_at(system, kind, axis.key)
             for i, v in enumerate(values):
+                if i > 0 and field is not None:  # the path is known good: check the value alone (fast)
+                    ok, value, problems = check_value(v, field, self.file, self.lines, path + (i,))
+                    for p in problems:
+                        self.problem(path + (i,), f"{p.message} (chip {chip})")
+                    if ok and i < len(parsed) and parsed[i] is v:
+                        parsed[i] = value
+                    continue
                 try:
                     loaded = load_system(chip, [(axis.override, v)])
                 except SpecError as exc:
@@ -195,6 +204,17 @@ class ValueChecker:
                 if i < len(parsed) and parsed[i] is v:
                     parsed[i] = _value_at(loaded, kind, axis.key)
         return tuple(parsed)
+
+
+def _field_at(system, kind: str, key: str) -> Field | None:
+    """The schema Field an axis sets (chip.<key> on the chip, or on a system's member chip;
+    system.<key> on the system), or None if the path names no value."""
+    from archsim.hw.schema import chip_schema, system_schema
+
+    node: Any = chip_schema(system.kind) if kind == "chip_key" else system_schema()
+    for k in key.split("."):
+        node = node.get(k) if isinstance(node, dict) else None
+    return node if isinstance(node, Field) else None
 
 
 def _value_at(system, kind: str, key: str):

@@ -43,13 +43,34 @@ CREATE TABLE IF NOT EXISTS points (
 """
 
 
+# A row is damaged when its JSON no longer parses (the file was edited, or a page was lost):
+# it is shown as an error row and run again, never read as a result.
+_DAMAGED = "NOT (json_valid(config) AND json_valid(coalesce(metrics, '{}')))"
+
+
 class ResultsDB:
+    """An archsim results database. Every SQLite failure (a damaged page, a file that is not a
+    database, an unrelated database) is an ArchsimInputError naming the file, never a traceback."""
+
     def __init__(self, path: str | Path, create: bool = True):
         self.path = Path(path)
         if not create and not self.path.exists():
             raise ArchsimInputError(f"no results database at {self.path}")
+        if self.path.exists() and not self.path.is_file():
+            raise ArchsimInputError(f"{self.path} is not a file; --db takes an SQLite file (created if missing)")
+        if create:
+            try:  # `--db out/results.sqlite` on a fresh clone: make out/ as --plot does
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ArchsimInputError(f"cannot create the folder of {self.path}: {exc.strerror}") from None
+        existed = self.path.exists() and self.path.stat().st_size > 0
         try:
             self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            tables = {name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if existed and "meta" not in tables:
+                other = f"its tables: {', '.join(sorted(tables))}" if tables else "it has no archsim tables"
+                raise ArchsimInputError(f"{self.path} is an SQLite database but not an archsim results database "
+                                        f"({other}); give --db a new file")
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             if create:
@@ -57,10 +78,32 @@ class ResultsDB:
                 self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             version = self.conn.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise ArchsimInputError(f"{self.path} is not an archsim results database ({exc})") from None
-        if version is None or int(version[0]) != SCHEMA_VERSION:
-            raise ArchsimInputError(f"{self.path} has results schema {version and version[0]}, "
+            raise self._error(exc) from None
+        try:
+            number = int(version[0]) if version is not None else None
+        except (TypeError, ValueError):
+            number = None
+        if number != SCHEMA_VERSION:
+            raise ArchsimInputError(f"{self.path} has results schema {version and version[0]!r}, "
                                     f"this archsim reads {SCHEMA_VERSION}")
+
+    def _error(self, exc: sqlite3.Error) -> ArchsimInputError:
+        if "not a database" in str(exc) or "unable to open" in str(exc):
+            return ArchsimInputError(f"{self.path} is not an archsim results database ({exc})")
+        return ArchsimInputError(f"{self.path} is damaged ({exc}); the points it still holds can be saved with "
+                                 f"`sqlite3 {self.path} .recover`, or give --db a new file")
+
+    def _query(self, sql: str, args: tuple = ()) -> list:
+        try:
+            return self.conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+
+    def check_integrity(self) -> None:
+        """Refuse to write into a damaged file (a sweep would add rows to it): SQLite's quick check."""
+        problems = self._query("PRAGMA quick_check")
+        if problems != [("ok",)]:
+            raise self._error(sqlite3.DatabaseError("; ".join(str(p[0]) for p in problems[:3])))
 
     def close(self) -> None:
         self.conn.close()
@@ -72,22 +115,38 @@ class ResultsDB:
         self.close()
 
     # ------------------------------------------------------------ writing
+    def check_sweep_name(self, name: str, file: str) -> None:
+        """Refuse a sweep file whose `name:` another file's sweep already has here: registering it
+        would replace that sweep's point list (its rows would stop showing in `archsim results`)."""
+        file = str(Path(file).resolve())
+        row = self._query("SELECT file FROM sweeps WHERE name = ?", (name,))
+        if row and not _same_file(row[0][0], file):
+            raise ArchsimInputError(
+                f"{self.path} already holds a sweep named {name!r}, from {row[0][0]}; {file} uses the same "
+                f"name and would replace its points: give it another `name:`, or another --db")
+
     def register_sweep(self, name: str, file: str, axes: list[str], points: list) -> None:
         """Record which points (keys, with their axis values) make up sweep `name`. A point's result
-        is shared by every sweep that contains it; results stay when a sweep file changes."""
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?)",
-                              (name, file, json.dumps(axes), len(points)))
-            self.conn.execute("DELETE FROM sweep_points WHERE sweep = ?", (name,))
-            self.conn.executemany("INSERT INTO sweep_points VALUES (?, ?, ?, ?)",
-                                  [(name, p.key, p.index, json.dumps(p.params)) for p in points])
+        is shared by every sweep that contains it; results stay when a sweep file changes. Another
+        file that uses the same name is refused: it would replace this sweep's point list."""
+        file = str(Path(file).resolve())
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.check_sweep_name(name, file)
+                self.conn.execute("INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?)",
+                                  (name, file, json.dumps(axes), len(points)))
+                self.conn.execute("DELETE FROM sweep_points WHERE sweep = ?", (name,))
+                self.conn.executemany("INSERT INTO sweep_points VALUES (?, ?, ?, ?)",
+                                      [(name, p.key, p.index, json.dumps(p.params)) for p in points])
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
 
     def done_keys(self, retry_errors: bool = False) -> set[str]:
         """Keys that need no rerun: ok rows, and error rows unless asked to retry them.
-        Internal errors (bugs, not results) are always rerun."""
-        where = "status = 'ok'" if retry_errors else "status = 'ok' OR error_kind != 'internal'"
-        return {k for (k,) in self.conn.execute(f"SELECT key FROM points WHERE {where}")}
+        Internal errors (bugs, not results) and damaged rows are always rerun."""
+        where = "status = 'ok'" if retry_errors else "(status = 'ok' OR error_kind != 'internal')"
+        return {k for (k,) in self._query(f"SELECT key FROM points WHERE {where} AND NOT {_DAMAGED}")}
 
     def record(self, config: dict, row: dict) -> None:
         """Write one point's row (its own transaction)."""
@@ -97,7 +156,10 @@ class ResultsDB:
                   *(_scalar(metrics.get(c)) for c in METRIC_COLUMNS),
                   json.dumps(metrics, default=_jsonable) if metrics else None, row.get("run_s"), row.get("worker")]
         marks = ", ".join("?" * len(values))
-        self.conn.execute(f"INSERT OR REPLACE INTO points VALUES ({marks})", values)
+        try:
+            self.conn.execute(f"INSERT OR REPLACE INTO points VALUES ({marks})", values)
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
 
     # ------------------------------------------------------------ reading
     def get(self, keys) -> dict[str, dict]:
@@ -114,16 +176,17 @@ class ResultsDB:
 
     def count(self) -> int:
         """Rows in the points table (every sweep's results)."""
-        return self.conn.execute("SELECT COUNT(*) FROM points").fetchone()[0]
+        return self._query("SELECT COUNT(*) FROM points")[0][0]
 
     def sweeps(self) -> list[dict]:
         out = []
-        for name, file, axes, points in self.conn.execute("SELECT name, file, axes, points FROM sweeps ORDER BY name"):
-            out.append(dict(name=name, file=file, axes=json.loads(axes), points=points))
+        for name, file, axes, points in self._query("SELECT name, file, axes, points FROM sweeps ORDER BY name"):
+            out.append(dict(name=name, file=file, axes=_json(axes, []), points=points))
         return out
 
     def rows(self, sweep: str | None = None) -> list[dict]:
-        """The finished points of one sweep (or of every sweep), in sweep order."""
+        """The finished points of one sweep (or of every sweep), in sweep order. A damaged row comes
+        back as an error row (error_kind 'damaged') saying so; a resumed sweep runs it again."""
         query = ("SELECT p.key, s.sweep, s.point_index, s.params, p.config, p.status, p.error_kind, p.error, "
                  "p.metrics, p.run_s, p.worker FROM sweep_points s JOIN points p ON p.key = s.key")
         args: tuple = ()
@@ -131,12 +194,30 @@ class ResultsDB:
             query += " WHERE s.sweep = ?"
             args = (sweep,)
         out = []
-        for key, name, index, params, config, status, kind, error, metrics, run_s, worker in self.conn.execute(
+        for key, name, index, params, config, status, kind, error, metrics, run_s, worker in self._query(
                 query + " ORDER BY s.sweep, s.point_index", args):
-            out.append(dict(key=key, sweep=name, index=index, params=json.loads(params), config=json.loads(config),
-                            status=status, error_kind=kind, error=error,
-                            metrics=json.loads(metrics) if metrics else {}, run_s=run_s, worker=worker))
+            row = dict(key=key, sweep=name, index=index, params=_json(params, None), config=_json(config, None),
+                       status=status, error_kind=kind, error=error, metrics=_json(metrics, None) if metrics else {},
+                       run_s=run_s, worker=worker)
+            if any(not isinstance(row[k], dict) for k in ("params", "config", "metrics")):
+                row.update(status="error", error_kind="damaged", metrics={},
+                           error="this row's JSON does not parse (the file was changed outside archsim); "
+                                 "run the sweep again to recompute it",
+                           params=row["params"] if isinstance(row["params"], dict) else {},
+                           config=row["config"] if isinstance(row["config"], dict) else {})
+            out.append(row)
         return out
+
+
+def _json(text, default):
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return default
+
+
+def _same_file(stored: str, file: str) -> bool:
+    return stored == file or str(Path(stored).resolve()) == file
 
 
 def _scalar(value):

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator
 
 from archsim.errors import ArchsimInputError
@@ -82,20 +83,27 @@ def run_local(items: list, jobs: int) -> Iterator[dict]:
             batch = next(batches, None)
             if batch is None:
                 return
-            future = pool.submit(run_points, batch)
+            try:
+                future = pool.submit(run_points, batch)
+            except BrokenProcessPool:  # a worker died since the last result came back: these get no row
+                raise LostPoints(len(batch), "a worker process died (BrokenProcessPool)") from None
             future.size = len(batch)
             pending.add(future)
 
+    early = None
     try:
         refill()
+    except LostPoints as exc:  # the pool broke while filling: run what was submitted, count the rest
+        early = exc
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    return _drain(pool, pending, refill, batches)
+    return _drain(pool, pending, refill, batches, early)
 
 
-def _drain(pool, pending: set, refill, batches) -> Iterator[dict]:
-    lost, reason = 0, ""
+def _drain(pool, pending: set, refill, batches, early: LostPoints | None = None) -> Iterator[dict]:
+    lost, reason = (early.count, early.reason) if early else (0, "")
+    finished = False
     try:
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -108,13 +116,39 @@ def _drain(pool, pending: set, refill, batches) -> Iterator[dict]:
                     reason = f"a worker process died ({type(exc).__name__})"
                     continue
                 yield from rows
+            try:
+                if not lost:
+                    refill()
+            except LostPoints as exc:
+                lost, reason = lost + exc.count, exc.reason
             if lost:
                 lost += sum(f.size for f in pending) + sum(len(b) for b in batches)
                 pending.clear()
                 raise LostPoints(lost, reason)
-            refill()
+        if lost:  # the pool broke while the first batches were submitted, and none were pending
+            raise LostPoints(lost + sum(len(b) for b in batches), reason)
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # Ctrl-C (or a lost worker): stop now; points in flight were not written and rerun on resume
+            _stop(pool)
+
+
+# Seconds to wait for a terminated worker to exit.
+STOP_TIMEOUT_S = 2.0
+
+
+def _stop(pool) -> None:
+    """Stop a pool without waiting for the points its workers are running (waiting took 23 s after
+    Ctrl-C): cancel what is queued, terminate the workers. Rows already yielded are in the database."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown clears it
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(STOP_TIMEOUT_S)
 
 
 # ---------------------------------------------------------------- Dask

@@ -17,9 +17,10 @@ import math
 import re
 
 from archsim.errors import Problem
+from archsim.limits import MAX_RANGE_VALUES
 from archsim.spec import Field, Lines, check_section
 
-MAX_VALUES = 100_000  # a typo like step: 0.0001 should be an error, not a hang
+MAX_VALUES = MAX_RANGE_VALUES  # a typo like step: 0.0001 should be an error, not a hang
 
 RANGE = {
     "start": Field("scalar", "first value: a number, or a number with a unit like '1 TB/s'"),
@@ -64,6 +65,8 @@ def expand_range(data: dict, file: str, lines: Lines, path: tuple) -> tuple[list
         split = _split(value)
         if split is None:
             return bad(key, f"expected a number, or a number with a unit like '1 TB/s', got {value!r}")
+        if not math.isfinite(split[0]):
+            return bad(key, f"expected a finite number, got {value!r}")
         ends[key] = split
     unit = ends["start"][1]
     for key, (_, other, _) in ends.items():
@@ -82,10 +85,16 @@ def expand_range(data: dict, file: str, lines: Lines, path: tuple) -> tuple[list
         step = ends["step"][0]
         if step == 0 or (stop - start) * step < 0:
             return bad("step", f"step {node.step!r} never reaches stop {node.stop!r} from start {node.start!r}")
-        count = math.floor((stop - start) / step + 1e-9) + 1
-        values = [start + i * step for i in range(min(count, MAX_VALUES + 1))]
+        steps = (stop - start) / step + 1e-9
+        count = math.floor(steps) + 1 if math.isfinite(steps) else math.inf
+        if count > MAX_VALUES:
+            return bad("step", f"step {node.step!r} from {node.start!r} to {node.stop!r} makes {count:,} values, "
+                               f"over archsim's limit of {MAX_VALUES:,} per axis")
+        values = [start + i * step for i in range(count)]
     elif node.num is not None:
         n = node.num
+        if n > MAX_VALUES:  # counted before any value is made
+            return bad("num", f"a range of {n:,} values is over archsim's limit of {MAX_VALUES:,} per axis")
         if node.scale == "log":
             if start <= 0 or stop <= 0:
                 return bad("scale", "a log range needs start and stop greater than zero")
@@ -100,15 +109,19 @@ def expand_range(data: dict, file: str, lines: Lines, path: tuple) -> tuple[list
         if start <= 0 or stop <= 0 or factor == 1.0 or (stop - start) * (factor - 1.0) < 0:
             return bad("factor", f"factor {node.factor!r} never reaches stop {node.stop!r} from start "
                                  f"{node.start!r} (start and stop must be greater than zero)")
-        count = math.floor(math.log(stop / start) / math.log(factor) + 1e-9) + 1
-        values = [start * factor**i for i in range(min(count, MAX_VALUES + 1))]
-    if len(values) > MAX_VALUES:
-        return bad("", f"a range of more than {MAX_VALUES} values is surely a mistake")
+        steps = math.log(stop / start) / math.log(factor) + 1e-9 if math.isfinite(stop / start) else math.inf
+        count = math.floor(steps) + 1 if math.isfinite(steps) else math.inf
+        if count > MAX_VALUES:
+            return bad("factor", f"factor {node.factor!r} from {node.start!r} to {node.stop!r} makes {count:,} "
+                                 f"values, over archsim's limit of {MAX_VALUES:,} per axis")
+        values = [start * factor**i for i in range(count)]
+    if not all(math.isfinite(v) for v in values):  # endpoints near the float limit: stop - start overflows
+        return bad("", f"the values from {node.start!r} to {node.stop!r} overflow; use smaller numbers")
     return _format(values, unit, integer), []
 
 
 def _format(values: list[float], unit: str, integer: bool) -> list:
-    out = []
+    out: dict = {}  # ordered, and a repeat after rounding is found in O(1) (a list was O(n^2) at 100k values)
     for v in values:
         if integer:
             item = int(round(v))
@@ -116,6 +129,5 @@ def _format(values: list[float], unit: str, integer: bool) -> list:
             item = f"{float(f'{v:.6g}'):g} {unit}"
         else:
             item = float(f"{v:.12g}")
-        if item not in out:
-            out.append(item)
-    return out
+        out.setdefault(item, None)
+    return list(out)

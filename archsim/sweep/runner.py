@@ -15,6 +15,7 @@ from typing import Callable
 
 from archsim.sweep.db import ResultsDB
 from archsim.sweep.executors import LostPoints, default_jobs, points_iter
+from archsim.sweep.lock import sweep_lock
 from archsim.sweep.progress import Progress
 from archsim.sweep.spec import SweepSpec
 
@@ -73,6 +74,8 @@ def plan_sweep(spec: SweepSpec, db_path: str | Path, fidelity: str | None = None
         by_key.setdefault(p.key, p)
     points = list(by_key.values())
     with ResultsDB(db_path) as db:
+        db.check_integrity()  # never add rows to a damaged file
+        db.check_sweep_name(spec.name, spec.file)
         done = db.done_keys(retry_errors)
     return Plan(points, [p for p in points if p.key not in done], spec.size()[1] if spec.constraints else 0)
 
@@ -85,8 +88,14 @@ def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, 
     jobs: local worker processes (default: the CPUs this process may use; 1 runs in this process).
     scheduler: address of a Dask scheduler (tcp://host:8786); `client`: an existing distributed.Client.
     on_row: called with each row after it is written (tests use it to interrupt a sweep on cue).
-    plan: from plan_sweep(), if the caller made one already.
+    plan: from plan_sweep(), if the caller made one already (holding sweep_lock(db_path) since).
+    Another sweep writing the same database at the same time is an ArchsimInputError.
     """
+    with sweep_lock(db_path):
+        return _run_sweep(spec, db_path, jobs, scheduler, fidelity, retry_errors, progress, on_row, client, plan)
+
+
+def _run_sweep(spec, db_path, jobs, scheduler, fidelity, retry_errors, progress, on_row, client, plan):
     plan = plan or plan_sweep(spec, db_path, fidelity, retry_errors)
     with ResultsDB(db_path) as db:
         db.register_sweep(spec.name, spec.file, [a.name for a in spec.axes], plan.points)
@@ -124,7 +133,7 @@ def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, 
         summary.interrupted = True
     finally:
         if hasattr(rows, "close"):
-            rows.close()  # stops the executor: cancels queued points, waits for running ones
+            rows.close()  # stops the executor: when interrupted, cancels queued points and ends running ones
         db.close()
         bar.close()
         if owned_client is not None:

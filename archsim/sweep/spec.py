@@ -17,11 +17,13 @@ and the mapper's options. See docs/sweep.md.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from archsim import __version__
 from archsim.errors import ArchsimInputError, Problem, SpecError
+from archsim.limits import MAX_SWEEP_POINTS
 from archsim.spec import Field, check_section, config_hash, did_you_mean, read_spec_file
 from archsim.sweep.axes import (SCENARIO, Axis, ValueChecker, axis_kind, axis_values, resolve_relative,
                                 unknown_axis_message)
@@ -189,6 +191,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
     chip = resolve_relative(node.chip, base_dir) if node and node.get("chip") else None
     workload = resolve_relative(node.workload, base_dir) if node and node.get("workload") else None
     kinds, values = _read_axes(raw_axes, file, lines, base_dir, problems)
+    combine = node.get("combine", "product") if node is not None else "product"
+    too_many = _count_points(values, combine, file, lines)
+    if too_many:  # before any value is checked or any point is made
+        raise SpecError(problems + [too_many])
     chips = values.get("chip") or ([chip] if chip else [])
     workloads = values.get("workload") or ([workload] if workload else [])
     if not chips and "chip" not in raw_axes:
@@ -208,7 +214,6 @@ def load_sweep(path: str | Path) -> SweepSpec:
                 continue
             axes.append(Axis(name, kinds[name], tuple(vals), checker.check(kinds[name], name, vals)))
     problems += checker.problems
-    combine = node.get("combine", "product") if node is not None else "product"
     if combine == "zip" and len({len(a.values) for a in axes}) > 1:
         problems.append(Problem(file, lines.get(("combine",)), "combine",
                                 "zip needs every axis to have the same number of values; got "
@@ -233,11 +238,27 @@ def _read_axes(raw_axes: dict, file: str, lines, base_dir: Path, problems: list)
             problems.append(Problem(file, lines.get(("axes", name)), f"axes.{name}", unknown_axis_message(name)))
             continue
         vals, more = axis_values(raw, file, lines, ("axes", name))
+        if kinds[name] in ("chip", "workload"):  # names or paths: a number there is no chip or model
+            more += [Problem(file, lines.get(("axes", name, i), lines.get(("axes", name))), f"axes.{name}.{i}",
+                             f"expected a {kinds[name]} name or path (a string), got {v!r}")
+                     for i, v in enumerate(vals) if not isinstance(v, str)]
         problems += more
         if not more:
             values[name] = [resolve_relative(v, base_dir) if kinds[name] in ("chip", "workload") and
                             isinstance(v, str) else v for v in vals]
     return kinds, values
+
+
+def _count_points(values: dict, combine: str, file: str, lines) -> Problem | None:
+    """The sweep's size before constraints, against archsim's limit (a problem, or None)."""
+    sizes = [len(v) for v in values.values()]
+    total = (min(sizes) if sizes else 1) if combine == "zip" else math.prod(sizes)
+    if total <= MAX_SWEEP_POINTS:
+        return None
+    shape = " x ".join(f"{len(v):,} ({name})" for name, v in values.items())
+    return Problem(file, lines.get(("axes",)), "axes", f"the sweep has {total:,} points ({shape}); archsim runs at "
+                                                       f"most {MAX_SWEEP_POINTS:,} per sweep: split it, or use "
+                                                       "fewer values per axis")
 
 
 def _load_chips(chips: list, file: str, lines, problems: list) -> tuple[dict, dict]:

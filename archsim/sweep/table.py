@@ -9,12 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 from archsim.errors import ArchsimInputError
 from archsim.spec import did_you_mean, parse_override
 from archsim.units import QUANTITIES, UnitError, parse_quantity
 
 DEFAULT_METRICS = ("latency_s", "tokens_per_s", "bottleneck")
+# The narrow CSV: the headline numbers of every point (--all: every metric, over 200 columns).
+CSV_METRICS = ("latency_s", "ttft_s", "tpot_s", "tokens_per_s", "tokens_per_s_per_user", "bottleneck", "chips_used",
+               "roofline_latency_s", "energy_per_token_j", "avg_power_w", "cost_per_million_tokens")
+# Error text in a table is cut to one line of this many characters (csv and json keep all of it).
+TABLE_ERROR_CHARS = 100
 
 
 def select(rows: list[dict], where: list[str] = ()) -> list[dict]:
@@ -97,16 +103,36 @@ def numeric(v):
     return None
 
 
-def _cell(v) -> str:
+def _column_format(values: list) -> str:
+    """One number format per column, so a column never switches between plain and scientific:
+    plain with 4 significant digits for the smallest value when every value is between 1e-3 and
+    1e6, scientific (4 digits) otherwise."""
+    numbers = [abs(v) for v in values if isinstance(v, float) and v == v and abs(v) not in (0.0, float("inf"))]
+    if not numbers:
+        return ".4g"
+    low, high = min(numbers), max(numbers)
+    if low < 1e-3 or high >= 1e6:
+        return ".3e"
+    decimals = max(0, min(6, 3 - math.floor(math.log10(low))))
+    return f",.{decimals}f"
+
+
+def _cell(v, fmt: str = ".4g") -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return format(v, fmt)
     return str(v)
+
+
+def _one_line(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def render(rows: list[dict], metrics: list[str], fmt: str, errors: bool = False) -> str:
     axes = axes_of(rows)
+    metrics = [m for m in metrics if m not in axes]  # a `chip` axis and the result's `chip`: one column
     if fmt == "json":
         return json.dumps([dict(key=r["key"], sweep=r["sweep"], params=r["params"], status=r["status"],
                                 error_kind=r["error_kind"], error=r["error"],
@@ -121,7 +147,11 @@ def render(rows: list[dict], metrics: list[str], fmt: str, errors: bool = False)
         writer.writerow(header)
         writer.writerows(["" if v is None else v for v in line] for line in body)
         return out.getvalue()
-    cells = [header] + [[_cell(v) for v in line] for line in body]
+    formats = [_column_format([line[i] for line in body]) for i in range(len(header))]
+    cells = [header] + [[_cell(v, formats[i]) for i, v in enumerate(line)] for line in body]
+    if errors:
+        for line in cells[1:]:
+            line[-1] = _one_line(line[-1], TABLE_ERROR_CHARS)
     widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) if i == len(header) - 1 else c.rjust(w) if _numberish(c) else c.ljust(w)
                        for i, (c, w) in enumerate(zip(line, widths))).rstrip() for line in cells]

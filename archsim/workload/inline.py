@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from archsim.errors import ArchsimInputError
+from archsim.limits import MAX_GEMM_DIM
 from archsim.workload.model import DTYPE_BYTES
 from archsim.workload.ops import Op, OpGraph
 
@@ -48,6 +49,8 @@ def inline_graph(name: str, dtype: str) -> OpGraph:
                                 "or allreduce:BYTES")
     if min(M, N, K) < 1:
         raise ArchsimInputError(f"{name}: every dimension must be at least 1")
+    if max(M, N, K) > MAX_GEMM_DIM:
+        raise ArchsimInputError(f"{name}: every dimension must be at most {MAX_GEMM_DIM:,} (archsim's limit)")
     b = DTYPE_BYTES[dtype]
     op = Op(name, 0, "gemm", flops=2.0 * M * N * K, weight_bytes=K * N * b,
             act_read_bytes=M * K * b, act_write_bytes=M * N * b, m=M, n=N, k=K)

@@ -120,7 +120,7 @@ def lower(model: Transformer, scenario: Scenario) -> OpGraph:
     norm("final_norm", model.layers)
     sequences = B + scenario.prefill_batch if scenario.phase == "mixed" else B  # each sequence's last position
     gemm("lm_head", model.layers, sequences, model.vocab, H)
-    return OpGraph(model.name, tuple(ops), model.layers, T, scenario.phase, sequences)
+    return OpGraph(model.name, tuple(ops), model.layers, T, scenario.phase, sequences, model=model)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
+from archsim.limits import MAX_BATCH, MAX_CONTEXT, MAX_EXPERTS, MAX_HEADS, MAX_HIDDEN, MAX_LAYERS, MAX_VOCAB
 from archsim.spec import Field, did_you_mean, read_spec_file, resolve_spec_path, validate
 
 # Bundled models ship inside the package (archsim/data/workloads/); ARCHSIM_WORKLOAD_DIR names a folder
@@ -28,22 +29,25 @@ TRANSFORMER = {
     "kind": Field("choice", "workload kind", choices=("transformer",)),
     "name": Field("str", "short name used on the command line"),
     "description": Field("str", "one line for `archsim list`"),
-    "source": Field("str", "where the shapes come from (published config)"),
-    "layers": Field("int", "decoder layers", positive=True),
-    "hidden": Field("int", "model width d_model", positive=True),
-    "heads": Field("int", "query heads", positive=True),
-    "kv_heads": Field("int", "key/value heads (GQA); equal to heads for MHA", positive=True),
-    "head_dim": Field("int", "dimension of one head", positive=True),
-    "ffn": Field("int", "FFN inner size (per expert for MoE)", positive=True),
+    "source": Field("str", "where the shapes come from (published config); optional for a made-up model, "
+                    "whose results then say it has none", required=False, default=""),
+    "layers": Field("int", "decoder layers", positive=True, maximum=MAX_LAYERS),
+    "hidden": Field("int", "model width d_model", positive=True, maximum=MAX_HIDDEN),
+    "heads": Field("int", "query heads", positive=True, maximum=MAX_HEADS),
+    "kv_heads": Field("int", "key/value heads (GQA); equal to heads for MHA", positive=True, maximum=MAX_HEADS),
+    "head_dim": Field("int", "dimension of one head", positive=True, maximum=MAX_HIDDEN),
+    "ffn": Field("int", "FFN inner size (per expert for MoE)", positive=True, maximum=MAX_HIDDEN),
     "activation": Field("choice", "FFN type", choices=("swiglu", "gelu")),
     "norm": Field("choice", "normalization", choices=("rmsnorm", "layernorm")),
-    "vocab": Field("int", "vocabulary size", positive=True),
-    "max_context": Field("int", "longest sequence the model supports", positive=True),
+    "vocab": Field("int", "vocabulary size", positive=True, maximum=MAX_VOCAB),
+    "max_context": Field("int", "longest sequence the model supports", positive=True, maximum=MAX_CONTEXT),
     "tied_embeddings": Field("bool", "LM head shares the embedding matrix"),
     "bias": Field("bool", "linear layers have biases (GPT-3 style)"),
     "learned_positions": Field("bool", "a learned position-embedding table (GPT-3) rather than RoPE"),
-    "experts": Field("int", "MoE experts per layer (1 = dense)", required=False, default=1, positive=True),
-    "top_k": Field("int", "experts each token is routed to", required=False, default=1, positive=True),
+    "experts": Field("int", "MoE experts per layer (1 = dense)", required=False, default=1, positive=True,
+                     maximum=MAX_EXPERTS),
+    "top_k": Field("int", "experts each token is routed to", required=False, default=1, positive=True,
+                   maximum=MAX_EXPERTS),
 }
 
 
@@ -109,7 +113,11 @@ def _load_transformer_file(path: str, mtime_ns: int, size: int) -> Transformer:
 
 
 def _parse_transformer(path: Path) -> Transformer:
-    data, lines = read_spec_file(path)
+    return transformer_from_yaml(path, *read_spec_file(path))
+
+
+def transformer_from_yaml(path: Path, data, lines) -> Transformer:
+    """The Transformer of workload file `path`, already read as (data, lines)."""
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in (None, "transformer") and not did_you_mean(str(kind), ["transformer"]):
         # Likely a chip or system file given as the workload: one problem, not one per missing key.
@@ -161,14 +169,17 @@ class Scenario:
 
         if self.phase not in PHASES:
             bad(f"phase must be one of {', '.join(PHASES)}, got {self.phase!r}")
-        for key in ("batch", "prompt_len", "context_len"):
+        for key, limit in (("batch", MAX_BATCH), ("prompt_len", MAX_CONTEXT), ("context_len", MAX_CONTEXT),
+                           ("prefill_batch", MAX_BATCH)):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 bad(f"{key} must be a positive integer, got {value!r}")
+            if value > limit:
+                bad(f"{key} must be at most {limit:,} (archsim's limit), got {value:,}")
         if isinstance(self.prefix_len, bool) or not isinstance(self.prefix_len, int) or self.prefix_len < 0:
             bad(f"prefix_len must be a non-negative integer, got {self.prefix_len!r}")
-        if isinstance(self.prefill_batch, bool) or not isinstance(self.prefill_batch, int) or self.prefill_batch < 1:
-            bad(f"prefill_batch must be a positive integer, got {self.prefill_batch!r}")
+        if self.prefix_len > MAX_CONTEXT:
+            bad(f"prefix_len must be at most {MAX_CONTEXT:,} (archsim's limit), got {self.prefix_len:,}")
         if self.prefix_len and self.phase == "decode":
             bad("prefix_len applies to prefill and mixed steps (a decode step's cache is its context_len)")
         for key in ("weight_dtype", "act_dtype", "kv_dtype"):

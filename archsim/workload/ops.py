@@ -7,6 +7,7 @@ bound and mappers can decide where each kind of byte lives.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Operator kinds. "gemm" covers GEMV (m = 1) and batched GEMMs (count > 1).
 OP_KINDS = ("embedding", "norm", "gemm", "rope", "attn_score", "softmax", "attn_context",
@@ -64,6 +65,10 @@ class OpGraph:
     tokens: int  # tokens processed in this step over the batch
     phase: str
     batch: int
+    # The Transformer the graph was lowered from (None for an inline gemm:MxNxK). Stages that need the
+    # model's shapes read them here: looking `workload` up again by name would find the bundled model
+    # of that name, not the file the user gave.
+    model: Any = field(default=None, compare=False, repr=False)
 
     def layer_ops(self, layer: int) -> tuple[Op, ...]:
         return tuple(op for op in self.ops if op.layer == layer)

@@ -75,13 +75,15 @@ _TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^;]*?)\s*;")
 
 def parse_booksim_file(path) -> dict[str, str]:
     """`key = value;` pairs of a BookSim2 configuration file (raw strings)."""
+    from archsim.yaml_io import read_text
+
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ArchsimInputError(f"cannot read BookSim2 configuration {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ArchsimInputError(f"BookSim2 configuration {path} is not a text file") from None
+        text = read_text(path, "BookSim2 configuration")  # a regular file of bounded size, never a device
+    except ArchsimInputError as exc:
+        if "UTF-8" in str(exc):
+            raise ArchsimInputError(f"BookSim2 configuration {path} is not a text file") from None
+        raise
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     text = re.sub(r"//[^\n]*", "", text)
     out: dict[str, str] = {}

@@ -23,8 +23,8 @@ from archsim.engine.noc.config import NocConfig
 from archsim.engine.noc.loop import STOP_ALL_DELIVERED, _run
 from archsim.engine.noc.state import (flat, M_ATIME, M_DELAY, M_EARLIEST, M_FIRST, M_LEFT, M_LEN, M_NDEPS, M_NPK,
                                       M_READY, P, PK_ATIME, PK_DST, PK_ITIME, PK_LEN, PK_MSG,
-                                      PK_NFL, PK_SRC, S_DONE_MSGS, config_vector, new_net_state,
-                                      new_traffic)
+                                      PK_NFL, PK_SRC, S_DONE_MSGS, check_state_size, config_vector,
+                                      new_net_state, new_traffic)
 from archsim.engine.noc.terminal import MODE_TRACE, SP_LEN
 from archsim.errors import ArchsimInputError
 
@@ -214,6 +214,7 @@ def _trace_state(cfg: NocConfig, trace: MessageTrace, max_packet_flits: int | No
     succ_idx = owners[np.argsort(trace.dep_idx, kind="stable")]
     free = np.flatnonzero(ndeps == 0)
     rel = free[np.lexsort((free, trace.earliest[free]))].astype(np.int64)
-    T = new_traffic(cfg.nodes, pk, msg=msg, succ_ptr=succ_ptr, succ_idx=succ_idx, rel=rel)
     capacity = int(min(cfg.nodes * P * cfg.num_vcs * cfg.vc_buf_size, int(nfl.sum()) + 1))
+    check_state_size(cfg, max(capacity, 1), 0)  # the packet and message tables exist already: the trace's size
+    T = new_traffic(cfg.nodes, pk, msg=msg, succ_ptr=succ_ptr, succ_idx=succ_idx, rel=rel)
     return new_net_state(cfg, max(capacity, 1)), T

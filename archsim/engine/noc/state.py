@@ -143,6 +143,27 @@ def config_vector(cfg: NocConfig) -> np.ndarray:
     return cf
 
 
+def check_state_size(cfg: NocConfig, flit_capacity: int, packet_rows: int) -> None:
+    """Refuse, before allocating, a simulation whose state (new_net_state and new_traffic's packet
+    table) would exceed archsim's limit: a 1000x1000 mesh asked for 18-26 GiB."""
+    from archsim.errors import ArchsimInputError
+    from archsim.limits import MAX_NOC_STATE_BYTES
+
+    n, w, e = cfg.nodes, ring_size(cfg), P * cfg.input_speedup
+    g = n * P * cfg.num_vcs
+    per_vc = Q_LEN * 4 + V_LEN + 8 + OC_LEN * 4 + VP_LEN * 4
+    per_node = (w * (RING_COLS * 8 + 4 + 4) + P * (PM_LEN * 8 + 4) + e * SPT_LEN * 4 + TM_LEN * 8 + NB_LEN * 8
+                + cfg.num_vcs * TV_LEN * 4 + SQ_LEN * 8 + HP_LEN * 8 + F_LEN + XY_LEN * 8 + 4 + 4 + 4)
+    fixed = 2**16  # scratch rows and lookup tables, a few KiB
+    total = (fixed + g * per_vc + n * per_node + flit_capacity * (FP_LEN * 8 + 4)
+             + packet_rows * (PK_LEN * 8 + 4))
+    if total > MAX_NOC_STATE_BYTES:
+        raise ArchsimInputError(
+            f"the cycle-level network state of a {cfg.mesh_x}x{cfg.mesh_y} mesh with {cfg.num_vcs} VC(s) of "
+            f"{cfg.vc_buf_size} flits would take {total / 2**30:,.1f} GiB; archsim's limit is "
+            f"{MAX_NOC_STATE_BYTES / 2**30:g} GiB: use a smaller mesh or fewer, shorter buffers")
+
+
 def new_net_state(cfg: NocConfig, flit_capacity: int) -> NetState:
     n, v = cfg.nodes, cfg.num_vcs
     nv, w, e = P * v, ring_size(cfg), P * cfg.input_speedup

@@ -21,7 +21,8 @@ from archsim.engine.noc.state import (NEVER, P, flat, PK_LEN, S_HEAP_N, S_IF_CTI
                                       SQ_NEXT_CT,
                                       T_ACC_FLITS, T_HOPS_SUM, T_NLAT_MAX, T_NLAT_MIN, T_NLAT_SUM,
                                       T_PLAT_MAX, T_PLAT_MIN, T_PLAT_N, T_PLAT_SUM, T_SENT_FLITS,
-                                      config_vector, new_net_state, new_stats, new_traffic, ring_size)
+                                      check_state_size, config_vector, new_net_state, new_stats, new_traffic,
+                                      ring_size)
 from archsim.engine.noc.terminal import (MODE_SYNTH, PHASE_DRAINING, PHASE_RUNNING, PHASE_WARMUP,
                                          SP_DRAIN_TIME, SP_LEN, SP_PATTERN, SP_PHASE, SP_PKT_FLITS,
                                          _heap_push)
@@ -138,6 +139,7 @@ class _Sim:
         v, b = cfg.num_vcs, cfg.vc_buf_size
         # every packet in flight has a flit in a source, a buffer or a channel slot
         slots = n * (1 + P * v * b + (P + 1) * ring_size(cfg)) + 1
+        check_state_size(cfg, n * P * v * b + 1, slots)
         self.S = new_net_state(cfg, n * P * v * b + 1)
         self.T = new_traffic(n, np.zeros((slots, PK_LEN), np.int64), pool=True)
         self.S.sc[S_PK_TOP] = slots

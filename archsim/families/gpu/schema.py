@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from archsim.errors import ArchsimInputError
 from archsim.hw.peaks import Peaks
 from archsim.hw.schema import POWER, PRICE, energy_per_byte, energy_per_op, header
+from archsim.limits import MAX_SMS
 from archsim.spec import Field
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ GPU = {
     "clock_under_load": Field("frequency", "SM clock sustained under dense tensor-core load (power-limited); "
                               "scales the tensor-core rate; default: clock", required=False, positive=True),
     "sm": {
-        "count": Field("int", "streaming multiprocessors", positive=True),
+        "count": Field("int", "streaming multiprocessors", positive=True, maximum=MAX_SMS),
         "shared_memory": Field("bytes", "shared memory (configurable L1) per SM", positive=True),
         "registers": Field("bytes", "register file per SM", positive=True),
         "max_warps": Field("int", "resident warps per SM (CUDA programming guide, per compute capability)",
@@ -115,7 +116,8 @@ def gpu_peaks(system: System, dtype: str) -> Peaks:
 # Keys a GPU system adds to its `interconnect` section (archsim.family.Family.interconnect): the NVLink domain
 # and the scale-out network beyond it (the collective algorithms of mapper/collectives read them).
 GPU_INTERCONNECT = {
-    "group_size": Field("int", "GPUs per NVLink domain (a node); default: all", required=False),
+    "group_size": Field("int", "GPUs per NVLink domain (a node), at least 2; default: all", required=False,
+                        minimum=2),
     "switch_reduction": Field("bool", "the switch adds the chips' data in the network (NVLink SHARP, NVSwitch 3 "
                               "and later)", required=False, default=False),
     "scale_out_bandwidth": Field("bandwidth", "per chip, per direction, to chips of other groups (its NIC)",

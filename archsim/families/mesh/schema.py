@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from archsim.hw.peaks import Peaks
 from archsim.hw.schema import POWER, PRICE, energy_per_byte, energy_per_op, header
+from archsim.limits import MAX_LATENCY_CYCLES, MAX_MESH_SIDE
 from archsim.spec import Field
 
 if TYPE_CHECKING:
@@ -14,8 +15,8 @@ MESH = {
     **header("mesh"),
     "clock": Field("frequency", "core and fabric clock", positive=True),
     "grid": {
-        "width": Field("int", "cores along x usable by programs", positive=True),
-        "height": Field("int", "cores along y usable by programs", positive=True),
+        "width": Field("int", "cores along x usable by programs", positive=True, maximum=MAX_MESH_SIDE),
+        "height": Field("int", "cores along y usable by programs", positive=True, maximum=MAX_MESH_SIDE),
     },
     "core": {
         "sram": Field("bytes", "SRAM per core", positive=True),
@@ -26,13 +27,15 @@ MESH = {
         # Software costs of the mesh mapper's PLMR model (docs/wafer.md). Absent: the calibrated
         # defaults in archsim/families/mesh/mapper/costs.py apply; set them for what-if studies.
         "message_overhead": Field("int", "cycles a core spends per message of a collective step "
-                                  "(PLMR beta); default: calibrated", required=False, minimum=0),
+                                  "(PLMR beta); default: calibrated", required=False, minimum=0,
+                                  maximum=MAX_LATENCY_CYCLES),
         "vector_overhead": Field("int", "start-up cycles of one vector (DSD) instruction; default: calibrated",
-                                 required=False, minimum=0),
+                                 required=False, minimum=0, maximum=MAX_LATENCY_CYCLES),
     },
     "router": {
         "link_width": Field("bytes_per_cycle", "bytes per link per direction per cycle", positive=True),
-        "hop_latency": Field("int", "cycles for a wavelet to cross one router and link", positive=True),
+        "hop_latency": Field("int", "cycles for a wavelet to cross one router and link", positive=True,
+                             maximum=MAX_LATENCY_CYCLES),
         "colors": Field("int", "routable colors (virtual channels) per router", positive=True),
     },
     "io": {

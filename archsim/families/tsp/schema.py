@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from archsim.hw.peaks import Peaks
 from archsim.hw.schema import POWER, PRICE, energy_per_byte, energy_per_op, header
+from archsim.limits import MAX_LATENCY_CYCLES
 from archsim.spec import Field
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ TSP = {
     "vxm": {
         "alus": Field("int", "vector ALUs; one operation per ALU per cycle", positive=True),
         "latency": Field("int", "cycles a vector operation takes end to end (MEM to the VXM and back)",
-                         minimum=0),
+                         minimum=0, maximum=MAX_LATENCY_CYCLES),
     },
     "sxm": {
         "bandwidth": Field("bytes_per_cycle", "switch unit: bytes permuted/shifted per cycle (RoPE rotation)",
@@ -57,7 +58,8 @@ TSP = {
 
 # Keys a tsp system adds to its `interconnect` section (archsim.family.Family.interconnect).
 TSP_INTERCONNECT = {
-    "group_size": Field("int", "chips per all-to-all group (dragonfly); default: all", required=False),
+    "group_size": Field("int", "chips per all-to-all group (dragonfly), at least 2 (a group of one chip has no "
+                        "local links); default: all", required=False, minimum=2),
 }
 
 

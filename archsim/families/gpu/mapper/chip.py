@@ -109,6 +109,13 @@ def sm_loads(kernel: Kernel, sms: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
         count = np.full(active, base, dtype=np.int64)
         count[:extra] += 1
         return count, count * float(kernel.cta_cycles[0]), count * float(kernel.cta_bytes[0])
+    memo = kernel.__dict__.setdefault("_sm_loads", {})  # the estimate, the emitter and the report each ask
+    if sms not in memo:
+        memo[sms] = _greedy_loads(kernel, sms)
+    return memo[sms]
+
+
+def _greedy_loads(kernel: Kernel, sms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import heapq
 
     order = np.argsort(-kernel.cta_cycles, kind="stable")
@@ -149,6 +156,30 @@ def hbm_stream_cycles(kernel: Kernel, chip: GpuChip) -> float:
     """The kernel's DRAM stream: its startup (STREAM_KERNEL_OVERHEAD_S less the launch gap) and its bytes
     at the achievable rate; none for a kernel that finds all its data in L2."""
     return kernel.hbm_bytes / chip.hbm_per_cycle + chip.hbm_startup_cycles if kernel.hbm_bytes > 0 else 0.0
+
+
+def sm_share_idle(kernel: Kernel, chip: GpuChip) -> float:
+    """The fraction of the chip's SM share left idle while the kernel's busiest SM works, when that SM's
+    time is set by its share of the chip (its compute rate, or its L2 port: chip totals / sm.count) and
+    it is busier than the average SM (fewer thread blocks than SMs, or a partial last wave); else 0.
+    Such a kernel gets slower when the same totals are split over more SMs."""
+    cyc, issue, fills = sm_parts(kernel, chip)
+    if cyc.size == 0:
+        return 0.0
+    count, _, byt = sm_loads(kernel, chip.sms)
+    little = np.minimum(count, kernel.occupancy) * max(kernel.inflight_per_cta, 1.0) / chip.latency_cycles
+    busy = fills + np.maximum(cyc, issue)
+    slowest = int(np.argmax(busy))
+    streams = max(hbm_stream_cycles(kernel, chip), kernel.l2_bytes / chip.l2_per_cycle)
+    if busy[slowest] <= streams:
+        return 0.0
+    if cyc[slowest] >= issue[slowest]:  # compute share
+        load, total = cyc[slowest], cyc.sum()
+    elif little[slowest] > chip.l2_per_cycle / chip.sms:  # L2-port share
+        load, total = byt[slowest], byt.sum()
+    else:  # bytes in flight (Little's law): an SM's own limit, not a share
+        return 0.0
+    return max(0.0, 1.0 - float(total) / (float(load) * chip.sms)) if load > 0 else 0.0
 
 
 def estimate_cycles(kernel: Kernel, chip: GpuChip) -> float:

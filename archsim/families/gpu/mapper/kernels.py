@@ -26,6 +26,8 @@ import math
 import numpy as np
 
 from archsim.calibration import L2_RESIDENT_FRACTION, STREAM_BYTES_IN_FLIGHT_PER_THREAD
+from archsim.errors import ArchsimInputError
+from archsim.limits import MAX_KERNEL_CTAS
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel
 
 STREAM_THREADS = 256  # threads per CTA of a streaming kernel
@@ -63,6 +65,11 @@ def prefill_attention(chip: GpuChip, label: str, layer: int, batch: int, q_len: 
                       covers: tuple[str, ...]) -> Kernel:
     """FlashAttention-2 forward for `heads` query heads sharing `kv_heads` K/V heads."""
     q_blocks = math.ceil(q_len / ATTN_BLOCK)
+    if batch * heads * q_blocks > MAX_KERNEL_CTAS:  # each block is scheduled one by one (gpu_chip.sm_loads)
+        raise ArchsimInputError(
+            f"prefill attention of batch {batch} x {heads} heads x {q_blocks} query blocks of {ATTN_BLOCK} is "
+            f"{batch * heads * q_blocks:,} thread blocks; the GPU model schedules at most {MAX_KERNEL_CTAS:,} "
+            "per kernel (archsim's limit): lower the batch or the prompt length")
     kv_blocks_total = math.ceil(kv_len / ATTN_BLOCK)
     j = np.arange(q_blocks)
     # key blocks each query block visits: the cached prefix's (kv_len - q_len keys: a later chunk of a chunked

@@ -26,9 +26,12 @@ ROW = {"o_proj", "ffn_down", "experts_down"}
 ALLREDUCE_AFTER = {"o_proj": "allreduce_attn", "ffn_down": "allreduce_ffn", "experts_down": "allreduce_ffn"}
 
 
-def check_parallel(system, tp: int, pp: int) -> None:
+def check_parallel(system, tp: int, pp: int, layers: int | None = None, workload: str = "the model") -> None:
     if tp < 1 or pp < 1:
         raise ArchsimInputError(f"mapper 'gpu-tiled' options tp and pp must be at least 1, got tp={tp}, pp={pp}")
+    if layers is not None and pp > layers:  # every pipeline stage holds at least one layer
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option pp={pp} needs at least {pp} layers (one per stage); "
+                                f"{workload} has {layers}")
     if tp * pp > system.count:
         raise ArchsimInputError(f"tp x pp = {tp} x {pp} = {tp * pp} GPUs, but {system.name} has {system.count}; "
                                 "use a system file (e.g. dgx-h100) or smaller degrees")
@@ -108,12 +111,12 @@ def collective_after(op: Op, tp: int, act_bytes: float) -> tuple[str, str, float
 def memory_parts(graph: OpGraph, scenario, tp: int, pp: int) -> dict:
     """Bytes one GPU of a tp x pp group holds for `graph` (weights, KV cache, activation workspace),
     by part; a bare GEMM holds its operands. Shared by check_capacity and the serving layer's KV capacity."""
-    if not geometry(graph):  # a bare GEMM: its operands
+    if not geometry(graph) or graph.model is None:  # a bare GEMM (or a graph built by hand): its operands
         return {"operands_bytes": sum(op.bytes for op in graph.ops) / tp}
     from archsim.workload.lower import kv_cache_bytes, parameter_count
-    from archsim.workload.model import DTYPE_BYTES, load_transformer
+    from archsim.workload.model import DTYPE_BYTES
 
-    model = load_transformer(graph.workload)
+    model = graph.model  # the model the graph was lowered from (a file's, not the bundled one of its name)
     w = DTYPE_BYTES[scenario.weight_dtype]
     table = model.vocab * model.hidden * w
     tables = table * (1 if model.tied_embeddings else 2)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.calibration import HOST_DISPATCH_S, L2_RESIDENT_FRACTION
-from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip
+from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip, sm_share_idle
 from archsim.families.gpu.mapper.collectives import ALGORITHMS, choose, net_of
 from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.gemm import PARTIAL_BYTES, choose_gemm, parse_tile, plan_gemm
@@ -66,7 +66,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     options = dict(options, tp=resolve_tp(options["tp"], options["pp"], system.count,
                                           geometry(graph).get("heads")))
     tp, pp = options["tp"], options["pp"]
-    check_parallel(system, tp, pp)
+    check_parallel(system, tp, pp, graph.layers, graph.workload)
     if tp < 2 and any(op.kind == "collective" for op in graph.ops):
         raise ArchsimInputError(f"{graph.workload} needs at least 2 GPUs: run it on a multi-GPU system (e.g. "
                                 f"dgx-h100) with tp >= 2; {system.name} gives tp={tp}")
@@ -82,6 +82,8 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     groups = [("pre", graph.pre_ops, 1), ("layer", graph.layer_ops(0), graph.layers), ("post", graph.post_ops, 1)]
     net = net_of(system, tp) if tp * pp > 1 else None
     segments, plan, gaps_s, host_s, kernels, chosen = [], [], 0.0, 0.0, 0, {}
+    share = {"kernels": 0, "idle_cycles": 0.0, "all_cycles": 0.0}  # kernels limited by one SM's share
+    fused: dict[str, str] = {}
     first = True
     for label, ops, repeat in groups:
         if not ops:
@@ -104,10 +106,17 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                 found = kernels_for(chip, local, graph.tokens, sizes, tile, attn_chip, quant)
             for kernel in found:
                 em.kernel(kernel)
-                plan.append(dict(op=op.name, kernel=kernel.desc, est_us=estimate_cycles(kernel, chip)
-                                 / chip.clock_hz * 1e6, covers=list(kernel.covers)))
+                est = estimate_cycles(kernel, chip)
+                plan.append(dict(op=op.name, kernel=kernel.desc, est_us=est / chip.clock_hz * 1e6,
+                                 covers=list(kernel.covers)))
                 if choice:  # what a mapping file records for this operator (archsim/families/gpu/mapping.py)
                     plan[-1].update(tile="x".join(map(str, choice[0])), split_k=choice[1])
+                fused.update({covered: kernel.label for covered in kernel.covers})
+                share["all_cycles"] += est * repeat
+                idle = sm_share_idle(kernel, chip)
+                if idle > 0:
+                    share["kernels"] += repeat
+                    share["idle_cycles"] += idle * est * repeat
             coll = collective_after(local, tp, sizes[1])
             if coll is not None:
                 suffix, kind, size = coll
@@ -125,12 +134,13 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
         em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=False)
         em.collective("pp_send", graph.layers, choose(graph.tokens * _hidden(graph) * sizes[1], net, "p2p"))
         segments.append(Segment(em.build(), pp - 1, "pipeline"))
-    notes = _notes(system, chip, options, tp, pp, memory, kernels, chosen)
-    extra = dict(gpu_kernels_per_step=kernels, launch_gap_s=gaps_s, host_dispatch_s=host_s,
-                 hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan,
+    notes = _notes(system, chip, options, tp, pp, memory, kernels, chosen) + _sm_share_note(chip, share, kernels)
+    idle = share["idle_cycles"] / share["all_cycles"] if share["all_cycles"] else 0.0
+    extra = dict(gpu_kernels_per_step=kernels, sm_share_idle=round(idle, 4), launch_gap_s=gaps_s,
+                 host_dispatch_s=host_s, hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan,
                  gpu_collectives=chosen)
     return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp,
-                   notes=notes, extra=extra)
+                   notes=notes, extra=extra, fused=fused)
 
 
 @dataclass(frozen=True)
@@ -274,6 +284,27 @@ def resolve_tp(raw: str, pp: int, gpus: int, heads: int | None) -> int:
         return int(raw)
     except ValueError:
         raise ArchsimInputError(f"mapper 'gpu-tiled' option 'tp' must be an integer or auto, got {raw!r}") from None
+
+
+# Idle SM share (sm_share_idle) worth a note: a tenth of the step's estimated kernel time.
+SM_IDLE_NOTE_FRACTION = 0.10
+
+
+def _sm_share_note(chip: GpuChip, share: dict, kernels: int) -> list[str]:
+    """Say when kernels held back by one SM's share of the chip leave much of it idle: the chip file's
+    compute and L2 bandwidth are totals that sm.count divides, so more SMs at the same totals make
+    these kernels slower (what a user who raises sm.count alone sees)."""
+    part = share["idle_cycles"] / share["all_cycles"] if share["all_cycles"] else 0.0
+    if part < SM_IDLE_NOTE_FRACTION:
+        return []
+    clock = chip.clock_hz
+    return [f"SM share: {share['kernels']:,} of {kernels:,} kernels keep the chip's {chip.sms:,} SMs unevenly busy "
+            f"(fewer thread blocks than SMs, or a partial last wave) while one SM's share limits them: "
+            f"{part:.0%} of the step's estimated kernel time is SM share left idle. The chip file's compute "
+            f"and L2 bandwidth are totals split over sm.count, so each SM has "
+            f"{chip.tensor_per_cycle * clock / 1e12:.3g} TFLOP/s of tensor, {chip.fp32_per_cycle * clock / 1e9:.3g} "
+            f"GFLOP/s of FP32 and {chip.l2_per_cycle / chip.sms * clock / 1e9:.3g} GB/s of L2. More SMs at the "
+            "same totals make these kernels slower; raise compute.* and l2.bandwidth with sm.count to scale the chip"]
 
 
 def _notes(system, chip, options, tp, pp, memory, kernels, chosen) -> list[str]:

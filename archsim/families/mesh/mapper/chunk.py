@@ -75,7 +75,8 @@ def representative(graph: OpGraph) -> OpGraph:
     decoder layer is the same; `layers` still says how many). Pieces are derived from it, which is much faster
     than scaling every layer's operators."""
     keep = tuple(op for op in graph.ops if op.layer in (-1, 0, graph.layers))
-    return OpGraph(graph.workload, keep, graph.layers, graph.tokens, graph.phase, graph.batch)
+    return OpGraph(graph.workload, keep, graph.layers, graph.tokens, graph.phase, graph.batch,
+                   model=graph.model)
 
 
 def _pairs(q_len: int, prefix: int) -> float:
@@ -124,7 +125,7 @@ def scaled_graph(graph: OpGraph, batch: int, q_len: int, prefix: int) -> OpGraph
                           act_write_bytes=op.act_write_bytes * f_tok, m=tokens if op.kind == "gemm" else op.m,
                           weight_bytes=op.weight_bytes * (f_tok if op.kind == "embedding" else 1.0))
         ops.append(new)
-    return OpGraph(graph.workload, tuple(ops), graph.layers, tokens, graph.phase, batch)
+    return OpGraph(graph.workload, tuple(ops), graph.layers, tokens, graph.phase, batch, model=graph.model)
 
 
 def _experts(op, tokens: int, full_tokens: int, experts: int):
