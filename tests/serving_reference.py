@@ -60,8 +60,14 @@ def _interp(values, i, fp, j, fd, k, fc):
     return v if fp == 0.0 else v + (along_d(i + 1) - v) * fp
 
 
+def _locate_up(axis, x):
+    if x < axis[0] or x > axis[-1]:
+        raise AssertionError("outside the table")
+    return bisect.bisect_left(list(axis), x), 0.0
+
+
 def table_cost(table, p, d, c):
-    i, fp = _locate(table.p_axis, p)
+    i, fp = _locate_up(table.p_axis, p)
     j, fd = _locate(table.d_axis, d)
     k, fc = _locate(table.c_axis, c)
     return _interp(table.seconds, i, fp, j, fd, k, fc), _interp(table.joules, i, fp, j, fd, k, fc)

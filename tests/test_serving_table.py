@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from archsim.errors import ArchsimInputError
-from archsim.serving.iteration_table import IterationTable, log_axis
+from archsim.serving.iteration_table import IterationTable, log_axis, token_axis
 from archsim.serving.loop import LoopConfig, simulate_requests
 
 
@@ -31,17 +31,26 @@ def test_interpolation_is_exact_at_every_grid_point():
                 assert table.lookup(int(p), int(d), int(c)) == (float(expected[0]), float(expected[1]))
 
 
-def test_interpolation_is_multilinear_between_points():
+def test_the_token_axis_has_a_point_at_every_tile_boundary():
+    axis = token_axis(8192)
+    assert list(axis[:7]) == [0, 1, 2, 4, 8, 16, 32] and axis[-1] == 8192
+    assert {64 * k for k in range(1, 129)} <= set(axis.tolist())  # every multiple of 64: GEMM tile rows
+    assert list(token_axis(300)[-3:]) == [272, 288, 300] and list(token_axis(1)) == [0, 1]
+
+
+def test_interpolation_steps_up_in_p_and_is_multilinear_in_d_and_c():
+    """The P point at or above P (a GEMM's time steps at tile boundaries), linear in D and C."""
     table = IterationTable.for_limits(64, 16, 1024, points_per_octave=1)
 
     def linear(p, d, c):
         return 1.0 + 2.0 * p + 3.0 * d + 0.5 * c, 0.25 * p
 
     table.fill_all(linear)
-    for p, d, c in [(3, 5, 700), (33, 9, 1), (60, 1, 1000), (5, 0, 3)]:
+    for (p, d, c), above in [((3, 5, 700), 4), ((33, 9, 1), 48), ((60, 1, 1000), 64), ((5, 0, 3), 8),
+                             ((16, 7, 10), 16)]:
         seconds, joules = table.lookup(p, d, c)
-        assert seconds == pytest.approx(linear(p, d, c)[0], rel=1e-12)
-        assert joules == pytest.approx(0.25 * p, rel=1e-12)
+        assert seconds == pytest.approx(linear(above, d, c)[0], rel=1e-12)
+        assert joules == pytest.approx(0.25 * above, rel=1e-12)
     with pytest.raises(ArchsimInputError, match="outside"):
         table.lookup(65, 1, 1)
 

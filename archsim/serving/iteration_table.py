@@ -6,9 +6,10 @@ context tokens its sequences attend to. A caller-supplied
 `cost_fn(P, D, C) -> (seconds, dynamic_joules)` prices it.
 
 Calling cost_fn for every iteration is too slow (an hour of traffic has
-hundreds of thousands), so costs live on a grid with log-spaced axes for P, D
-and C (each includes 0) and the cost of an iteration is the multilinear
-interpolation of the grid corners around it: exact at grid points. Cells are
+hundreds of thousands), so costs live on a grid: log-spaced axes for D and C,
+a token-aligned axis for P (token_axis), each including 0. The cost of an
+iteration is read at the P point at or above its P and interpolated
+multilinearly in D and C: exact at grid points. Cells are
 filled lazily: when the numba loop needs a corner that is not filled, it stores
 its state and returns the corner indices; Python calls cost_fn for them and
 re-enters the loop, which resumes where it stopped (simulate.py).
@@ -26,6 +27,23 @@ from archsim.engine.jit import njit
 from archsim.errors import ArchsimInputError
 
 DEFAULT_POINTS_PER_OCTAVE = 4
+
+
+# The prefill-token axis: every 16 tokens up to 512, then every 64 (and the limit). A GEMM's time steps up
+# when its rows cross a multiple of its thread-block tile (64, 128 or 256 rows: one more wave of tiles), so
+# between two of these points the time is flat but for the small per-token part; the lookup takes the point
+# at or above P (not a linear blend across a step, which was 10-17% off just past a step: docs/serving.md).
+TOKEN_AXIS_FINE, TOKEN_AXIS_FINE_UNTIL, TOKEN_AXIS_STEP = 16, 512, 64
+
+
+def token_axis(maximum: int) -> np.ndarray:
+    """0, 1, 2, 4, 8, then multiples of 16 up to 512 and of 64 beyond, and `maximum` itself."""
+    if maximum < 1:
+        return np.zeros(1, dtype=np.int64)
+    fine = np.arange(TOKEN_AXIS_FINE, min(maximum, TOKEN_AXIS_FINE_UNTIL) + 1, TOKEN_AXIS_FINE)
+    coarse = np.arange(TOKEN_AXIS_FINE_UNTIL + TOKEN_AXIS_STEP, maximum + 1, TOKEN_AXIS_STEP)
+    points = np.concatenate([[0, 1, 2, 4, 8], fine, coarse, [maximum]]).astype(np.int64)
+    return np.unique(points[points <= maximum])
 
 
 def log_axis(maximum: int, points_per_octave: int) -> np.ndarray:
@@ -67,8 +85,7 @@ class IterationTable:
                    points_per_octave: int = DEFAULT_POINTS_PER_OCTAVE) -> "IterationTable":
         if points_per_octave < 1:
             raise ArchsimInputError(f"table points_per_octave must be at least 1, got {points_per_octave}")
-        return cls(log_axis(max_p, points_per_octave), log_axis(max_d, points_per_octave),
-                   log_axis(max_c, points_per_octave))
+        return cls(token_axis(max_p), log_axis(max_d, points_per_octave), log_axis(max_c, points_per_octave))
 
     @property
     def limits(self) -> tuple[int, int, int]:
@@ -146,6 +163,24 @@ def _locate(axis, x):
 
 
 @njit
+def _locate_up(axis, x):
+    """(i, 0.0) with axis[i] the first point at or above x; i = -1 when x is outside the axis."""
+    n = axis.shape[0]
+    if x < axis[0] or x > axis[n - 1]:
+        return -1, 0.0
+    lo, hi = 0, n - 1  # axis[lo] < x <= axis[hi], unless x is axis[0]
+    if x <= axis[0]:
+        return 0, 0.0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if axis[mid] < x:
+            lo = mid
+        else:
+            hi = mid
+    return hi, 0.0
+
+
+@njit
 def _lerp_c(tab, i, j, k, fc):
     v = tab[i, j, k]
     if fc == 0.0:
@@ -172,11 +207,12 @@ def _trilinear(tab, i, fp, j, fd, k, fc):
 
 @njit
 def _interpolate(p_axis, d_axis, c_axis, seconds, joules, filled, p, d, c, need, out):
-    """Interpolated (seconds, joules) of iteration (p, d, c) into out[0], out[1].
+    """Interpolated (seconds, joules) of iteration (p, d, c) into out[0], out[1]: the P point at or above p
+    (token_axis), multilinear in D and C.
 
     Returns 0 on success, -1 if (p, d, c) is outside the grid, or the number n > 0 of
     corners (with a nonzero weight) that are not filled yet, their flat indices in need[:n]."""
-    i, fp = _locate(p_axis, p)
+    i, fp = _locate_up(p_axis, p)
     j, fd = _locate(d_axis, d)
     k, fc = _locate(c_axis, c)
     if i < 0 or j < 0 or k < 0:

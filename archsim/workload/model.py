@@ -213,13 +213,13 @@ PHASES = ("prefill", "decode", "mixed")
 def iteration(prefill_tokens: int, decode_seqs: int, decode_context: int, prefill_prefix: int = 0,
               prompt_cap: int | None = None, **dtypes) -> Scenario:
     """The scenario of one serving iteration: `prefill_tokens` of prefill after `prefill_prefix` cached
-    tokens in all, as equal chunks of at most `prompt_cap` tokens (default: one chunk), and `decode_seqs`
-    decode steps with `decode_context` cached tokens each. Either part may be empty (then it is a plain
-    prefill or decode step); not both. Equal chunks round the prefill tokens up by less than one per chunk."""
+    tokens in all, as equal chunks of at most about `prompt_cap` tokens (default: one chunk), and
+    `decode_seqs` decode steps with `decode_context` cached tokens each. Either part may be empty (then it
+    is a plain prefill or decode step); not both."""
     if prefill_tokens < 0 or decode_seqs < 0 or (prefill_tokens == 0 and decode_seqs == 0):
         raise ArchsimInputError(f"an iteration needs prefill tokens or decode sequences, got "
                                 f"{prefill_tokens} and {decode_seqs}")
-    chunks = max(1, -(-prefill_tokens // prompt_cap)) if prompt_cap else 1
+    chunks = _prompts(prefill_tokens, prompt_cap)
     length, prefix = -(-prefill_tokens // chunks), prefill_prefix // chunks
     if decode_seqs == 0:
         return Scenario(phase="prefill", batch=chunks, prompt_len=length, prefix_len=prefix, **dtypes)
@@ -227,3 +227,13 @@ def iteration(prefill_tokens: int, decode_seqs: int, decode_context: int, prefil
         return Scenario(phase="decode", batch=decode_seqs, context_len=max(1, decode_context), **dtypes)
     return Scenario(phase="mixed", batch=decode_seqs, prompt_len=length, context_len=max(1, decode_context),
                     prefix_len=prefix, prefill_batch=chunks, **dtypes)
+
+
+def _prompts(tokens: int, cap: int | None) -> int:
+    """How many equal prompts `tokens` prefill tokens are priced as: at least tokens / cap, and a count that
+    divides them, so the step runs exactly `tokens` through its linear layers (a GEMM's time steps at tile
+    boundaries: one token too many can cost a wave); up to twice the fewest, else the fewest (rounding up)."""
+    if not cap or tokens <= cap:
+        return 1
+    fewest = -(-tokens // cap)
+    return next((n for n in range(fewest, 2 * fewest + 1) if tokens % n == 0), fewest)
