@@ -12,7 +12,7 @@ def affine(p, d, c):
 
 
 def test_one_request_alone_is_a_prefill_then_one_decode_step_per_further_token():
-    prompt, output, arrival = 700, 9, 2.5
+    prompt, output, arrival = 704, 9, 2.5  # 704 = 11 x 64: a point of the table's token axis
     config = LoopConfig(kv_capacity_tokens=100_000, max_context=8192)
     run = simulate_requests([arrival], [prompt], [output], affine, config, direct=True)
     ttft = affine(prompt, 0, 0)[0]
@@ -29,7 +29,7 @@ def test_one_request_alone_is_a_prefill_then_one_decode_step_per_further_token()
     assert list(run.iterations["d"]) == [0] + [1] * (output - 1)
     assert list(run.iterations["c"]) == [0] + [prompt + k - 1 for k in range(1, output)]
     assert run.iterations["joules"].sum() == pytest.approx(0.1 * prompt + 0.3 * (output - 1))
-    # The interpolated table gives the same up to rounding: the affine cost is multilinear.
+    # The table gives the same up to rounding: P is one of its points and the affine cost is linear in D and C.
     tabled = simulate_requests([arrival], [prompt], [output], affine, config)
     np.testing.assert_allclose(tabled.token_times(0), expected, rtol=1e-12)
 

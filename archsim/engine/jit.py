@@ -119,3 +119,28 @@ class first_compile_notice:
             except OSError:
                 pass
         return False
+
+
+def purge_stale_cache(folder, sources) -> None:
+    """numba keys a cached kernel on its own source file only; kernels that call kernels of other modules
+    (inlined or not) keep their old machine code when only a callee's file changes. Hash the `sources`
+    (file names in `folder`) and, if the hash differs from the one stored with the cache, remove the
+    folder's cache files so numba recompiles them on first use. Read-only installs skip the check."""
+    import hashlib
+    from pathlib import Path
+
+    here = Path(folder)
+    try:
+        digest = hashlib.sha1()
+        for name in sources:
+            digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+        cache = here / "__pycache__"
+        stamp = cache / "kernels.sha1"
+        if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+            return
+        cache.mkdir(exist_ok=True)
+        for f in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            f.unlink(missing_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:
+        pass

@@ -25,8 +25,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsim.engine.jit import njit
-from archsim.serving.iteration_table import _interpolate
+from pathlib import Path
+
+from archsim.engine.jit import njit, purge_stale_cache
+
+# The loop calls kernels of these files: a change to any of them must recompile it (engine/jit.py says why).
+purge_stale_cache(Path(__file__).parent, ("kernel.py", "kernel_ops.py", "kernel_schedulers.py", "state.py",
+                                          "iteration_table.py", "../engine/jit.py"))
+
+from archsim.serving.iteration_table import _interpolate  # noqa: E402
 from archsim.serving.kernel_ops import RUN, WAIT, _blocks, _free, _push_back, _remove
 from archsim.serving.kernel_schedulers import _schedule
 from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_BLOCK_TOKENS, C_DIRECT, C_MAX_BATCHED,

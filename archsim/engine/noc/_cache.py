@@ -9,8 +9,9 @@ from the one stored with the cache, this package's cache files are removed
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from archsim.engine.jit import purge_stale_cache
 
 _HERE = Path(__file__).resolve().parent
 # the modules whose code ends up in compiled kernels
@@ -19,20 +20,7 @@ _KERNEL_SOURCES = ("bits.py", "state.py", "allocators.py", "router.py", "termina
 
 
 def purge_stale_kernel_cache() -> None:
-    try:
-        digest = hashlib.sha1()
-        for name in _KERNEL_SOURCES:
-            digest.update(name.encode() + b"\0" + (_HERE / name).read_bytes())
-        cache = _HERE / "__pycache__"
-        stamp = cache / "kernels.sha1"
-        if stamp.is_file() and stamp.read_text() == digest.hexdigest():
-            return
-        cache.mkdir(exist_ok=True)
-        for f in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
-            f.unlink(missing_ok=True)
-        stamp.write_text(digest.hexdigest())
-    except OSError:
-        pass
+    purge_stale_cache(_HERE, _KERNEL_SOURCES)
 
 
 _NOTICED: set[str] = set()
