@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands.common import add_mapping_arguments, add_scenario_arguments, scenario_from_args, write_json
+from archsim.commands.common import (add_html_argument, add_mapping_arguments, add_scenario_arguments,
+                                     scenario_from_args, write_html_report, write_json)
 from archsim.commands.run import add_whatif_argument, run_one
 from archsim.errors import ArchsimInputError
 
@@ -18,6 +19,7 @@ def add_arguments(p) -> None:
     add_mapping_arguments(p)
     add_whatif_argument(p)
     p.add_argument("--json", metavar="FILE", help="also write every chip's summary as JSON")
+    add_html_argument(p)
     p.epilog = ("-o KEY=VALUE applies to every chip's mapper; -o CHIP:KEY=VALUE to that chip only "
                 "(e.g. -o dgx-h100:tp=8).")
 
@@ -45,7 +47,7 @@ def chip_args(args, chip: str, chips: list[str]):
 
 
 def run(args) -> int:
-    from archsim.report.compare import compare, render_compare
+    from archsim.report.compare import Comparison, compare
 
     if len(args.targets) < 2:
         raise ArchsimInputError("compare needs at least one chip and a workload: "
@@ -56,9 +58,10 @@ def run(args) -> int:
         raise ArchsimInputError(f"compare got {', '.join(repeated)} more than once; each chip is one row, and "
                                 "'-o CHIP:KEY=VALUE' options are keyed by chip name. To compare settings of one "
                                 "chip, use a sweep (archsim sweep) or copy its YAML under another name.")
-    rows = compare(chips, lambda chip: run_one(chip_args(args, chip, chips), chip))
-    print(render_compare(rows, args.workload, scenario_text(args)))
+    comparison = Comparison(args.workload, scenario_text(args),
+                            compare(chips, lambda chip: run_one(chip_args(args, chip, chips), chip)))
+    print(comparison.render())
     if args.json:
-        write_json(args.json, {"workload": args.workload, "scenario": scenario_text(args),
-                               "rows": [row.to_dict() for row in rows]})
+        write_json(args.json, comparison.to_dict())
+    write_html_report(args, comparison)
     return 0

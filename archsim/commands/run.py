@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands.common import (add_single_run_arguments, options_from_args, overrides_from_args,
-                                     scenario_from_args, write_json)
+from archsim.commands.common import (add_html_argument, add_single_run_arguments, options_from_args,
+                                     overrides_from_args, scenario_from_args, write_html_report, write_json)
 
 NAME = "run"
 HELP = "simulate a workload (a model or gemm:MxNxK / gemv:NxK) on a chip or system"
@@ -29,6 +29,7 @@ def add_arguments(p) -> None:
     p.add_argument("--trace", metavar="FILE",
                    help="write a Chrome/Perfetto trace of the simulated timeline (open in ui.perfetto.dev)")
     p.add_argument("--plot", metavar="DIR", help="write PNG and SVG plots (roofline, time breakdown, heatmaps)")
+    add_html_argument(p)
 
 
 def run_one(args, chip: str):
@@ -64,4 +65,5 @@ def run(args) -> int:
         print(message)
     if args.json:
         write_json(args.json, result.to_dict())
+    write_html_report(args, result, trace=args.trace)
     return 0

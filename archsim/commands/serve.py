@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from archsim.commands.common import add_mapping_arguments, options_from_args, overrides_from_args, write_json
+from archsim.commands.common import (add_html_argument, add_mapping_arguments, options_from_args,
+                                     overrides_from_args, write_html_report, write_json)
 from archsim.errors import ArchsimInputError
 
 NAME = "serve"
@@ -60,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--csv", metavar="FILE", help="write one row per request")
     g.add_argument("--timeline", metavar="FILE", help="write a Chrome/Perfetto trace of requests and iterations")
     g.add_argument("--plot", metavar="DIR", help="write latency CDFs, throughput vs latency, KV use (PNG, SVG)")
+    add_html_argument(g)
 
 
 def parse_slo(text: str | None) -> dict:
@@ -164,6 +166,7 @@ def _write_outputs(args, result, search) -> None:
 
         written = write_plots(result, args.plot, search)
         print(f"plots: {', '.join(sorted(written))} in {args.plot} (PNG and SVG)")
+    write_html_report(args, result, search=search, trace=args.timeline)
 
 
 def _ms(value) -> str:

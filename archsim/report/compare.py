@@ -37,6 +37,36 @@ class CompareRow:
                 "energy": r.energy, "cost": r.cost, "provenance": r.provenance}
 
 
+@dataclass
+class Comparison:
+    """`archsim compare`'s result: one row per chip (a RunResult, or the reason it is infeasible)."""
+    workload: str
+    scenario: str  # the scenario in words ("batch 1, int8, context 1024")
+    rows: list[CompareRow]
+
+    def to_dict(self) -> dict:
+        """The JSON of `archsim compare --json`."""
+        return {"workload": self.workload, "scenario": self.scenario, "rows": [row.to_dict() for row in self.rows]}
+
+    def results(self) -> list:
+        """The RunResults of the feasible rows, in row order."""
+        return [row.result for row in self.rows if row.result is not None]
+
+    def render(self) -> str:
+        return render_compare(self.rows, self.workload, self.scenario)
+
+    def to_pandas(self):
+        """One row per chip: the columns of `to_dict()['rows']` with dicts flattened (`utilization.compute`)."""
+        from archsim.report.tables import frame, flatten
+
+        return frame([flatten(row.to_dict(), skip=("energy", "cost", "provenance")) for row in self.rows])
+
+    def _repr_html_(self) -> str:
+        from archsim.report.html.notebook import compare_fragment
+
+        return compare_fragment(self)
+
+
 def _rate(x: float) -> str:
     """Tokens/s, compact: 24.0, 246,981, 31.63M."""
     if x >= 1e6:
