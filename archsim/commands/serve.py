@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from archsim.commands.common import (add_html_argument, add_mapping_arguments, options_from_args,
                                      overrides_from_args, write_html_report, write_json)
@@ -62,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timeline", metavar="FILE", help="write a Chrome/Perfetto trace of requests and iterations")
     g.add_argument("--plot", metavar="DIR", help="write latency CDFs, throughput vs latency, KV use (PNG, SVG)")
     add_html_argument(g)
+    g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bar for the rate search (drawn only on a terminal anyway)")
 
 
 def parse_slo(text: str | None) -> dict:
@@ -118,14 +119,15 @@ def run(args) -> int:
     if args.find_max_rate:
         from archsim.serving.rate_search import find_max_rate
 
-        def progress(point):
-            print(f"  rate {point['rate']:,.3f}/s: P99 TTFT {_ms(point['ttft_p99_s'])} ms, P99 TPOT "
-                  f"{_ms(point['tpot_p99_s'])} ms -> {'meets' if point['meets'] else 'misses'} the SLO",
-                  file=sys.stderr)
+        from archsim.progress import progress_bar
 
-        search = find_max_rate(lambda rate: serve(setup.system, args.workload, spec, setup=setup, rate=rate),
-                               spec.slo.ttft, spec.slo.tpot, start=spec.arrivals.rate,
-                               tolerance=args.rate_tolerance, progress=progress)
+        with progress_bar(None, "rate search") as advance:
+            def progress(point):
+                advance(note=f"{point['rate']:,.3f}/s {'meets' if point['meets'] else 'misses'} the SLO")
+
+            search = find_max_rate(lambda rate: serve(setup.system, args.workload, spec, setup=setup, rate=rate),
+                                   spec.slo.ttft, spec.slo.tpot, start=spec.arrivals.rate,
+                                   tolerance=args.rate_tolerance, progress=progress)
         print(render_search(search))
         result = search.best
         if result is None:

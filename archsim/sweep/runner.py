@@ -7,15 +7,16 @@ sweep (Ctrl-C, a killed process, a lost worker) resumes where it stopped.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from archsim.progress import progress_bar
 from archsim.sweep.db import ResultsDB
 from archsim.sweep.executors import LostPoints, default_jobs, points_iter
-from archsim.sweep.progress import Progress
 from archsim.sweep.spec import SweepSpec
 
 
@@ -99,7 +100,9 @@ def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, 
         from archsim.sweep.executors import dask_client
 
         client = owned_client = dask_client(scheduler)
-    bar = Progress(summary.total, summary.skipped, enabled=progress)
+    bars = contextlib.ExitStack()
+    advance = (bars.enter_context(progress_bar(summary.total, f"sweep {spec.name}", summary.skipped))
+               if progress else (lambda ok=True, note="": None))
     start = time.perf_counter()
     failed: Counter = Counter()
     configs = {p.key: p.config() for p in todo}
@@ -115,7 +118,7 @@ def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, 
                 summary.ok += 1
             else:
                 failed[row["error_kind"]] += 1
-            bar.update(row["status"] == "ok")
+            advance(row["status"] == "ok")
             if on_row is not None:
                 on_row(row)
     except LostPoints as exc:
@@ -126,7 +129,7 @@ def run_sweep(spec: SweepSpec, db_path: str | Path, *, jobs: int | None = None, 
         if hasattr(rows, "close"):
             rows.close()  # stops the executor: cancels queued points, waits for running ones
         db.close()
-        bar.close()
+        bars.close()
         if owned_client is not None:
             owned_client.close()
     summary.failed = dict(failed)

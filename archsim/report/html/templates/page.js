@@ -58,7 +58,7 @@
   var BASE_LAYOUT = {
     margin: { l: 64, r: 20, t: 48, b: 56 }, font: { size: 12, family: "system-ui, sans-serif" },
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff", hoverlabel: { namelength: -1 },
-    legend: { orientation: "h", y: -0.22 }
+    legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom" }
   };
   var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
