@@ -7,14 +7,23 @@ what `to_pandas()` turns into a DataFrame, column for column.
 from __future__ import annotations
 
 
-def frame(records: list[dict], columns: list[str] | None = None):
-    """A pandas DataFrame of `records` (one dict per row)."""
+def _pandas():
     try:
         import pandas as pd
     except ImportError:
         raise ImportError("to_pandas() needs pandas: pip install 'archsim[pandas]' (or pip install pandas); "
-                          "the same rows are available without it as plain dicts") from None
-    return pd.DataFrame.from_records(records, columns=columns)
+                          "the same rows are available without it as plain dicts (.records())") from None
+    return pd
+
+
+def frame(records: list[dict], columns: list[str] | None = None):
+    """A pandas DataFrame of `records` (one dict per row)."""
+    return _pandas().DataFrame.from_records(records, columns=columns)
+
+
+def frame_of_columns(columns: dict):
+    """A pandas DataFrame of equal-length columns (name -> array)."""
+    return _pandas().DataFrame(dict(columns))
 
 
 def flatten(d: dict, prefix: str = "", skip: tuple[str, ...] = ()) -> dict:
