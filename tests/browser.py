@@ -45,18 +45,24 @@ class Browser:
             self._profile, executable_path=chromium_path(), headless=True, args=ARGS, viewport=DESKTOP,
             offline=True)
 
+        # One tab for every page: a new tab costs a renderer process (seconds on a busy machine), while
+        # navigating the same tab from file to file reuses it.
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")
+                     if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+
     def open(self, path: Path, viewport: dict = DESKTOP, timeout_ms: int = 20000):
         """(page, errors): the page loaded from `path` with its plots drawn, and every console error,
         page error and failed request seen on the way."""
-        page = self.context.new_page()
-        page.set_viewport_size(viewport)
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
-        page.goto(Path(path).resolve().as_uri())
-        page.wait_for_function("document.documentElement.getAttribute('data-ready') === '1'", timeout=timeout_ms)
-        return page, errors
+        self.errors = []
+        self.page.set_viewport_size(viewport)
+        self.page.goto(Path(path).resolve().as_uri())
+        self.page.wait_for_function("document.documentElement.getAttribute('data-ready') === '1'",
+                                    timeout=timeout_ms, polling=50)
+        return self.page, self.errors
 
     def close(self) -> None:
         try:

@@ -57,11 +57,11 @@ def side_by_side(comparison) -> str:
     if done:
         label, _, _ = headline(done[0][1])
         values = [headline(row.result)[2] if row.result else None for row in rows]
-        keys = [f"rows.{i}." + headline(row.result)[1] if row.result else None for i, row in enumerate(rows)]
+        keys = [f"results.{i}." + headline(row.result)[1] if row.result else None for i, row in enumerate(rows)]
         lines.append(_metric_row(label, values, keys, lambda v: format_quantity(v, "time"), "min"))
     for label, attr, text, better in METRIC_ROWS:
         values = [getattr(row.result, attr) if row.result else None for row in rows]
-        keys = [f"rows.{i}.{attr}" if row.result and getattr(row.result, attr) is not None else None
+        keys = [f"results.{i}.{attr}" if row.result and getattr(row.result, attr) is not None else None
                 for i, row in enumerate(rows)]
         lines.append(_metric_row(label, values, keys, text, better))
     cells = []
@@ -77,7 +77,7 @@ def side_by_side(comparison) -> str:
     kinds = [k for k in WHATIF_COLUMNS if any(k in r.whatif for _, r in done)]
     for k in kinds:
         values = [row.result.whatif.get(k) if row.result else None for row in rows]
-        keys = [f"rows.{i}.whatif.{k}" if v is not None else None for i, v in enumerate(values)]
+        keys = [f"results.{i}.whatif.{k}" if v is not None else None for i, v in enumerate(values)]
         lines.append(_metric_row(f"speedup with {KIND_TITLES.get(k, k)} 2x", values, keys,
                                  lambda v: f"{v:.2f}x", None))
     for label, attr in (("mapper", None), ("fidelity", "fidelity")):

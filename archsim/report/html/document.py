@@ -122,6 +122,10 @@ def table(columns: list[str], rows: list[list], table_id: str = "", caption: str
     for row in shown:
         tds = []
         for i, c in enumerate(row):
+            if _reads_as(c.html, c.sort):  # the script sorts by the text itself: no need to repeat the value
+                cls = "n" if i in numeric else ""
+                tds.append(f'<td class="{cls}">{c.html}</td>')
+                continue
             sort = "" if c.sort is None else esc(c.sort if isinstance(c.sort, str) else repr(c.sort))
             cls = "n" if i in numeric else ("wrap" if isinstance(c.sort, str) and len(c.sort) > 60 else "")
             tds.append(f'<td class="{cls}" data-sort="{sort}">{c.html}</td>')
@@ -133,6 +137,19 @@ def table(columns: list[str], rows: list[list], table_id: str = "", caption: str
     ident = f' id="{esc(table_id)}"' if table_id else ""
     return (f'<div class="scroll"><table class="sortable"{ident}>{cap}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>{more}')
+
+
+def _reads_as(html_text: str, value) -> bool:
+    """Is the cell's text (plain, no markup) the value itself, or a string that sorts as it does?"""
+    if "<" in html_text or value is None:
+        return False
+    if isinstance(value, str):
+        return html_text == esc(value) and not _NUMBER.fullmatch(value.replace(",", ""))
+    return bool(_NUMBER.fullmatch(html_text.replace(",", ""))) and isinstance(value, (int, float)) \
+        and not isinstance(value, bool)
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def paragraphs(text: str) -> str:

@@ -4,9 +4,16 @@
   "use strict";
   var root = document.documentElement;
 
+  // A cell sorts by its data-sort value, or (when it has none) by its text: a number when it reads as one.
   function sortValue(td) {
     var raw = td.getAttribute("data-sort");
-    if (raw === null || raw === "") return { empty: true };
+    if (raw === null) {
+      raw = td.textContent.trim();
+      if (raw === "-") return { empty: true };
+      var shown = Number(raw.replace(/,/g, ""));
+      if (raw !== "" && !isNaN(shown)) return { number: shown };
+    }
+    if (raw === "") return { empty: true };
     var n = Number(raw);
     return isNaN(n) ? { text: raw.toLowerCase() } : { number: n };
   }
