@@ -56,7 +56,7 @@ _EXPORTS = {
     "run": "archsim.api",
     "compare": "archsim.api",
     "serve": "archsim.api",
-    "sweep": "archsim.api",
+    "sweep": "archsim.sweep",  # the package, callable (archsim/sweep/__init__.py)
     "build_graph": "archsim.pipeline",
     "RunResult": "archsim.report.result",
     "Comparison": "archsim.report.compare",
@@ -84,7 +84,8 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'archsim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"archsim.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 

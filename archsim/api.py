@@ -14,10 +14,9 @@ here computes a number.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
-from pathlib import Path
 
 from archsim.errors import ArchsimInputError
+from archsim.sweep.study import sweep  # archsim.sweep(...) is this too (the package is callable)
 
 
 def _scenario(scenario, fields: dict):
@@ -97,21 +96,4 @@ def serve(chip, workload: str, serving: str | None = None, *, scenario=None, opt
                           fidelity=fidelity)
 
 
-def sweep(spec, db: str | Path | None = None, *, jobs: int = 1, fidelity: str | None = None,
-          progress: bool = False):
-    """Run a sweep (a sweep YAML path or a SweepSpec) -> SweepResult of its points. `db`: the SQLite file
-    to write (and resume from); None keeps the results in a temporary file that is removed afterwards."""
-    from archsim.sweep.result import SweepResult
-    from archsim.sweep.runner import run_sweep
-    from archsim.sweep.spec import SweepSpec, load_sweep
-
-    spec = spec if isinstance(spec, SweepSpec) else load_sweep(str(spec))
-    if db is not None:
-        summary = run_sweep(spec, db, jobs=jobs, fidelity=fidelity, progress=progress)
-        return SweepResult.load(db, spec.name, summary)
-    with tempfile.TemporaryDirectory(prefix="archsim-sweep-") as tmp:
-        path = Path(tmp) / "sweep.sqlite"
-        summary = run_sweep(spec, path, jobs=jobs, fidelity=fidelity, progress=progress)
-        result = SweepResult.load(path, spec.name, summary)
-    result.db = "(temporary)"
-    return result
+__all__ = ["compare", "run", "scenario_text", "serve", "sweep"]

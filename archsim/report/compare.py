@@ -10,10 +10,9 @@ from typing import Callable
 
 from archsim.errors import InfeasibleError
 from archsim.report.economics import dollars, joules, watts
-from archsim.report.analysis import KIND_TITLES
+from archsim.report.analysis import KIND_TITLES, WHATIF_COLUMNS
 from archsim.units import format_quantity
 
-WHATIF_COLUMNS = ("compute", "memory", "noc", "interconnect")
 _SHORT = {"compute": "2x comp", "memory": "2x mem", "noc": "2x noc", "interconnect": "2x link"}
 
 
@@ -62,7 +61,7 @@ class Comparison:
         return frame([flatten(row.to_dict(), skip=("energy", "cost", "provenance")) for row in self.rows])
 
     def _repr_html_(self) -> str:
-        from archsim.report.html.notebook import compare_fragment
+        from archsim.report.markup.notebook import compare_fragment
 
         return compare_fragment(self)
 

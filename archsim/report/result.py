@@ -108,7 +108,7 @@ class RunResult:
         return frame(self.records(table))
 
     def _repr_html_(self) -> str:
-        from archsim.report.html.notebook import run_fragment
+        from archsim.report.markup.notebook import run_fragment
 
         return run_fragment(self)
 

@@ -90,7 +90,7 @@ class ServingResult:
         raise ValueError(f"table must be one of {', '.join(self.TABLES)}, got {table!r}")
 
     def _repr_html_(self) -> str:
-        from archsim.report.html.notebook import serve_fragment
+        from archsim.report.markup.notebook import serve_fragment
 
         return serve_fragment(self)
 

@@ -93,7 +93,7 @@ class SweepResult:
         return frame(self.records())
 
     def _repr_html_(self) -> str:
-        from archsim.report.html.notebook import sweep_fragment
+        from archsim.report.markup.notebook import sweep_fragment
 
         return sweep_fragment(self)
 

@@ -7,6 +7,7 @@ from archsim.report.economics import dollars, joules, watts
 from archsim.report.html import figures
 from archsim.report.html.document import (Card, Cell, Page, Section, cards, esc, fmt, notes_list, num,
                                           paragraphs, table)
+from archsim.report.markup.summaries import legend, scenario_text, stack_bar, summary_cards
 from archsim.report.plots import LINK_KEYS, ORIGIN_KEY, PARTS, SRAM_CAPACITY_KEY, SRAM_KEY, breakdown_data
 from archsim.report.text import fold_layers
 
@@ -14,53 +15,8 @@ from archsim.report.text import fold_layers
 MAX_OP_ROWS = 4000
 
 
-def scenario_text(r) -> str:
-    text = f"batch {r.batch}, {r.dtype}"
-    if r.prompt_len:
-        text += f", prompt {r.prompt_len:,}"
-    if r.context_len:
-        text += f", context {r.context_len:,}"
-    return text
-
-
 def title(r) -> str:
     return f"{r.workload} {r.phase} on {r.chip}"
-
-
-def headline(r, prefix: str = "") -> tuple[str, str, str]:
-    """(label, JSON key, value) of the run's main latency."""
-    if r.ttft_s is not None:
-        return "time to first token", prefix + "ttft_s", r.ttft_s
-    if r.tpot_s is not None:
-        return "time per output token", prefix + "tpot_s", r.tpot_s
-    return "latency", prefix + "latency_s", r.latency_s
-
-
-def summary_cards(r, prefix: str = "") -> str:
-    label, key, value = headline(r, prefix)
-    cp = r.critical_path
-    items = [Card(label, num(value, key=key, quantity="time")),
-             Card("tokens/s" if r.phase != "prefill" else "prompt tokens/s",
-                  num(r.tokens_per_s, key=prefix + "tokens_per_s"), "whole system"),
-             Card("tokens/s per user", num(r.tokens_per_s_per_user, key=prefix + "tokens_per_s_per_user")),
-             Card("chips used", num(r.chips_used, key=prefix + "chips_used"),
-                  f"of {r.peaks.get('chips', r.chips_used):,}" if r.peaks else ""),
-             Card("bottleneck", esc(cp.get("bottleneck_kind", r.bottleneck)) + (
-                 " " + num(cp["bottleneck_share"], key=prefix + "critical_path.bottleneck_share", quantity="pct")
-                 if cp.get("bottleneck_share") is not None else ""), "share of the critical path"),
-             Card("roofline bound", num(r.roofline_latency_s, key=prefix + "roofline_latency_s", quantity="time"),
-                  "every chip at peak on every operator")]
-    if r.energy_per_token_j is not None:
-        items.append(Card("energy per token", num(r.energy_per_token_j, joules(r.energy_per_token_j),
-                                                  prefix + "energy_per_token_j"), "whole system"))
-    if r.avg_power_w is not None:
-        items.append(Card("average power", num(r.avg_power_w, watts(r.avg_power_w), prefix + "avg_power_w")))
-    if r.cost_per_million_tokens is not None:
-        items.append(Card("cost per million tokens", num(r.cost_per_million_tokens,
-                                                         dollars(r.cost_per_million_tokens),
-                                                         prefix + "cost_per_million_tokens"),
-                          "capital + electricity"))
-    return cards(items)
 
 
 def provenance_table(r) -> str:
@@ -69,18 +25,6 @@ def provenance_table(r) -> str:
             ["config hash", p.get("config_hash")], ["mapper", p.get("mapper")], ["fidelity", p.get("fidelity")],
             ["options", ", ".join(f"{k}={v}" for k, v in (p.get("options") or {}).items()) or "-"]]
     return table(["", ""], rows)
-
-
-def stack_bar(parts: dict[str, float], total: float) -> str:
-    """A one-line stacked bar (widths only: the numbers are in the table beside it)."""
-    spans = "".join(f'<span class="{esc(k)}" style="width:{100 * v / total:.3f}%" title="{esc(k)}"></span>'
-                    for k, v in parts.items() if v > 0 and total > 0)
-    return f'<div class="stack">{spans}</div>'
-
-
-def legend(parts: dict[str, float]) -> str:
-    return '<p class="legend">' + "".join(f'<span class="key {esc(k)}"></span>{esc(KIND_TITLES.get(k, k))} '
-                                          for k, v in parts.items() if v > 0) + "</p>"
 
 
 def bottleneck_parts(page: Page, r, prefix: str = "") -> list[str]:

@@ -5,69 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsim.report.economics import dollars, joules, watts
+from archsim.report.economics import joules, watts
 from archsim.report.html import figures
 from archsim.report.html.document import Card, Cell, Page, cards, esc, notes_list, num, table
+from archsim.report.markup.summaries import _ms, latency_table, serve_summary_cards
 from archsim.report.tables import flatten
-
-LATENCIES = (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("itl_s", "inter-token"), ("e2e_s", "end-to-end"),
-             ("queue_s", "queueing"))
-STATS = ("mean", "p50", "p90", "p99", "max")
-
-
-def _ms(value, key: str | None = None) -> str:
-    return num(value, "-" if value is None else f"{value * 1e3:,.2f} ms", key)
-
-
-def summary_cards(result) -> str:
-    s = result.summary
-    lat, tp = s["latency"], s["throughput"]
-    items = [Card("requests finished", num(s["finished"], key="summary.finished"),
-                  f"of {s['requests']:,}; {s['rejected']:,} rejected, {s['unfinished']:,} unfinished"),
-             Card("output tokens/s", num(tp["output_tokens_per_s"], key="summary.throughput.output_tokens_per_s"),
-                  f"{tp['total_tokens_per_s']:,.1f} with prompts"),
-             Card("requests/s", num(tp["requests_per_s"], key="summary.throughput.requests_per_s"),
-                  "offered " + (f"{tp['offered_requests_per_s']:,.3f}/s" if tp.get("offered_requests_per_s")
-                                else "-")),
-             Card("P50 / P99 TTFT", _ms(lat["ttft_s"]["p50"], "summary.latency.ttft_s.p50") + " / "
-                  + _ms(lat["ttft_s"]["p99"], "summary.latency.ttft_s.p99")),
-             Card("P50 / P99 TPOT", _ms(lat["tpot_s"]["p50"], "summary.latency.tpot_s.p50") + " / "
-                  + _ms(lat["tpot_s"]["p99"], "summary.latency.tpot_s.p99")),
-             Card("P99 end-to-end", _ms(lat["e2e_s"]["p99"], "summary.latency.e2e_s.p99"))]
-    slo = s.get("slo")
-    if slo:
-        items.append(Card("goodput", num(slo["fraction_meeting"], key="summary.slo.fraction_meeting", quantity="pct"),
-                          f"{slo['goodput_requests_per_s']:,.3f} requests/s meet the SLO; P99s "
-                          + ("met" if slo["p99_met"] else "MISSED")))
-    e = result.energy
-    if e.get("energy_per_output_token_j") is not None:
-        items.append(Card("energy per output token", num(e["energy_per_output_token_j"],
-                                                         joules(e["energy_per_output_token_j"]),
-                                                         "energy.energy_per_output_token_j"),
-                          f"average power {watts(e.get('avg_power_w'))}"))
-    c = result.cost
-    if c and c.get("cost_per_million_tokens_usd") is not None:
-        items.append(Card("cost per million output tokens", num(c["cost_per_million_tokens_usd"],
-                                                                dollars(c["cost_per_million_tokens_usd"]),
-                                                                "cost.cost_per_million_tokens_usd"),
-                          "at this load"))
-    stable = s["stability"]
-    items.append(Card("stability", f'<span class="{"good" if stable["stable"] else "bad"}">'
-                                   f'{"stable" if stable["stable"] else "UNSTABLE"}</span>', stable["reason"]))
-    return cards(items)
-
-
-def latency_table(result) -> str:
-    lat = result.summary["latency"]
-    rows = []
-    for key, label in LATENCIES:
-        st = lat.get(key)
-        if not st:
-            continue
-        rows.append([label, *(Cell(_ms(st[q], f"summary.latency.{key}.{q}"), st[q]) for q in STATS),
-                     Cell.of(st["count"])])
-    return table(["latency", *STATS, "count"], rows, "latency")
-
 
 def latency_cdfs(page: Page, result) -> str:
     req = result.per_request
@@ -141,7 +83,7 @@ def build(result, *, search=None, trace: str | None = None, **_) -> Page:
                 f"{result.requests_description}", data)
     if trace:
         page.links.append(("Perfetto timeline (open it in ui.perfetto.dev)", trace))
-    page.section("Summary").add(summary_cards(result))
+    page.section("Summary").add(serve_summary_cards(result))
     page.section("Latency").add(latency_table(result), latency_cdfs(page, result))
     page.section("Load over time").add(*load_parts(page, result))
     if search is not None:

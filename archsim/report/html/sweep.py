@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from archsim.report.html import figures
 from archsim.report.html.document import Card, Cell, Page, cards, esc, num, table
+from archsim.report.markup.summaries import TABLE_METRICS, _cell
 
-TABLE_METRICS = ("latency_s", "tpot_s", "ttft_s", "tokens_per_s", "tokens_per_s_per_user", "bottleneck",
-                 "energy_per_token_j", "cost_per_million_tokens")
 LINE_METRICS = ("latency_s", "tokens_per_s")
 MAX_AXIS_PLOTS = 4
 
 
 def _label(result, row) -> str:
     return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in row["params"].items()) or row["key"]
-
-
-def _cell(v) -> Cell:
-    return Cell.of(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else Cell.text(v)
 
 
 def _metric_cell(v, key: str) -> Cell:
