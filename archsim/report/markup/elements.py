@@ -122,12 +122,11 @@ def table(columns: list[str], rows: list[list], table_id: str = "", caption: str
     for row in shown:
         tds = []
         for i, c in enumerate(row):
+            cls = "n" if i in numeric else ("wrap" if isinstance(c.sort, str) and len(c.sort) > 60 else "")
             if _reads_as(c.html, c.sort):  # the script sorts by the text itself: no need to repeat the value
-                cls = "n" if i in numeric else ""
                 tds.append(f'<td class="{cls}">{c.html}</td>')
                 continue
             sort = "" if c.sort is None else esc(c.sort if isinstance(c.sort, str) else repr(c.sort))
-            cls = "n" if i in numeric else ("wrap" if isinstance(c.sort, str) and len(c.sort) > 60 else "")
             tds.append(f'<td class="{cls}" data-sort="{sort}">{c.html}</td>')
         body.append(f"<tr>{''.join(tds)}</tr>")
     more = ""
