@@ -14,12 +14,20 @@ here computes a number.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from archsim.errors import ArchsimInputError
 from archsim.sweep.study import sweep  # archsim.sweep(...) is this too (the package is callable)
 
+if TYPE_CHECKING:  # for the annotations only: importing them costs numba/numpy at start-up
+    from archsim.hw.load import System
+    from archsim.report.compare import Comparison
+    from archsim.report.result import RunResult
+    from archsim.serving.result import ServingResult
+    from archsim.workload.model import Scenario
 
-def _scenario(scenario, fields: dict):
+
+def _scenario(scenario: "Scenario | None", fields: dict) -> "Scenario":
     from archsim.workload.model import Scenario
 
     names = {f.name for f in dataclasses.fields(Scenario)}
@@ -34,8 +42,9 @@ def _scenario(scenario, fields: dict):
     return dataclasses.replace(base, **fields).check()
 
 
-def run(chip, workload: str, scenario=None, *, mapper: str = "auto", options: dict | None = None,
-        overrides: list | None = None, fidelity: str = "task", whatif: bool | str = False, **scenario_fields):
+def run(chip: "str | System", workload: str, scenario: "Scenario | None" = None, *, mapper: str = "auto",
+        options: dict | None = None, overrides: list | None = None, fidelity: str = "task",
+        whatif: bool | str = False, **scenario_fields) -> "RunResult":
     """Simulate `workload` on `chip` (a name, a YAML path or a loaded System) -> RunResult.
 
     The scenario is `scenario` (an archsim.Scenario) with any of its fields given as keywords
@@ -54,16 +63,16 @@ def run(chip, workload: str, scenario=None, *, mapper: str = "auto", options: di
     return result
 
 
-def scenario_text(scenario) -> str:
+def scenario_text(scenario: "Scenario") -> str:
     """The scenario in words, as `archsim compare` prints it."""
     text = f"batch {scenario.batch}, {scenario.weight_dtype}"
     return text + (f", prompt {scenario.prompt_len}" if scenario.phase == "prefill" else
                    f", context {scenario.context_len}")
 
 
-def compare(chips: list[str], workload: str, scenario=None, *, mapper: str = "auto", options: dict | None = None,
-            overrides: list | None = None, fidelity: str = "task", whatif: bool | str = "auto",
-            **scenario_fields):
+def compare(chips: list[str], workload: str, scenario: "Scenario | None" = None, *, mapper: str = "auto",
+            options: dict | None = None, overrides: list | None = None, fidelity: str = "task",
+            whatif: bool | str = "auto", **scenario_fields) -> "Comparison":
     """One workload on several chips or systems -> Comparison (one row per chip; a chip on which the
     workload does not fit is a row with the reason). `options` apply to every chip's mapper; a key
     'CHIP:KEY' to that chip only (like -o dgx-h100:tp=8)."""
@@ -81,8 +90,9 @@ def compare(chips: list[str], workload: str, scenario=None, *, mapper: str = "au
     return Comparison(workload, scenario_text(sc), compare_rows(chips, one))
 
 
-def serve(chip, workload: str, serving: str | None = None, *, scenario=None, options: dict | None = None,
-          overrides: list | None = None, fidelity: str = "task", **flags):
+def serve(chip: "str | System", workload: str, serving: str | None = None, *, scenario: "Scenario | None" = None,
+          options: dict | None = None, overrides: list | None = None, fidelity: str = "task",
+          **flags) -> "ServingResult":
     """Serve a request stream -> ServingResult. `serving`: a serving YAML file (docs/serving.md); `flags`:
     its keys as the command line names them (rate=4, requests=200, prompt_tokens=500, output_tokens=100,
     scheduler="chunked", replicas=2, slo_ttft="2s", slo_tpot="200ms", trace="azure-conv", ...), which win

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -132,7 +133,11 @@ def test_cli_html_flags(tmp_path):
     assert main(["run", "h100-sxm", "tiny", "--html", str(tmp_path / "run.html")]) == 0
     assert main(["explain", "h100-sxm", "tiny", "--html", str(tmp_path / "explain.html")]) == 0
     assert main(["compare", "h100-sxm", "a100-sxm-80gb", "tiny", "--html", str(tmp_path / "c.html")]) == 0
-    for name in ("run", "explain", "c"):
+    assert main(["serve", "h100-sxm", "tiny", "--rate", "10", "--requests", "30", "--prompt-tokens", "50",
+                 "--output-tokens", "5", "--timeline", str(tmp_path / "t.json"), "--html", str(tmp_path / "s.html")]) == 0
+    assert 'href="t.json"' in (tmp_path / "s.html").read_text()
+    assert main(["validate", "--case", "tsp-mxm-ws-32x32-128x128x128", "--html", str(tmp_path / "v.html")]) == 0
+    for name in ("run", "explain", "c", "s", "v"):
         assert (tmp_path / f"{name}.html").read_text().startswith("<!DOCTYPE html>")
 
 
@@ -142,3 +147,24 @@ def test_a_run_without_html_loads_no_report_libraries():
              "print(sorted(m for m in ('rich', 'pandas', 'plotly', 'archsim.report.html') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_frontier_and_sweep_pages(tmp_path):
+    from archsim.cli import main
+    from archsim.sweep.frontier import FrontierResult, sweep
+
+    points, skipped = sweep(["dgx-h100"], "tiny", lambda b: archsim.Scenario(phase="decode", batch=b).check(),
+                            (1, 8), (0.5, 1.0), fidelity="roofline")
+    text = render_html(FrontierResult("tiny decode", points, skipped))
+    check_key_numbers(text, minimum=4 * len(points))
+    figures = json.loads(re.search(r'id="archsim-figures">(.*?)</script>', text, re.S).group(1))
+    fronts = [t for f in figures.values() for t in f["data"] if t["name"] == "Pareto frontier"]
+    assert fronts and all(len(t["x"]) >= 1 for t in fronts)
+
+    db = tmp_path / "s.sqlite"
+    spec = Path(__file__).resolve().parents[1] / "examples" / "h100_bandwidth_sweep.yaml"
+    assert main(["sweep", str(spec), "--db", str(db), "-j", "1", "--fidelity", "roofline", "-q"]) == 0
+    assert main(["results", str(db), "--html", str(tmp_path / "sweep.html")]) == 0
+    text = (tmp_path / "sweep.html").read_text()
+    check_key_numbers(text, minimum=9 * 3)
+    assert 'id="pareto"' in text

@@ -103,8 +103,7 @@ class first_compile_notice:
         except OSError:
             self.key, self.fresh = "", False
         self.shown = self.fresh and enabled()
-        self.bar = spinner(f"compiling the {self.name} kernels (first run only; `archsim warmup` compiles "
-                           "every kernel ahead of time)") if self.shown else None
+        self.bar = spinner(f"compiling the {self.name} kernels (first run only)") if self.shown else None
         if self.bar is not None:
             self.bar.__enter__()
         self.t0 = time.perf_counter()
@@ -119,7 +118,7 @@ class first_compile_notice:
         if exc_type is None and self.fresh:
             if self.shown:
                 print(f"archsim: {self.name} kernels compiled in {time.perf_counter() - self.t0:.0f} s (cached on "
-                      "disk)", file=sys.stderr, flush=True)
+                      "disk; `archsim warmup` compiles every kernel ahead of time)", file=sys.stderr, flush=True)
             try:
                 self.stamp.parent.mkdir(parents=True, exist_ok=True)
                 self.stamp.write_text(self.key)

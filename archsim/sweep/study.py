@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archsim.sweep.result import SweepResult
+    from archsim.sweep.spec import SweepSpec
 
 
-def sweep(spec, db: str | Path | None = None, *, jobs: int = 1, fidelity: str | None = None,
-          progress: bool = False):
+def sweep(spec: "str | Path | SweepSpec", db: str | Path | None = None, *, jobs: int = 1,
+          fidelity: str | None = None, progress: bool = False) -> "SweepResult":
     """Run a sweep (a sweep YAML path or a SweepSpec) -> SweepResult of its points. `db`: the SQLite file
     to write (and resume from); None keeps the results in a temporary file that is removed afterwards."""
     from archsim.sweep.result import SweepResult
