@@ -46,6 +46,12 @@ _EXPORTS = {
     "register_mapper": "archsim.mapping.base",
     "resolve_mapper": "archsim.mapping.base",
     "roofline": "archsim.mapping.roofline",
+    # mapping files and search (docs/mapping.md)
+    "load_mapping": "archsim.mapping.file",
+    "save_mapping": "archsim.mapping.file",
+    "effective_mapping": "archsim.mapping.file",
+    "search_mappings": "archsim.search.api",  # (not `search`: that name is the subpackage)
+    "load_space": "archsim.search.space",
     # engine
     "TaskGraph": "archsim.engine",
     "TaskGraphBuilder": "archsim.engine",
@@ -60,6 +66,7 @@ _EXPORTS = {
     "build_graph": "archsim.pipeline",
     "RunResult": "archsim.report.result",
     "Comparison": "archsim.report.compare",
+    "ServeComparison": "archsim.report.compare",
     "ServingResult": "archsim.serving.result",
     "SweepResult": "archsim.sweep.result",
     "ValidationReport": "archsim.validation.report",

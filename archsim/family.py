@@ -56,6 +56,9 @@ class Family:
     interconnect: str | None = None
     configs: str | None = None  # folder of bundled chip/system YAML files (absolute, or beside `home`)
     serving: str = ""  # module answering the serving layer (replica_options, kv_capacity, ...: docs/plugins.md)
+    # -> archsim.mapping.file.MappingSchema: the family's mapping files (archsim run --mapping, archsim search);
+    # None: its mappers take options only (docs/mapping.md)
+    mapping_schema: str | None = None
     home: str = ""  # file of the module defining FAMILY (set by discovery): relative `configs` resolve here
     extra: dict = field(default_factory=dict, compare=False)  # family-specific hooks (e.g. serving)
 

@@ -53,6 +53,26 @@ def run(chip: str | System, workload: str, scenario: Scenario | None = None, *, 
     return result_of_mapping(system, graph, scenario, bounds, mapping, fidelity)
 
 
+def step_cost(chip: str | System, workload: str, scenario: Scenario, *, options: dict | None = None,
+              fidelity: str = "task") -> tuple[float, float | None, str]:
+    """(latency s, dynamic joules or None, why none) of one step: the same stages as `run` (map -> simulate
+    -> energy) without assembling the per-operator result, for callers that time thousands of steps (the
+    serving layer's iteration costs). `run(...)` gives the same latency and `energy['dynamic_j']`."""
+    from archsim.energy.model import dynamic_joules
+
+    if fidelity not in ("task", "cycle"):
+        result = run(chip, workload, scenario, options=options, fidelity=fidelity)
+        return result.latency_s, result.energy.get("dynamic_j"), result.energy.get("note", "")
+    scenario = scenario.check()
+    system = chip if isinstance(chip, System) else load_system(chip)
+    graph = build_graph(workload, scenario)
+    chosen = resolve_mapper("auto", system.kind)
+    mapping = chosen.fn(system, graph, scenario, dict(chosen.parse_options(options or {}), fidelity=fidelity))
+    runs = simulate_mapping(mapping, graph.layers)
+    joules, why = dynamic_joules(system, graph, scenario, mapping, runs)
+    return sum(r.total_s for r in runs), joules, why
+
+
 def result_of_mapping(system: System, graph, scenario: Scenario, bounds, mapping, fidelity: str) -> RunResult:
     """The stages after mapping: simulate -> result -> energy and cost."""
     runs = simulate_mapping(mapping, graph.layers)

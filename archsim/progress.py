@@ -76,3 +76,38 @@ def spinner(what: str) -> Iterator[None]:
     with _progress(transient=True) as bar:
         bar.add_task(what, total=None, extra="")
         yield
+
+
+class Progress:
+    """A counted bar as an object (for code that ticks from several places, like the mapping search):
+    `update(ok)`, a `total` that may change while it runs, `close()`. Draws only when `enabled()` and
+    `enabled` (the caller's --quiet); otherwise every call does nothing."""
+
+    def __init__(self, total: int, already: int = 0, enabled: bool = True, what: str = "points"):
+        self._total, self.done, self.failed = total, 0, 0
+        self._bar = self._task = None
+        if enabled and globals()["enabled"]() and total > already:
+            self._bar = _progress(transient=False)
+            self._bar.start()
+            self._task = self._bar.add_task(what, total=total, completed=already, extra="")
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self._total = value
+        if self._bar is not None:
+            self._bar.update(self._task, total=value)
+
+    def update(self, ok: bool = True) -> None:
+        self.done += 1
+        self.failed += not ok
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, extra=f"{self.failed} failed" if self.failed else "")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

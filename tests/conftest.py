@@ -11,9 +11,11 @@ import pytest
 SLOW_FILES = {
     "test_noc_booksim.py", "test_noc_cli.py", "test_noc_crosscheck.py", "test_noc_kernel.py", "test_noc_wafer.py",
     "test_mesh_cycle.py", "test_jit_parity.py", "test_sweep_kill.py", "test_sweep_dask.py", "test_calibration.py",
+    "test_serving_error.py", "test_wheel.py",
 }
 # single tests elsewhere that run the network or a long simulation
-SLOW_TESTS = {"test_noc_unwritable_json", "test_70b_prefill_of_2048_tokens_on_four_cs3_runs_in_chunks"}
+SLOW_TESTS = {"test_noc_unwritable_json", "test_70b_prefill_of_2048_tokens_on_four_cs3_runs_in_chunks",
+              "test_gpu_validation_cases_pass"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -37,7 +37,7 @@ def test_every_fit_gives_the_stored_constants_nearby(capsys):
     assert not moved
     assert main(["calibrate", "--check", "--scope", "local", "--family", "gpu"]) == 0
     out = capsys.readouterr().out
-    assert "every fit gives the stored constants" in out and "h100-sxm energy.l2" in out
+    assert "every fit gives the stored constants" in out and "h100-sxm energy.flop.bf16" in out
 
 
 def test_a_moved_constant_is_reported(monkeypatch):

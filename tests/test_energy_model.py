@@ -38,12 +38,13 @@ def test_breakdowns_add_up_to_the_total(chip, workload, options, extra):
 
 def test_idle_chips_still_draw_static_power():
     r = _run("dgx-h100", "llama3.1-8b", {"tp": "2"})
-    idle = float(load_system("dgx-h100").chip.power.idle)
+    chip = load_system("dgx-h100").chip
+    idle, active = float(chip.power.idle), float(chip.power.active)
     e = r.energy
-    assert r.chips_used == 2 and e["chips_charged"] == 8
+    assert r.chips_used == 2 and e["chips_charged"] == 8 and active > idle
     assert math.isclose(e["by_component_j"][STATIC_UNUSED], idle * 6 * r.latency_s, rel_tol=1e-12)
-    assert math.isclose(e["by_component_j"][STATIC_USED], idle * 2 * r.latency_s, rel_tol=1e-12)
-    assert e["energy_j"] >= idle * 8 * r.latency_s
+    assert math.isclose(e["by_component_j"][STATIC_USED], active * 2 * r.latency_s, rel_tol=1e-12)
+    assert e["energy_j"] >= (idle * 6 + active * 2) * r.latency_s
     # the same mapping on a 16-GPU system pays for 8 more idle GPUs and nothing else
     big = _run("dgx-h100", "llama3.1-8b", {"tp": "2"}, [("count", 16)])
     assert math.isclose(big.latency_s, r.latency_s)
@@ -62,7 +63,8 @@ def test_idle_chips_in_a_tsp_system():
 
 def test_dynamic_energy_scales_with_its_coefficient():
     base = _run("h100-sxm", "llama3.1-8b")
-    double = _run("h100-sxm", "llama3.1-8b", overrides=[("energy.hbm", "7.8 pJ/bit")])
+    hbm = float(load_system("h100-sxm").chip.energy.hbm) * 1e12 / 8  # J/byte -> pJ/bit
+    double = _run("h100-sxm", "llama3.1-8b", overrides=[("energy.hbm", f"{2 * hbm!r} pJ/bit")])
     b, d = base.energy["by_component_j"], double.energy["by_component_j"]
     assert math.isclose(d["hbm"], 2 * b["hbm"], rel_tol=1e-9)
     assert math.isclose(d["l2"], b["l2"], rel_tol=1e-12) and math.isclose(d["tensor"], b["tensor"], rel_tol=1e-12)
@@ -135,7 +137,9 @@ def test_every_bundled_chip_has_idle_power_and_a_full_energy_section(name):
     chip = load_system(name).chip
     assert chip.power.idle is not None and 0 < chip.power.idle < chip.power.tdp
     for path, value in _leaves(chip.energy, "energy."):
-        unsupported = path == "energy.flop.fp8" and chip.kind == "gpu" and chip.compute.fp8 is None
+        dtype = path.rsplit(".", 1)[-1]
+        unsupported = (path.startswith("energy.flop.") and dtype in ("fp8", "fp6", "fp4") and chip.kind == "gpu"
+                       and chip.compute.get(dtype) is None)
         assert (value is None) == unsupported, f"{name}: {path} = {value}"
 
 

@@ -7,6 +7,7 @@ from archsim.hw.load import load_system
 from archsim.calibration import (COLLECTIVE_BASE_S, KERNEL_LAUNCH_S, NVLINK_PROTOCOL_EFFICIENCY,
                                              STREAM_BYTES_IN_FLIGHT_PER_THREAD)
 from archsim.families.gpu.mapper.chip import estimate_cycles, gpu_chip
+from archsim.families.gpu.mapper.collectives import choose, net_of, ring
 from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.kernels import STREAM_THREADS, decode_attention, prefill_attention, streaming_kernel
 
@@ -27,7 +28,32 @@ def test_one_row_kernel_is_latency_bound_by_littles_law():
 def test_large_streaming_kernel_runs_at_the_achievable_hbm_rate():
     size = 512e6
     kern = streaming_kernel(H100, "add", 0, size, size / 6)
-    assert estimate_cycles(kern, H100) == pytest.approx(size / H100.hbm_per_cycle + H100.latency_cycles, rel=1e-6)
+    assert estimate_cycles(kern, H100) == pytest.approx(size / H100.hbm_per_cycle + H100.hbm_startup_cycles,
+                                                        rel=1e-6)
+
+
+def test_a_dram_stream_costs_the_fitted_overhead_plus_its_bytes_in_a_graph():
+    """launch gap + stream startup = STREAM_KERNEL_OVERHEAD_S: t = a + V / b, as the microbenchmark fit says."""
+    from archsim.calibration import STREAM_KERNEL_OVERHEAD_S
+    from archsim.pipeline import run
+    from archsim.workload.model import Scenario
+
+    size = 512 * 2**20
+    got = run("a100-sxm-80gb", f"stream:{size}", Scenario(), options={"host_overhead": False}).latency_s
+    peak = float(load_system("a100-sxm-80gb").chip.hbm.bandwidth)
+    assert got == pytest.approx(STREAM_KERNEL_OVERHEAD_S + size / (0.86 * peak), rel=2e-3)
+
+
+def test_activations_that_fit_in_l2_pay_no_dram_stream():
+    small = streaming_kernel(H100, "add", 0, 48e3, 8e3, l2_resident=True)
+    assert small.hbm_bytes == 0 and small.l2_bytes == 48e3
+    assert estimate_cycles(small, H100) < H100.hbm_startup_cycles
+
+
+def test_split_kv_decode_attention_adds_a_combine_kernel():
+    one = decode_attention(H100, "a", 0, 64, 128, 64, 8, 128, 2, 2, ())
+    many = decode_attention(H100, "a", 0, 1, 8192, 64, 8, 128, 2, 2, ())
+    assert len(one) == 1 and len(many) == 2 and many[1].hbm_bytes == 0
 
 
 @settings(max_examples=30, deadline=None)
@@ -55,25 +81,49 @@ def test_causal_prefill_attention_has_uneven_ctas_and_respects_tensor_peak():
 
 def test_decode_attention_reads_the_whole_kv_cache():
     ctx = 8192
-    kern = decode_attention(H100, "a", 0, 1, ctx, 64, 8, 128, 2, 2, ())
+    kern = decode_attention(H100, "a", 0, 1, ctx, 64, 8, 128, 2, 2, ())[0]
     cache = ctx * 8 * 128 * 2 * 2
     assert kern.hbm_bytes >= cache
     assert estimate_cycles(kern, H100) >= cache / H100.hbm_per_cycle
     assert kern.ctas >= H100.sms  # split-KV fills the GPU
 
 
-@pytest.mark.parametrize("algorithm,steps", [("allreduce", 14), ("allgather", 7), ("p2p", 1)])
-def test_collective_time_is_base_plus_steps_of_hop_latency_and_chunk(algorithm, steps):
-    size = 16 * 1024 * 1024
-    em = GpuEmitter(H100, SYSTEM.interconnect, cuda_graphs=True, host_overhead=False)
-    em.collective("L0.allreduce_attn", 0, algorithm, size, 8)
+@pytest.mark.parametrize("kind,steps", [("allreduce", 14), ("allgather", 7)])
+def test_nccl_ring_ll_time_is_base_plus_steps_of_hop_latency_and_half_rate_bytes(kind, steps):
+    size = 16 * 1024
+    net = net_of(SYSTEM, 8)
+    cost = ring(size, net, "LL", kind)
+    em = GpuEmitter(H100, net, cuda_graphs=True, host_overhead=False)
+    em.collective("L0.allreduce_attn", 0, cost)
     got = simulate(em.build()).makespan_cycles
-    chunk = size if algorithm == "p2p" else size / 8
-    hop = H100.cycles(float(SYSTEM.interconnect.hop_latency))
+    hop = float(SYSTEM.interconnect.hop_latency)
     payload_rate = float(SYSTEM.interconnect.link_bandwidth) * NVLINK_PROTOCOL_EFFICIENCY  # line rate less NCCL's protocol
-    per_step = hop + chunk / (payload_rate / H100.clock_hz)
-    expected = H100.cycles(KERNEL_LAUNCH_S) + H100.cycles(COLLECTIVE_BASE_S) + steps * per_step
-    assert got == pytest.approx(expected, abs=steps + 1)
+    expected = KERNEL_LAUNCH_S + COLLECTIVE_BASE_S + steps * hop + size * steps / 8 / (0.5 * payload_rate)
+    assert got == pytest.approx(H100.cycles(expected), abs=3)
+
+
+def test_nccl_picks_ring_ll_for_small_and_nvls_for_large_all_reduces_on_h100():
+    net = net_of(SYSTEM, 8)
+    assert choose(16e3, net, algorithm="nccl").algorithm == "ring/LL"
+    assert choose(8 * 2**30, net, algorithm="nccl").algorithm == "nvls"
+    a100 = net_of(load_system("dgx-a100"), 8)
+    assert choose(8 * 2**30, a100, algorithm="nccl").algorithm == "ring/Simple"  # no NVLS before Hopper
+
+
+def test_serving_stacks_use_one_shot_for_decode_sized_all_reduces():
+    net = net_of(SYSTEM, 8)
+    small, nccl = choose(16e3, net), choose(16e3, net, algorithm="nccl")
+    assert small.algorithm == "oneshot" and small.seconds(net) < nccl.seconds(net)
+    assert choose(2e6, net).algorithm in ("twoshot", "nvls") and choose(1e9, net).algorithm == "nvls"
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.floats(8, 1e10))
+def test_the_chosen_all_reduce_is_never_slower_than_any_option(size):
+    net = net_of(SYSTEM, 8)
+    best = choose(size, net).seconds(net)
+    for algorithm in ("nccl", "ring", "nvls", "oneshot", "twoshot"):
+        assert best <= choose(size, net, algorithm=algorithm).seconds(net) * (1 + 1e-12)
 
 
 def test_attention_of_fp8_models_runs_at_the_16_bit_tensor_rate():

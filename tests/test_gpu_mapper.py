@@ -116,3 +116,34 @@ def test_gpu_validation_cases_pass():
     assert len(results) >= 16
     for r in results:
         check_case(r)
+
+
+def test_fp4_weights_run_on_blackwell_fp4_and_weight_only_before():
+    """NVFP4 on B200 uses its FP4 tensor cores; int4 and fp4 on H100 dequantize into 16-bit GEMMs."""
+    from archsim.families.gpu.schema import math_dtype
+    from archsim.hw.load import load_system
+
+    b200, h100, a100 = (load_system(c).chip for c in ("b200", "h100-sxm", "a100-sxm-80gb"))
+    assert math_dtype(b200, "fp4") == "fp4" and math_dtype(b200, "mxfp4") == "fp4"
+    assert math_dtype(h100, "fp4") == "bf16" and math_dtype(h100, "int4", "fp16") == "fp16"
+    assert math_dtype(a100, "fp8") == "bf16" and math_dtype(h100, "fp8") == "fp8"
+    fp4 = run("b200", "llama3.1-70b", Scenario(phase="decode", weight_dtype="fp4"))
+    bf16 = run("b200", "llama3.1-70b", Scenario(phase="decode"))
+    assert 2.5 < bf16.latency_s / fp4.latency_s < 3.6  # 4.5 of 16 bits: about 3.5x fewer bytes, less fixed costs
+    int4 = run("h100-sxm", "llama3.1-8b", Scenario(phase="prefill", prompt_len=2048, weight_dtype="int4"))
+    dense = run("h100-sxm", "llama3.1-8b", Scenario(phase="prefill", prompt_len=2048))
+    assert int4.latency_s >= dense.latency_s * 0.97  # weight-only: no faster tensor cores for a compute-bound prefill
+
+
+@pytest.mark.parametrize("chip,workload,fragment", [
+    ("groq-lpu-576", "allreduce:1M", "multi-GPU"), ("h100-sxm", "allreduce:1M", "at least 2 GPUs"),
+    ("dgx-h100", "allreduce:1X", "allreduce:BYTES"), ("dgx-h100", "stream:0", "stream:BYTES")])
+def test_single_collective_and_stream_workloads_refuse_what_they_cannot_run(chip, workload, fragment):
+    with pytest.raises(ArchsimInputError, match=fragment):
+        run(chip, workload, Scenario())
+
+
+def test_all_reduce_workload_reproduces_nccl_bus_bandwidth_on_dgx_h100():
+    seconds = run("dgx-h100", "allreduce:8G", Scenario(), options={"allreduce": "nccl", "host_overhead": False}).latency_s
+    busbw = 8 * 2**30 / seconds * 14 / 8 / 1e9
+    assert 440 < busbw < 480  # NVLS; nccl-tests: ~476-480 GB/s

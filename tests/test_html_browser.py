@@ -122,3 +122,19 @@ def test_sweep_and_validate_pages(browser, shots, tmp_path):
     report = ValidationReport(run_cases(["tsp"]), ["tsp cases"])
     write_html(report, tmp_path / "validate.html")
     check_page(browser, tmp_path / "validate.html", shots, "validate", min_keys=10)
+
+
+def test_serving_compare_page(browser, shots, tmp_path):
+    from archsim.cli import main
+
+    page_path = tmp_path / "race-serve.html"
+    assert main(["compare", "--serve", "h100-sxm", "a100-sxm-80gb", "tiny", "--rate", "20", "--requests", "100",
+                 "--prompt-tokens", "200", "--output-tokens", "20", "--slo", "ttft_p99=1s,tpot_p99=100ms",
+                 "--html", str(page_path)]) == 0
+
+    def side_by_side(page):
+        header = page.evaluate("Array.from(document.querySelectorAll('#side-by-side thead th')).map(t => t.textContent)")
+        assert header == ["", "h100-sxm", "a100-sxm-80gb"]
+
+    data = check_page(browser, page_path, shots, "compare-serve", min_keys=40, also=side_by_side)
+    assert [r["chip"] for r in data["rows"]] == ["h100-sxm", "a100-sxm-80gb"]

@@ -24,13 +24,13 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "serving"
 def test_kv_capacity_of_llama3_8b_on_one_h100_by_hand():
     """80 GB - 8.03 B params x 2 B - the workspace of an 8,192-token prefill (attention is fused, so its
     largest unfused operator, the SwiGLU activation: reads 2 x 8192 x 14336 and writes 8192 x 14336 values
-    of 2 B, doubled as the mapper's check does), over 2 x 32 layers x 8 K/V heads x 128 x 2 B = 131,072 B per token;
+    of 2 B, plus the residual stream of 8192 x 4096 values, as the mapper's check counts them), over 2 x 32 layers x 8 K/V heads x 128 x 2 B = 131,072 B per token;
     less the largest iteration's new tokens (256 decodes + 8,192 prefill tokens)."""
     system, model = load_system("h100-sxm"), load_transformer("llama3.1-8b")
     tokens, why = kv_capacity_tokens(system, "llama3.1-8b", model, Scenario(), {"tp": 1, "pp": 1},
                                      max_batched_tokens=8192, max_seqs=256)
     weights = parameter_count(model) * 2
-    workspace = 2 * (3 * 8192 * 14336) * 2
+    workspace = (3 * 8192 * 14336 + 8192 * 4096) * 2
     assert tokens == int((80e9 - weights - workspace) // 131072) - 256 - 8192
     assert "131,072" not in why and "128.0 KiB per token" in why and f"{tokens:,} tokens" in why
 

@@ -229,3 +229,25 @@ def test_decode_notes_say_what_the_speed_is_and_flag_the_assumed_links(groq_70b)
     assert groq_70b.extra["tp"] > 8 and any("ASSUMED placement" in n for n in groq_70b.notes)
     node = run("groq-lpu-576", "llama2-70b", INT8, options={"tp": "8", "pp": "72"})
     assert not any("ASSUMED placement" in n for n in node.notes)
+
+
+@pytest.mark.parametrize("model", ["llama3.1-70b", "qwen2-72b", "llama2-70b", "llama3.1-8b", "mixtral-8x7b"])
+def test_every_model_that_fits_the_system_maps_at_tp8(model):
+    """An embedding or LM head that leaves no room for a layer on its chip gets a stage of its own."""
+    scenario = Scenario(phase="decode", context_len=1024, weight_dtype="int8")
+    r = run("groq-lpu-576", model, scenario, options={"tp": "8"})
+    assert r.chips_used % 8 == 0 and r.chips_used <= 576
+    fp = footprint(build_graph(model, scenario))
+    layers = stage_layers(fp, 8, r.chips_used // 8, float(load_system("groq-lpu").chip.sram.capacity))
+    assert sum(layers) == fp.layers and min(layers[1:-1] or [1]) >= 1
+
+
+def test_chips_option_reproduces_the_public_split_and_auto_says_why_it_differs():
+    deployed = run("groq-lpu-576", "llama2-70b", INT8, options={"chips": "576", "tp": "8"})
+    assert deployed.chips_used == 576 and deployed.extra["pp"] == 72
+    fastest = run("groq-lpu-576", "llama2-70b", INT8, options={"chips": "576"})
+    assert fastest.chips_used == 576 and fastest.latency_s < deployed.latency_s
+    auto = run("groq-lpu-576", "llama2-70b", INT8)
+    assert any("auto minimizes one step's latency" in n for n in auto.notes)
+    with pytest.raises(InfeasibleError, match="chips=100"):
+        run("groq-lpu-576", "llama2-70b", INT8, options={"chips": "100"})

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 KNOWN_OUTSIDE = {
     "gpu-h100-8b-best": "-",  # endpoint configuration unknown (Artificial Analysis)
-    "gpu-h100-power-b128": "-",  # model and context unknown; batch-128 power under the quote
+    "gpu-h100-power-b1": "+",  # 3P quote of a serving benchmark; the per-byte energy is fitted on scalar loads
+    "gpu-h200-stream-64kb": "+",  # tiny kernels on that H200 took 2.2 us each in a graph, the A100's 1.3 us  # model and context unknown; batch-128 power under the quote
     "trtllm-a100-70b-fp16-tp4-ttft-128": "-",  # 2023 TensorRT-LLM short-prompt TTFT: a fixed cost not modelled
     "trtllm-a100-7b-fp16-ttft-128": "-",
     "trtllm-h100-70b-fp8-tp4-ttft-128": "-",
@@ -24,6 +25,27 @@ KNOWN_OUTSIDE = {
     "waferllm-energy-decode-8b-x8-dir": "-",
     "waferllm-energy-decode-8b-x8-x": "+",
     "waferllm-tdp-decode-8b-2x8-x": "+",
+    # TensorRT-LLM 0.9.0 static batch (validation_trtllm.py): fast at large batch, mostly Hopper FP8; first-token
+    # rows at 128 tokens carry the harness's 4-8 ms; NIM 1.8.0 at concurrency 1 (serving runtime per step)
+    "nim-h100-70b-fp8-tp2-itl-500": "-",
+    "nim-h100-70b-fp8-tp2-ttft-500": "-",
+    "trtllm09-static-a100-llama270b-bs512-tp8-128_2048": "+",
+    "trtllm09-static-a100-llama270b-bs64-tp4-2048_2048": "+",
+    "trtllm09-static-h100-llama270b-bs1024-tp2-128_128": "+",
+    "trtllm09-static-h100-llama270b-bs512-tp4-128_2048": "+",
+    "trtllm09-static-h100-llama270b-bs64-tp2-2048_2048": "+",
+    "trtllm09-static-h100-llama27b-bs896-tp1-128_128": "+",
+    "trtllm09-static-h200-llama270b-bs1024-tp1-128_128": "+",
+    "trtllm09-static-h200-llama270b-bs512-tp2-128_2048": "+",
+    "trtllm09-static-h200-llama270b-bs64-tp1-2048_2048": "+",
+    "trtllm09-static-h200-llama27b-bs120-tp1-128_2048": "+",
+    "trtllm09-static-h200-llama27b-bs64-tp1-2048_128": "+",
+    "trtllm09-static-h200-llama27b-bs896-tp1-128_128": "+",
+    "trtllm09-ttft-a100-llama27b-tp1-isl128": "-",
+    "trtllm09-ttft-h100-llama270b-tp4-isl128": "-",
+    "trtllm09-ttft-h100-llama27b-tp1-isl128": "-",
+    "trtllm09-ttft-h200-llama270b-tp4-isl128": "-",
+    "trtllm09-ttft-h200-llama27b-tp1-isl128": "-",
     "groq-7b": "+",  # latency-first single-sequence speed vs a 2024 service figure
     "groq-mixtral": "+",
 }

@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "validate",
     "calibrate",
     "sweep",
+    "search",
     "results",
     "frontier",
     "noc",

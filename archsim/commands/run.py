@@ -30,6 +30,14 @@ def add_arguments(p) -> None:
                    help="write a Chrome/Perfetto trace of the simulated timeline (open in ui.perfetto.dev)")
     p.add_argument("--plot", metavar="DIR", help="write PNG and SVG plots (roofline, time breakdown, heatmaps)")
     add_html_argument(p)
+    add_mapping_file_arguments(p)
+
+
+def add_mapping_file_arguments(p) -> None:
+    p.add_argument("--mapping", metavar="FILE", help="a mapping file (docs/mapping.md): the mapper's choices for "
+                                                     "this chip family, replayed; -o options override it")
+    p.add_argument("--save-mapping", metavar="FILE", help="write the run's effective mapping (every auto choice "
+                                                          "resolved) as a mapping file")
 
 
 def run_one(args, chip: str):
@@ -37,8 +45,17 @@ def run_one(args, chip: str):
     from archsim.pipeline import run as run_pipeline
     from archsim.whatif import add_whatif
 
-    result = run_pipeline(chip, args.workload, scenario_from_args(args), mapper=args.mapper,
-                          options=options_from_args(args), overrides=overrides_from_args(args),
+    mapper, options = args.mapper, options_from_args(args)
+    mapping_file = getattr(args, "mapping", None)
+    if mapping_file:
+        from archsim.hw.load import load_system
+        from archsim.mapping.file import checked_mapping
+
+        chip = load_system(chip, overrides_from_args(args))
+        mapper, options = checked_mapping(mapping_file, chip, args.workload, scenario_from_args(args), mapper,
+                                          options)
+    result = run_pipeline(chip, args.workload, scenario_from_args(args), mapper=mapper,
+                          options=options, overrides=None if mapping_file else overrides_from_args(args),
                           fidelity=args.fidelity)
     add_whatif(result, whatif_mode(args))
     return result
@@ -65,5 +82,12 @@ def run(args) -> int:
         print(message)
     if args.json:
         write_json(args.json, result.to_dict())
+    if getattr(args, "save_mapping", None):
+        from archsim.hw.load import load_system
+        from archsim.mapping.file import save_mapping
+
+        kind = load_system(args.chip, overrides_from_args(args)).kind
+        save_mapping(result, kind, args.save_mapping)
+        print(f"mapping: {args.save_mapping} (every auto choice resolved; replay with --mapping)")
     write_html_report(args, result, trace=args.trace)
     return 0

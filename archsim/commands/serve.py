@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from archsim.commands.common import (add_html_argument, add_mapping_arguments, options_from_args,
                                      overrides_from_args, write_html_report, write_json)
@@ -14,8 +15,15 @@ SLO_KEYS = {"ttft": "ttft", "ttft_p99": "ttft", "tpot": "tpot", "tpot_p99": "tpo
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("chip", help="bundled chip/system name or a YAML path (GPU systems for now)")
+    p.add_argument("chip", help="bundled chip/system name or a YAML path")
     p.add_argument("workload", help="bundled model name or a YAML path")
+    add_serving_arguments(p)
+    add_model_arguments(p)
+    add_output_arguments(p)
+
+
+def add_serving_arguments(p: argparse.ArgumentParser) -> None:
+    """The serving description's flags (also `archsim compare --serve`)."""
     p.add_argument("--serving", metavar="FILE", help="serving description (YAML, docs/serving.md); flags override it")
     p.add_argument("--scenario", help="MLPerf preset: mlperf-offline, mlperf-server or mlperf-interactive")
     g = p.add_argument_group("arrivals")
@@ -49,12 +57,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-sim-time", help="stop at this simulated time, e.g. 7200s (default: last arrival + "
                                           "max(last arrival, 3600 s))")
     g.add_argument("--max-queue", type=int, help="stop (unstable) when this many requests wait (default 100000)")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and mapping")
     g.add_argument("--dtype", default="bf16", help="weight and activation dtype (default bf16)")
     g.add_argument("--weight-dtype", default=None, help="weight dtype (default: --dtype)")
     g.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
     add_mapping_arguments(g)
     g.add_argument("--direct", action="store_true", help="call the cost function for every iteration (no table)")
+
+
+def add_output_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("outputs")
     g.add_argument("--json", metavar="FILE", help="write the results as JSON")
     g.add_argument("--csv", metavar="FILE", help="write one row per request")
@@ -90,52 +104,32 @@ def _flags(args) -> dict:
 
 
 def run(args) -> int:
-    from archsim.serving.scenarios import scenario_preset
-    from archsim.serving.serve import prepare, serve
-    from archsim.serving.spec import arrival_process, load_serving
+    from archsim.serving.api import run_serving
     from archsim.serving.text import render, render_search
-    from archsim.workload.model import Scenario
 
-    base, notes = scenario_preset(args.scenario, _model_name(args.workload)) if args.scenario else ({}, [])
-    flags = _flags(args)
-    if args.find_max_rate and flags["rate"] is None:
-        flags["rate"] = 1.0  # the search's starting rate
-    spec = load_serving(args.serving, flags, base)
-    if args.find_max_rate and arrival_process(spec) not in ("poisson", "gamma"):
-        raise ArchsimInputError("--find-max-rate searches over Poisson (or gamma) arrival rates; "
-                                f"the arrivals here are {arrival_process(spec)!r}")
-    if args.find_max_rate and spec.slo.ttft is None and spec.slo.tpot is None:
-        raise ArchsimInputError("--find-max-rate needs an SLO: --slo ttft_p99=2s,tpot_p99=200ms or an MLPerf "
-                                "--scenario")
-    scenario = Scenario(phase="decode", weight_dtype=args.weight_dtype or args.dtype, act_dtype=args.dtype,
-                        kv_dtype=args.kv_dtype or args.dtype).check()
     if args.mapper not in ("auto", "gpu-tiled"):
         raise ArchsimInputError(f"serving times iterations with the family's default mapper for now; "
                                 f"--mapper {args.mapper} is not supported here")
-    setup = prepare(args.chip, args.workload, spec, scenario=scenario, options=options_from_args(args),
-                    overrides=overrides_from_args(args), fidelity=args.fidelity, direct=args.direct)
-    setup.notes.extend(notes)
-    search = None
-    if args.find_max_rate:
-        from archsim.serving.rate_search import find_max_rate
 
-        from archsim.progress import progress_bar
+    from archsim.progress import progress_bar
 
-        with progress_bar(None, "rate search") as advance:
-            def progress(point):
-                advance(note=f"{point['rate']:,.3f}/s {'meets' if point['meets'] else 'misses'} the SLO")
+    dtypes = dict(weight_dtype=args.weight_dtype or args.dtype, act_dtype=args.dtype,
+                  kv_dtype=args.kv_dtype or args.dtype)
+    with progress_bar(None, "rate search") if args.find_max_rate else contextlib.nullcontext() as advance:
+        def progress(point):
+            advance(note=f"{point['rate']:,.3f}/s {'meets' if point['meets'] else 'misses'} the SLO")
 
-            search = find_max_rate(lambda rate: serve(setup.system, args.workload, spec, setup=setup, rate=rate),
-                                   spec.slo.ttft, spec.slo.tpot, start=spec.arrivals.rate,
-                                   tolerance=args.rate_tolerance, progress=progress)
+        result, search = run_serving(args.chip, args.workload, scenario_name=args.scenario,
+                                     serving_file=args.serving, flags=_flags(args), dtypes=dtypes,
+                                     options=options_from_args(args), overrides=overrides_from_args(args),
+                                     fidelity=args.fidelity, direct=args.direct, find_max_rate=args.find_max_rate,
+                                     rate_tolerance=args.rate_tolerance, progress=progress)
+    if search is not None:
         print(render_search(search))
-        result = search.best
         if result is None:
             _write_outputs(args, None, search)
             return 0
         print()
-    else:
-        result = serve(setup.system, args.workload, spec, setup=setup)
     print(render(result))
     _write_outputs(args, result, search)
     return 0
@@ -169,13 +163,3 @@ def _write_outputs(args, result, search) -> None:
         written = write_plots(result, args.plot, search)
         print(f"plots: {', '.join(sorted(written))} in {args.plot} (PNG and SVG)")
     write_html_report(args, result, search=search, trace=args.timeline)
-
-
-def _ms(value) -> str:
-    return "-" if value is None else f"{value * 1e3:,.1f}"
-
-
-def _model_name(workload: str) -> str:
-    from pathlib import Path
-
-    return Path(workload).stem if workload.endswith((".yaml", ".yml")) else workload

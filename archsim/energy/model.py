@@ -82,6 +82,16 @@ def run_tokens(result) -> float:
     return result.tokens_per_s * result.latency_s
 
 
+def dynamic_joules(system, graph, scenario, mapping=None, runs=()) -> tuple[float | None, str]:
+    """The dynamic energy of a run's activity alone (no result needed): (joules, "") or (None, why not).
+    What a serving iteration's cost needs; `energy_of` gives the whole report."""
+    activity = Activity(system, graph, scenario, mapping, tuple(runs), resource_work(runs))
+    try:
+        return sum(t.joules for t in resolver(system.kind)(activity)), ""
+    except MissingCoefficient as exc:
+        return None, _missing(system, exc.path)["note"]
+
+
 def energy_of(system, graph, scenario, result, mapping=None, runs=()) -> dict:
     """The energy report of `result`: totals, breakdowns, power and the TDP check.
 
@@ -99,8 +109,9 @@ def energy_of(system, graph, scenario, result, mapping=None, runs=()) -> dict:
         return _missing(system, exc.path)
     latency = float(result.latency_s)
     used = min(int(result.chips_used), int(system.count))
+    active = float(chip.power.get("active") or idle)  # the chips that run the work are clocked up
     overhead_w = float(system.power.overhead) if system.power is not None else 0.0
-    by_component = {STATIC_USED: idle * used * latency, STATIC_UNUSED: idle * (system.count - used) * latency,
+    by_component = {STATIC_USED: active * used * latency, STATIC_UNUSED: idle * (system.count - used) * latency,
                     OVERHEAD: overhead_w * latency}
     dynamic_by_label: dict[str, float] = {}
     for t in terms:
@@ -108,8 +119,8 @@ def energy_of(system, graph, scenario, result, mapping=None, runs=()) -> dict:
         dynamic_by_label[t.label] = dynamic_by_label.get(t.label, 0.0) + t.joules
     total = sum(by_component.values())
     dynamic = sum(t.joules for t in terms)
-    static_w = idle * system.count + overhead_w
-    chip_w = (idle * used * latency + dynamic) / used / latency if used and latency > 0 else 0.0
+    static_w = active * used + idle * (system.count - used) + overhead_w
+    chip_w = (active * used * latency + dynamic) / used / latency if used and latency > 0 else 0.0
     tdp = float(chip.power.tdp)
     tokens = run_tokens(result)
     return {
@@ -126,7 +137,7 @@ def energy_of(system, graph, scenario, result, mapping=None, runs=()) -> dict:
         "tdp_w": tdp,
         "over_tdp": chip_w > tdp,
         "tokens": tokens,
-        "note": _note(system, used, idle, overhead_w),
+        "note": _note(system, used, idle, overhead_w, active),
     }
 
 
@@ -149,10 +160,14 @@ def _by_op_class(result, graph, dynamic_by_label: dict[str, float], static_j: fl
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def _note(system, used: int, idle: float, overhead_w: float) -> str:
+def _note(system, used: int, idle: float, overhead_w: float, active: float | None = None) -> str:
     unused = system.count - used
-    text = (f"static: {idle:,.0f} W per chip x {system.count} chip{'s' if system.count != 1 else ''} for the whole run"
-            + (f" ({unused} unused by this mapping still draw it)" if unused else ""))
+    if active is not None and active != idle:
+        text = (f"static: {active:,.0f} W per chip running the work x {used}"
+                + (f", {idle:,.0f} W idle x {unused} unused" if unused else "") + " for the whole run")
+    else:
+        text = (f"static: {idle:,.0f} W per chip x {system.count} chip{'s' if system.count != 1 else ''} for the "
+                "whole run" + (f" ({unused} unused by this mapping still draw it)" if unused else ""))
     if overhead_w:
         text += f", plus {overhead_w:,.0f} W of system overhead"
     return text

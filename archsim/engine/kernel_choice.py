@@ -26,7 +26,7 @@ def engine_kernels(items: int, mode: str = "auto"):
     """The kernel set for a graph of `items` tasks + route entries: `auto` picks by size."""
     if mode not in KERNEL_MODES:
         raise ValueError(f"kernels must be one of {', '.join(KERNEL_MODES)}. Got {mode!r} instead.")
-    compiled = items > INTERPRETED_MAX_ITEMS if mode == "auto" else mode == "compiled"
+    compiled = (items > INTERPRETED_MAX_ITEMS or bool(_WARM)) if mode == "auto" else mode == "compiled"
     kernels = kernel_set(kernel_module, compiled=compiled)
     if compiled and not _WARM:
         _WARM.append(True)
@@ -35,7 +35,14 @@ def engine_kernels(items: int, mode: str = "auto"):
     return kernels
 
 
-_WARM: list = []  # set once the compiled kernels have run in this process
+_WARM: list = []  # set once the compiled kernels have run in this process (then `auto` always uses them)
+
+
+def prefer_compiled() -> None:
+    """Load the compiled kernels now (from the disk cache, or compiling them once), so every later `auto`
+    simulation in this process runs compiled: what a job of many runs (serving, sweeps, validation,
+    search) wants, once numba's start-up cost is paid."""
+    engine_kernels(0, "compiled")
 
 
 def _warm_up(k) -> None:

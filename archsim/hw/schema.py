@@ -26,6 +26,8 @@ POWER = {
     "tdp": Field("power", "thermal design power of one chip (or one system for a wafer)", positive=True),
     "idle": Field("power", "power drawn whenever the chip is on, busy or not (leakage, clocks, fans): the "
                   "static power of the energy model; absent: no energy is computed", required=False),
+    "active": Field("power", "static power of a chip while it runs work (clocks and voltage up, nothing computed or "
+                    "moved): charged to the chips a mapping uses; default: idle", required=False),
 }
 
 # Capital and running cost (archsim/energy/cost.py). Optional: a chip or system without a price gets

@@ -23,7 +23,7 @@ from archsim.spec import did_you_mean
 @dataclass(frozen=True)
 class Option:
     name: str
-    type: type  # int, float, str or bool
+    type: type  # int, float, str, bool, or dict (a mapping: a YAML/JSON text from -o, or a mapping file's section)
     default: Any
     doc: str
     choices: tuple = ()
@@ -32,6 +32,8 @@ class Option:
     check: Callable[[Any], Any] | None = None
 
     def convert(self, raw, mapper: str):
+        if self.type is dict and isinstance(raw, str):
+            raw = _mapping_text(raw, self.name, mapper)
         if isinstance(raw, self.type) and not (self.type is int and isinstance(raw, bool)):
             value = raw
         else:
@@ -55,6 +57,20 @@ class Option:
         if self.check is not None:
             self.check(value)
         return value
+
+
+def _mapping_text(text: str, name: str, mapper: str) -> dict:
+    """A dict-typed option given as text (`-o gemm={qkv: {tile: 64x128x64}}`): parsed as YAML (JSON is YAML)."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError:
+        value = None
+    if not isinstance(value, dict):
+        raise ArchsimInputError(f"mapper {mapper!r} option {name!r} must be a mapping like {{key: value}} "
+                                f"(YAML or JSON), got {text!r}")
+    return value
 
 
 @dataclass(frozen=True)

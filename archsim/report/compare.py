@@ -154,3 +154,70 @@ def _economics_notes(done) -> list[str]:
             parts.append(c["note"])
         lines.append(f"{r.chip}: " + "; ".join(parts))
     return lines
+
+
+@dataclass
+class ServeComparison:
+    """`archsim compare --serve`'s result: per system {chip, result (ServingResult or None), search (RateSearch
+    or None), error}."""
+    workload: str
+    rows: list[dict]
+
+    def to_dict(self) -> dict:
+        """The JSON of `archsim compare --serve --json`."""
+        return {"workload": self.workload, "rows": [
+            {"chip": r["chip"], "error": r["error"],
+             "result": r["result"].to_dict() if r["result"] is not None else None,
+             "rate_search": r["search"].to_dict() if r["search"] is not None else None} for r in self.rows]}
+
+    def render(self) -> str:
+        return render_serve_compare(self.rows, self.workload)
+
+    def to_pandas(self):
+        """One row per system: its serving summary, flattened (`latency.ttft_s.p99`, `throughput....`)."""
+        from archsim.report.tables import flatten, frame
+
+        return frame([{"chip": r["chip"], "error": r["error"],
+                       **(flatten(r["result"].summary) if r["result"] is not None else {})} for r in self.rows])
+
+
+def render_serve_compare(rows: list[dict], workload: str) -> str:
+    """Serving on several systems side by side (`archsim compare --serve`): one row per system, from each
+    ServingResult (and its rate search, when the run searched for the highest rate meeting the SLO)."""
+    head = (f"{'system':<16}{'replicas x mapping':<30}{'chips':>7}{'rate/s':>9}{'out tok/s':>11}{'TTFT p99':>10}"
+            f"{'TPOT p99':>10}{'SLO met':>9}{'J/token':>9}{'$/Mtok':>9}  KV tokens/replica")
+    lines = [f"serving {workload}: the same request stream on each system", head, "-" * len(head)]
+    searched = any(r["search"] is not None for r in rows)
+    for r in rows:
+        res = r["result"]
+        if res is None:
+            why = r["error"] or ("no rate met the SLO" if r["search"] is not None else "no result")
+            lines.append(f"{r['chip']:<16}{why}")
+            continue
+        s, st = res.summary, res.setup
+        lat, tp, slo = s["latency"], s["throughput"], s.get("slo", {})
+        rate = r["search"].best_rate if r["search"] is not None else tp["offered_requests_per_s"]
+        met = slo.get("fraction_meeting")
+        lines.append(
+            f"{r['chip']:<16}{(str(st['replicas']) + ' x ' + st['replica_mapping'])[:29]:<30}{st['chips_used']:>7}"
+            f"{rate:>9,.2f}{tp['output_tokens_per_s']:>11,.0f}{_ms(lat['ttft_s']['p99']):>10}"
+            f"{_ms(lat['tpot_s']['p99']):>10}{'-' if met is None else f'{met:.0%}':>9}"
+            f"{_opt(res.energy.get('energy_per_output_token_j'), '.3g'):>9}"
+            f"{_opt((res.cost or {}).get('cost_per_million_tokens_usd'), ',.2f'):>9}"
+            f"  {st['kv_capacity_tokens_per_replica']:,}")
+    lines.append("")
+    lines.append("rate/s: " + ("the highest Poisson rate meeting the SLO (P99 TTFT and TPOT, nothing rejected)"
+                               if searched else "requests per second offered") + "; out tok/s, latencies, energy "
+                 "and cost at that rate; J/token and $/Mtok per output token, every chip of each system charged "
+                 "(static power and capital), whether or not its mapping uses it")
+    notes = sorted({n for r in rows if r["result"] is not None for n in r["result"].notes})
+    lines += [f"note: {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def _ms(seconds) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:,.1f}ms"
+
+
+def _opt(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)

@@ -5,8 +5,9 @@
 
 An iteration is summarized by P (prefill tokens), D (decode sequences) and C (cached context tokens its
 sequences attend to): the serving loop's grid axes (iteration_table.py). The step that is simulated for
-(P, D, C) is one mixed step (archsim.workload.model.iteration): a prefill chunk of P tokens and D decode
-sequences with C / D cached tokens each (C goes to the chunk's cached prefix when D = 0). The linear
+(P, D, C) is one mixed step (archsim.workload.model.iteration): P prefill tokens as equal prompts of at
+most the stream's mean prompt length (`prompt_cap`), and D decode sequences with C / D cached tokens each
+(C goes to the prompts' cached prefix when D = 0). The linear
 layers run once over the P + D tokens, attention as the chunk's and the decodes' kernels (lower.py).
 Exactly what the iteration holds (several chunks, prefixes beside decodes, contexts that differ) is
 summarized away; tools/serving_error.py measures what that and the interpolation cost against simulating
@@ -29,6 +30,10 @@ class IterationCost:
         self.dtypes = dict(weight_dtype=scenario.weight_dtype, act_dtype=scenario.act_dtype,
                            kv_dtype=scenario.kv_dtype)
         self.pipeline_runs = 0
+        # Prefill tokens of an iteration are priced as equal prompts of at most this many tokens (attention is
+        # quadratic in a prompt's length): the request stream's mean prompt, set by serve() from the first
+        # requests it simulates, capped at the model's context; None: one chunk.
+        self.prompt_cap: int | None = None
         self.energy_note: str | None = None
         wrap = getattr(family_serving, "iteration_cost", None)
         self._cost = wrap(self) if wrap else self.step
@@ -40,21 +45,20 @@ class IterationCost:
 
     def step(self, p: int, d: int, c: int, x: int = 0) -> tuple[float, float]:
         """One step: a chunk of p tokens after x cached ones, and d decodes sharing c cached tokens."""
-        scenario = iteration(p, d, -(-c // d) if d else 0, x, **self.dtypes)
+        scenario = iteration(p, d, -(-c // d) if d else 0, x, self.prompt_cap, **self.dtypes)
         return self.run(scenario)
 
     def run(self, scenario: Scenario) -> tuple[float, float]:
-        from archsim.pipeline import run
+        from archsim.pipeline import step_cost
 
         self.pipeline_runs += 1
         try:
-            result = run(self.system, self.workload, scenario, options=self.options, fidelity=self.fidelity)
+            seconds, dynamic, why = step_cost(self.system, self.workload, scenario, options=self.options,
+                                              fidelity=self.fidelity)
         except InfeasibleError as exc:
-            raise InfeasibleError(f"iteration ({scenario.phase}: prefill {scenario.prompt_len if scenario.phase != 'decode' else 0} "
-                                  f"tokens, {scenario.batch if scenario.phase != 'prefill' else 0} decodes): "
-                                  f"{exc.reason}", exc.details) from None
-        dynamic = (result.energy or {}).get("dynamic_j")
+            raise InfeasibleError(f"iteration ({scenario.phase}, {scenario.tokens} tokens): {exc.reason}",
+                                  exc.details) from None
         if dynamic is None:
-            self.energy_note = (result.energy or {}).get("note") or "no energy model for this chip"
+            self.energy_note = f"no dynamic energy per iteration ({why}); iterations count 0 J"
             dynamic = 0.0
-        return float(result.latency_s), float(dynamic)
+        return float(seconds), float(dynamic)

@@ -76,6 +76,9 @@ def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, op
         max_sim_time_s=spec.limits.max_sim_time, max_queue=spec.limits.max_queue,
         points_per_octave=spec.table.points_per_octave).check()
     if cost_fn is None:
+        from archsim.engine.kernel_choice import prefer_compiled
+
+        prefer_compiled()  # hundreds of iteration runs follow: pay numba's start-up once
         cost_fn = IterationCost(system, workload, scenario, options, fidelity=fidelity,
                                 family_serving=family_serving(system))
         if cost_fn.note:
@@ -99,6 +102,11 @@ def serve(system, workload: str, spec, *, scenario: Scenario | None = None, opti
     requests = requests or generate(spec, rate=rate)
     if len(requests) == 0:
         raise ArchsimInputError("no requests to simulate (is the duration shorter than the first arrival?)")
+    if getattr(setup.cost_fn, "prompt_cap", 0) is None:  # fixed once: a rate search reuses one cost table
+        cap = max(1, round(float(requests.prompt_tokens.mean())))
+        if setup.loop.policy == "chunked":
+            cap = min(cap, setup.loop.chunk_tokens)
+        setup.cost_fn.prompt_cap = min(cap, setup.model.max_context)
     limits = setup.loop.table_limits(requests.prompt_tokens, requests.output_tokens)
     if not setup.direct and (setup.table is None or not setup.table.covers(*limits)):
         setup.table = IterationTable.for_limits(*limits, points_per_octave=setup.loop.points_per_octave)

@@ -100,6 +100,18 @@ class ResultsDB:
         self.conn.execute(f"INSERT OR REPLACE INTO points VALUES ({marks})", values)
 
     # ------------------------------------------------------------ reading
+    def get(self, keys) -> dict[str, dict]:
+        """The rows stored for `keys` (those present), by key: status, error_kind, error, metrics."""
+        out, keys = {}, list(keys)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for key, status, kind, error, metrics in self.conn.execute(
+                    f"SELECT key, status, error_kind, error, metrics FROM points WHERE key IN ({marks})", chunk):
+                out[key] = dict(key=key, status=status, error_kind=kind, error=error,
+                                metrics=json.loads(metrics) if metrics else {})
+        return out
+
     def count(self) -> int:
         """Rows in the points table (every sweep's results)."""
         return self.conn.execute("SELECT COUNT(*) FROM points").fetchone()[0]

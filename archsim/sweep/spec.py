@@ -144,11 +144,30 @@ class SweepSpec:
         env.update({f"options.{k}": v for k, v in options.items()})
         env.update(chip=chip, workload=workload, mapper=self.mapper)
         overrides.sort(key=lambda o: o[0])
-        key = config_hash(dict(archsim=__version__, chip=self.digests[chip], workload=self.digests[workload],
-                               overrides=overrides, scenario=scenario, mapper=self.mapper, options=options,
-                               fidelity=fidelity))
+        key = point_key(self.digests[chip], self.digests[workload], overrides, scenario, self.mapper, options,
+                        fidelity)
         return Point(index, key, params, chip, tuple(overrides), workload, scenario, self.mapper, options,
                      fidelity), env
+
+
+def point_key(chip_digest: str, workload_digest: str, overrides: list, scenario: dict, mapper: str, options: dict,
+              fidelity: str) -> str:
+    """The key of a point's result: a hash of its effective configuration and the archsim version (a search's
+    points are keyed the same way, so sweeps and searches share one store)."""
+    return config_hash(dict(archsim=__version__, chip=chip_digest, workload=workload_digest,
+                            overrides=[list(o) for o in overrides], scenario=scenario, mapper=mapper,
+                            options=options, fidelity=fidelity))
+
+
+def workload_digest(workload: str) -> str:
+    """What a point's key records of its workload: the validated model file's content, or the inline name."""
+    from archsim.workload.inline import inline_graph, is_inline
+    from archsim.workload.model import load_transformer
+
+    if is_inline(workload):
+        inline_graph(workload, "bf16")
+        return workload
+    return config_hash(asdict(load_transformer(workload)))
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -236,18 +255,11 @@ def _load_chips(chips: list, file: str, lines, problems: list) -> tuple[dict, di
 
 
 def _load_workloads(workloads: list, file: str, lines, problems: list) -> dict:
-    from archsim.workload.inline import inline_graph, is_inline
-    from archsim.workload.model import load_transformer
-
     digests = {}
     for i, workload in enumerate(workloads):
         path = ("axes", "workload", i) if ("axes", "workload", i) in lines else ("workload",)
         try:
-            if is_inline(workload):
-                inline_graph(workload, "bf16")
-                digests[workload] = workload
-            else:
-                digests[workload] = config_hash(asdict(load_transformer(workload)))
+            digests[workload] = workload_digest(workload)
         except ArchsimInputError as exc:
             problems.append(Problem(file, lines.get(path), ".".join(map(str, path)), str(exc)))
     return digests

@@ -94,7 +94,7 @@ def reference_rows(name: str | Path) -> tuple[dict, ...]:
 
 def reference_row(case_id: str, file: str | Path = "published_results.csv") -> dict:
     for row in _read_csv(str(file)):
-        if row.get("case_id") == case_id:
+        if (row.get("case_id") or row.get("case")) == case_id:  # serving_results.csv names the column `case`
             return row
     raise KeyError(f"no case {case_id!r} in {file}")
 
@@ -120,7 +120,7 @@ def validation_case(case_id: str, family: str, tolerance: float, command: str, r
 
 
 # Cases that compare families with each other (energy ratios, power) and belong to none.
-CORE_CASE_MODULES = ("archsim.validation.energy",)
+CORE_CASE_MODULES = ("archsim.validation.energy", "archsim.validation.serving")
 
 
 def load_all_cases() -> list[Case]:

@@ -17,7 +17,7 @@ Conventions (each is a modelling choice, stated here once):
   split-KV decode attention for the rest).
 - The LM head is applied to the last position of each sequence only (what
   inference servers do): m = batch in prefill and decode; in a mixed step,
-  one per decoding sequence plus one for the chunk.
+  one per decoding sequence plus one per chunk.
 - MoE: each token goes to `top_k` experts; with uniform routing the expected
   number of distinct experts a step touches is E(1 - (1 - k/E)^T). Their
   weights are read once; the tokens are spread evenly over them.
@@ -70,7 +70,7 @@ def kv_cache_bytes(model: Transformer, scenario: Scenario, length: int | None = 
     prefill = scenario.prefix_len + scenario.prompt_len
     decode = scenario.context_len + 1
     held = {"prefill": prefill * scenario.batch, "decode": decode * scenario.batch,
-            "mixed": prefill + decode * scenario.batch}[scenario.phase]
+            "mixed": prefill * scenario.prefill_batch + decode * scenario.batch}[scenario.phase]
     return per_token * held
 
 
@@ -118,7 +118,7 @@ def lower(model: Transformer, scenario: Scenario) -> OpGraph:
         _ffn(model, L, T, gemm, elementwise, ops, w, a)
         elementwise(p + "ffn_residual", L, "elementwise", T * H, 1, reads=2)
     norm("final_norm", model.layers)
-    sequences = B + 1 if scenario.phase == "mixed" else B  # each sequence's last position
+    sequences = B + scenario.prefill_batch if scenario.phase == "mixed" else B  # each sequence's last position
     gemm("lm_head", model.layers, sequences, model.vocab, H)
     return OpGraph(model.name, tuple(ops), model.layers, T, scenario.phase, sequences)
 
@@ -147,7 +147,7 @@ class AttentionGroup:
 def attention_groups(scenario: Scenario) -> list[AttentionGroup]:
     s = scenario
     decode = AttentionGroup("dec_" if s.phase == "mixed" else "", s.batch, 1, s.context_len, False)
-    prefill = AttentionGroup("", 1 if s.phase == "mixed" else s.batch, s.prompt_len, s.prefix_len, True)
+    prefill = AttentionGroup("", s.prefill_batch if s.phase == "mixed" else s.batch, s.prompt_len, s.prefix_len, True)
     return {"decode": [decode], "prefill": [prefill], "mixed": [prefill, decode]}[s.phase]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
@@ -13,7 +14,14 @@ from archsim.spec import Field, did_you_mean, read_spec_file, resolve_spec_path,
 BUNDLED_WORKLOAD_DIR = Path(__file__).resolve().parents[1] / "data" / "workloads"
 WORKLOAD_DIR_ENV = "ARCHSIM_WORKLOAD_DIR"
 
-DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}
+# Bytes per element as stored, block scales included:
+# - fp4: NVFP4, 4-bit E2M1 values with one FP8 (E4M3) scale per 16 (4.5 bits; NVIDIA's NVFP4 format, the
+#   TensorRT-LLM / ModelOpt FP4 checkpoints); mxfp4: OCP MX FP4, one 8-bit (E8M0) scale per 32 (4.25 bits);
+# - fp6: OCP MX FP6 (E3M2/E2M3), one 8-bit scale per 32 (6.25 bits);
+# - int4: weight-only AWQ/GPTQ, one fp16 scale per group of 128 (4.125 bits; the usual group size).
+# fp8 and int8 carry one scale per tensor or channel: negligible.
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp6": 6.25 / 8,
+               "int4": 4.125 / 8, "fp4": 4.5 / 8, "mxfp4": 4.25 / 8}
 
 TRANSFORMER = {
     "version": Field("choice", "schema version", choices=(1,)),
@@ -85,7 +93,22 @@ def workload_path(name: str) -> Path:
 
 
 def load_transformer(name_or_path: str) -> Transformer:
+    """The model of a bundled workload name or a workload file; a file is parsed once per process while it
+    is unchanged (a serving run or a sweep lowers the same model thousands of times)."""
     path = resolve_spec_path(name_or_path, workload_paths(), "workload", "; or gemm:MxNxK / gemv:NxK")
+    try:
+        stat = path.stat()
+    except OSError:
+        return _parse_transformer(path)
+    return _load_transformer_file(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _load_transformer_file(path: str, mtime_ns: int, size: int) -> Transformer:
+    return _parse_transformer(Path(path))
+
+
+def _parse_transformer(path: Path) -> Transformer:
     data, lines = read_spec_file(path)
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in (None, "transformer") and not did_you_mean(str(kind), ["transformer"]):
@@ -118,9 +141,9 @@ class Scenario:
     - prefill: one prefill of `prompt_len` tokens per sequence, after `prefix_len` tokens already in
       the KV cache (0: a fresh prompt; > 0: a later chunk of a chunked prefill, or a cached prefix);
     - decode: one decode step with `context_len` tokens already in the KV cache;
-    - mixed: one serving iteration (continuous batching): a prefill chunk of `prompt_len` tokens after
-      `prefix_len` cached ones, and one decode step for each of `batch` other sequences, each with
-      `context_len` cached tokens; the linear layers run over all prompt_len + batch tokens at once."""
+    - mixed: one serving iteration (continuous batching): `prefill_batch` prefill chunks of `prompt_len`
+      tokens, each after `prefix_len` cached ones, and one decode step for each of `batch` other sequences,
+      each with `context_len` cached tokens; the linear layers run over all their tokens at once."""
 
     phase: str = "decode"
     batch: int = 1
@@ -130,6 +153,7 @@ class Scenario:
     act_dtype: str = "bf16"
     kv_dtype: str = "bf16"
     prefix_len: int = 0
+    prefill_batch: int = 1  # mixed steps: prefill chunks beside the decodes
 
     def check(self, model: Transformer | None = None) -> "Scenario":
         def bad(what):
@@ -143,6 +167,8 @@ class Scenario:
                 bad(f"{key} must be a positive integer, got {value!r}")
         if isinstance(self.prefix_len, bool) or not isinstance(self.prefix_len, int) or self.prefix_len < 0:
             bad(f"prefix_len must be a non-negative integer, got {self.prefix_len!r}")
+        if isinstance(self.prefill_batch, bool) or not isinstance(self.prefill_batch, int) or self.prefill_batch < 1:
+            bad(f"prefill_batch must be a positive integer, got {self.prefill_batch!r}")
         if self.prefix_len and self.phase == "decode":
             bad("prefix_len applies to prefill and mixed steps (a decode step's cache is its context_len)")
         for key in ("weight_dtype", "act_dtype", "kv_dtype"):
@@ -163,7 +189,7 @@ class Scenario:
     def tokens(self) -> int:
         """Tokens processed in this step, over the batch."""
         if self.phase == "mixed":
-            return self.prompt_len + self.batch
+            return self.prefill_batch * self.prompt_len + self.batch
         return self.batch * (self.prompt_len if self.phase == "prefill" else 1)
 
     def with_(self, **changes) -> "Scenario":
@@ -174,16 +200,19 @@ PHASES = ("prefill", "decode", "mixed")
 
 
 def iteration(prefill_tokens: int, decode_seqs: int, decode_context: int, prefill_prefix: int = 0,
-              **dtypes) -> Scenario:
-    """The scenario of one serving iteration: a prefill chunk of `prefill_tokens` after `prefill_prefix`
-    cached tokens, and `decode_seqs` decode steps with `decode_context` cached tokens each. Either part may
-    be empty (then it is a plain prefill or decode step); not both."""
+              prompt_cap: int | None = None, **dtypes) -> Scenario:
+    """The scenario of one serving iteration: `prefill_tokens` of prefill after `prefill_prefix` cached
+    tokens in all, as equal chunks of at most `prompt_cap` tokens (default: one chunk), and `decode_seqs`
+    decode steps with `decode_context` cached tokens each. Either part may be empty (then it is a plain
+    prefill or decode step); not both. Equal chunks round the prefill tokens up by less than one per chunk."""
     if prefill_tokens < 0 or decode_seqs < 0 or (prefill_tokens == 0 and decode_seqs == 0):
         raise ArchsimInputError(f"an iteration needs prefill tokens or decode sequences, got "
                                 f"{prefill_tokens} and {decode_seqs}")
+    chunks = max(1, -(-prefill_tokens // prompt_cap)) if prompt_cap else 1
+    length, prefix = -(-prefill_tokens // chunks), prefill_prefix // chunks
     if decode_seqs == 0:
-        return Scenario(phase="prefill", batch=1, prompt_len=prefill_tokens, prefix_len=prefill_prefix, **dtypes)
+        return Scenario(phase="prefill", batch=chunks, prompt_len=length, prefix_len=prefix, **dtypes)
     if prefill_tokens == 0:
         return Scenario(phase="decode", batch=decode_seqs, context_len=max(1, decode_context), **dtypes)
-    return Scenario(phase="mixed", batch=decode_seqs, prompt_len=prefill_tokens, context_len=max(1, decode_context),
-                    prefix_len=prefill_prefix, **dtypes)
+    return Scenario(phase="mixed", batch=decode_seqs, prompt_len=length, context_len=max(1, decode_context),
+                    prefix_len=prefix, prefill_batch=chunks, **dtypes)

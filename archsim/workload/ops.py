@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 # Operator kinds. "gemm" covers GEMV (m = 1) and batched GEMMs (count > 1).
 OP_KINDS = ("embedding", "norm", "gemm", "rope", "attn_score", "softmax", "attn_context",
-            "elementwise", "moe_router", "moe_experts")
+            "elementwise", "moe_router", "moe_experts", "collective")
 # Kinds that run on matrix units (tensor cores, MXM, FMAC arrays); the rest is vector work.
 MATRIX_KINDS = frozenset({"gemm", "attn_score", "attn_context"})
 

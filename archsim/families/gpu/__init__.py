@@ -9,8 +9,11 @@ FAMILY = Family(
     energy="archsim.families.gpu.energy:gpu_energy",
     mappers={"gpu-tiled": "archsim.families.gpu.mapper.tiled"},
     default_mapper="gpu-tiled",
-    validation=("archsim.families.gpu.validation",),
+    validation=("archsim.families.gpu.validation", "archsim.families.gpu.validation_micro",
+                "archsim.families.gpu.validation_trtllm"),
     topologies=("switch",),
+    interconnect="archsim.families.gpu.schema:GPU_INTERCONNECT",
     configs="configs",
     serving="archsim.families.gpu.serving",
+    mapping_schema="archsim.families.gpu.mapping:SCHEMA",
 )

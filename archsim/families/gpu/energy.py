@@ -1,6 +1,7 @@
 """Dynamic energy of a GPU run (mapper gpu-tiled, or the aggregate roofline-like one).
 
-- tensor: the operator graph's matrix FLOPs (GEMMs, attention) x energy.flop.<weight dtype>;
+- tensor: the operator graph's matrix FLOPs (GEMMs, attention) x energy.flop.<the dtype the GEMMs run at:
+  the weights', or the activations' for weight-only quantization (schema.math_dtype)>;
 - vector: every other operator's FLOPs x energy.flop.fp32 (CUDA cores);
 - l2: bytes on the `l2` resource (every byte an SM loads comes through L2, HBM traffic included)
   x energy.l2; hbm: bytes on `hbm` x energy.hbm; nvlink: bytes on `nvlink` x energy.link.
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 from archsim.energy.model import Activity, Term
 from archsim.energy.terms import byte_terms, flop_terms, ranks
+from archsim.families.gpu.schema import math_dtype
 
 
 def gpu_energy(a: Activity) -> list[Term]:
-    terms = flop_terms(a, f"energy.flop.{a.scenario.weight_dtype}", "energy.flop.fp32", "tensor", "vector")
+    math = math_dtype(a.system.chip, a.scenario.weight_dtype, a.scenario.act_dtype)
+    terms = flop_terms(a, f"energy.flop.{math}", "energy.flop.fp32", "tensor", "vector")
     if a.mapping is None:
         e_hbm, e_l2 = a.coeff("energy.hbm"), a.coeff("energy.l2")
         return terms + [Term(c, op.name, op.bytes * e) for op in a.graph.ops if op.bytes > 0

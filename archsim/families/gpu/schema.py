@@ -33,17 +33,23 @@ GPU = {
         "fp16": Field("flops", "dense FP16 tensor-core peak (FLOP/s)", positive=True),
         "bf16": Field("flops", "dense BF16 tensor-core peak", positive=True),
         "fp8": Field("flops", "dense FP8 tensor-core peak; absent if unsupported", required=False),
+        "fp6": Field("flops", "dense FP6 (MXFP6) tensor-core peak; absent if unsupported", required=False),
+        "fp4": Field("flops", "dense FP4 (NVFP4 / MXFP4) tensor-core peak; absent if unsupported", required=False),
         "int8": Field("flops", "dense INT8 tensor-core peak (OP/s)", required=False),
         "fp32": Field("flops", "FP32 non-tensor (CUDA core) peak, used by vector kernels", positive=True),
     },
     "l2": {
         "capacity": Field("bytes", "L2 cache size", positive=True),
         "bandwidth": Field("bandwidth", "L2 read bandwidth", positive=True),
+        "latency": Field("time", "load-to-use latency of an L2 hit; default: hbm.latency", required=False,
+                         positive=True),
     },
     "hbm": {
         "capacity": Field("bytes", "device memory", positive=True),
         "bandwidth": Field("bandwidth", "peak device memory bandwidth", positive=True),
         "latency": Field("time", "load-to-use latency of a DRAM access", positive=True),
+        "stream_fraction": Field("float", "share of the peak a streaming kernel sustains (measured); default: "
+                                 "the calibration table's HBM_FRACTION", required=False, positive=True),
     },
     "power": POWER,
     # Dynamic energy per unit of activity (archsim/families/gpu/energy.py, docs/economics.md). Optional so
@@ -54,6 +60,8 @@ GPU = {
                                   "included"),
             "bf16": energy_per_op("tensor-core BF16 FLOP (as fp16)"),
             "fp8": energy_per_op("tensor-core FP8 FLOP"),
+            "fp6": energy_per_op("tensor-core FP6 FLOP"),
+            "fp4": energy_per_op("tensor-core FP4 FLOP"),
             "int8": energy_per_op("tensor-core INT8 operation"),
             "fp32": energy_per_op("CUDA-core FP32 FLOP (vector kernels: norms, softmax, elementwise)"),
         },
@@ -66,16 +74,51 @@ GPU = {
 
 
 
+# The tensor-core rate each stored dtype runs at when the chip has it (mxfp4 runs on the FP4 pipes).
+RATE_KEY = {"fp32": "fp32", "bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "int8": "int8", "fp6": "fp6",
+            "fp4": "fp4", "mxfp4": "fp4"}
+WIDE = ("fp32", "bf16", "fp16")
+
+
+def tensor_rate(chip, key: str) -> float | None:
+    value = chip.compute.get(key)
+    return float(value) if value is not None else None
+
+
+def math_dtype(chip, weight_dtype: str, act_dtype: str = "bf16") -> str:
+    """The rate key a GEMM with `weight_dtype` weights runs at on `chip`:
+    - weight and activation quantization (FP8, FP6, NVFP4/MXFP4, INT8 W8A8) where the chip has tensor cores
+      for the weight dtype: serving stacks quantize the activations on the fly (TensorRT-LLM's FP8 and NVFP4
+      GEMMs, vLLM's FP8 W8A8);
+    - weight-only otherwise (int4 AWQ/GPTQ always; fp8 on A100; fp4/fp6 before Blackwell): the weights are
+      dequantized in the GEMM main loop and the math runs at the activations' 16-bit rate (Marlin, AWQ,
+      FP8-Marlin kernels)."""
+    key = RATE_KEY.get(weight_dtype)
+    if weight_dtype != "int4" and key and tensor_rate(chip, key) is not None:
+        return key
+    return act_dtype if act_dtype in WIDE and tensor_rate(chip, act_dtype) is not None else "bf16"
+
+
 def _gpu_matrix_flops(chip, dtype: str) -> float:
-    table = {"fp16": chip.compute.fp16, "bf16": chip.compute.bf16, "fp8": chip.compute.fp8,
-             "int8": chip.compute.int8, "fp32": chip.compute.fp32}
-    value = table.get(dtype)
+    value = tensor_rate(chip, math_dtype(chip, dtype))
     if value is None:
         raise ArchsimInputError(f"{chip.name} has no {dtype} tensor-core rate in its spec")
-    return float(value)
+    return value
 
 
 def gpu_peaks(system: System, dtype: str) -> Peaks:
     c, n = system.chip, system.count
     return Peaks(_gpu_matrix_flops(c, dtype) * n, float(c.compute.fp32) * n,
                  float(c.hbm.bandwidth) * n, float(c.hbm.capacity) * n, "HBM")
+
+
+# Keys a GPU system adds to its `interconnect` section (archsim.family.Family.interconnect): the NVLink domain
+# and the scale-out network beyond it (the collective algorithms of mapper/collectives read them).
+GPU_INTERCONNECT = {
+    "group_size": Field("int", "GPUs per NVLink domain (a node); default: all", required=False),
+    "switch_reduction": Field("bool", "the switch adds the chips' data in the network (NVLink SHARP, NVSwitch 3 "
+                              "and later)", required=False, default=False),
+    "scale_out_bandwidth": Field("bandwidth", "per chip, per direction, to chips of other groups (its NIC)",
+                                 required=False),
+    "scale_out_latency": Field("time", "one step between groups over the scale-out network", required=False),
+}

@@ -11,7 +11,9 @@
   CUDA graphs, batch 1). gpt-fast's benchmark prompt is a few tokens and it
   generates 200, attending over a KV cache sized to the sequence, so the
   cases use 200 tokens of context. The A100s ran at a 330 W power cap; the
-  model does not know that, and the error is reported as it comes.
+  model does not know that, and the error is reported as it comes. gpt-fast's
+  tensor parallelism all-reduces through torch.distributed's functional
+  collectives (tp.py: funcol.all_reduce), that is NCCL, hence -o allreduce=nccl.
 - gpu-h100-8b-best: Artificial Analysis' best H100 endpoint (low confidence,
   configuration unknown; reported, not required), default 1,024 tokens of
   context, one GPU.
@@ -81,9 +83,10 @@ def a100_7b() -> float:
 
 
 @validation_case("gpu-a100-70b-tp8", family="gpu", tolerance=0.20,
-                 command=f"archsim run dgx-a100 llama2-70b --phase decode --context-len {GPT_FAST_CONTEXT} -o tp=8")
+                 command=f"archsim run dgx-a100 llama2-70b --phase decode --context-len {GPT_FAST_CONTEXT} -o tp=8 "
+                         "-o allreduce=nccl")
 def a100_70b_tp8() -> float:
-    return _decode_tok_s("dgx-a100", "llama2-70b", GPT_FAST_CONTEXT, {"tp": 8})
+    return _decode_tok_s("dgx-a100", "llama2-70b", GPT_FAST_CONTEXT, {"tp": 8, "allreduce": "nccl"})
 
 
 @validation_case("gpu-h100-8b-best", family="gpu", tolerance=0.20, required=False,
@@ -205,16 +208,51 @@ def _register_fp8_gemm_cases() -> None:
 
 _register_fp8_gemm_cases()
 
+# MAMF, the best of a shape search with torch.mm (stas00/ml-engineering, "Maximum Achievable Matmul FLOPS
+# comparison table"; published_results.csv), at the best shape each row names; timed over back-to-back
+# launches, hence -o host_overhead=false. gpu-b200-gemm-peak is the fit anchor of b200's clock_under_load;
+# the FP8 rows are predictions at the clocks fitted on bf16. Tolerance 20%, as for the other GEMM peaks,
+# set before the predictions were looked at.
+MAMF = (("gpu-b200-gemm-peak", "b200", (1792, 16128, 3072), "bf16"),
+        ("gpu-b200-fp8-gemm-peak", "b200", (15360, 4096, 3072), "fp8"),
+        ("gpu-h200-fp8-gemm-peak", "h200", (1280, 4096, 12032), "fp8"),
+        ("gpu-h100-fp8-gemm-peak", "h100-sxm", (1024, 9216, 14336), "fp8"))
+
+
+def _register_mamf_cases() -> None:
+    for case, chip, (m, n, k), dtype in MAMF:
+        validation_case(case, family="gpu", tolerance=0.20,
+                        command=f"archsim run {chip} gemm:{m}x{n}x{k} --dtype {dtype} -o host_overhead=false")(
+            lambda c=chip, m=m, n=n, k=k, d=dtype: 2.0 * m * n * k / _latency_s(
+                c, f"gemm:{m}x{n}x{k}", d, (("host_overhead", False),)) / 1e12)
+
+
+_register_mamf_cases()
+
 
 def refit_h100_clock(scope: str = "full") -> dict[str, float]:
     """Re-derive h100-sxm's clock_under_load (calibration table): the clock at which this model's 8192^3
     bf16 GEMM runs at [N9]'s measured TFLOP/s, scaling the nominal clock by measured / predicted."""
+    return {"h100-sxm clock_under_load": _refit_clock("h100-sxm", (8192, 8192, 8192), "calib-h100-gemm-8192-bf16")}
+
+
+def refit_a100_clock(scope: str = "full") -> dict[str, float]:
+    """a100-sxm-80gb's clock_under_load by the same procedure, on MAMF's best bf16 shape and TFLOP/s
+    (gpu-a100-gemm-peak)."""
+    return {"a100-sxm-80gb clock_under_load": _refit_clock("a100-sxm-80gb", (1024, 10240, 5120), "gpu-a100-gemm-peak")}
+
+
+def refit_b200_clock(scope: str = "full") -> dict[str, float]:
+    """b200's clock_under_load by the same procedure, on MAMF's best bf16 shape and TFLOP/s (gpu-b200-gemm-peak)."""
+    return {"b200 clock_under_load": _refit_clock("b200", (1792, 16128, 3072), "gpu-b200-gemm-peak")}
+
+
+def _refit_clock(chip: str, shape: tuple[int, int, int], row: str) -> float:
     from archsim.hw.load import load_system
 
-    nominal_mhz = load_system("h100-sxm").chip.clock / 1e6
-    predicted = _peak_tflops_at("h100-sxm", 8192, 8192, 8192, f"clock_under_load={nominal_mhz:g} MHz")
-    measured = float(reference_row("calib-h100-gemm-8192-bf16")["value"])
-    return {"h100-sxm clock_under_load": float(round(nominal_mhz * measured / predicted))}
+    nominal_mhz = load_system(chip).chip.clock / 1e6
+    predicted = _peak_tflops_at(chip, *shape, f"clock_under_load={nominal_mhz:g} MHz")
+    return float(round(nominal_mhz * float(reference_row(row)["value"]) / predicted))
 
 
 def _peak_tflops_at(chip: str, m: int, n: int, k: int, override: str) -> float:

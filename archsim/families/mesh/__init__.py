@@ -13,4 +13,5 @@ FAMILY = Family(
     topologies=("chain",),
     configs="configs",
     serving="archsim.families.mesh.serving",
+    mapping_schema="archsim.families.mesh.mapping:SCHEMA",
 )

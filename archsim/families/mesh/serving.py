@@ -61,13 +61,16 @@ def kv_bytes_per_token(system, model, scenario, options: dict) -> float:
 
 
 def iteration_cost(default_cost):
-    """A mixed iteration as two pipeline passes: the default cost of its prefill part plus its decode part."""
+    """A mixed iteration as two pipeline passes: the default cost of its prefill part plus its decode part,
+    each memoized (a prefill pass depends on its tokens and prefix only, so every grid cell with the same P
+    reuses it: a wafer prefill run simulates its chunk pipeline and takes about a second)."""
+    from functools import lru_cache
+
+    prefill = lru_cache(maxsize=None)(lambda p, x: default_cost.step(p, 0, 0, x))
+    decode = lru_cache(maxsize=None)(lambda d, c: default_cost.step(0, d, c, 0))
 
     def cost(p: int, d: int, c: int, x: int = 0) -> tuple[float, float]:
-        if p and d:
-            s1, j1 = default_cost.step(p, 0, 0, x)
-            s2, j2 = default_cost.step(0, d, c, 0)
-            return s1 + s2, j1 + j2
-        return default_cost.step(p, d, c, x)
+        parts = ([prefill(p, x)] if p else []) + ([decode(d, c)] if d else [])
+        return sum(s for s, _ in parts), sum(j for _, j in parts)
 
     return cost

@@ -14,4 +14,5 @@ FAMILY = Family(
     interconnect="archsim.families.tsp.schema:TSP_INTERCONNECT",
     configs="configs",
     serving="archsim.families.tsp.serving",
+    mapping_schema="archsim.families.tsp.mapping:SCHEMA",
 )

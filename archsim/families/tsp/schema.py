@@ -63,7 +63,7 @@ TSP_INTERCONNECT = {
 
 
 # Weight dtypes that run on the MXM's 8-bit path (narrower ones are widened to 8 bits).
-NARROW_DTYPES = ("int8", "fp8", "int4", "fp4")
+NARROW_DTYPES = ("int8", "fp8", "int4", "fp4", "mxfp4", "fp6")
 
 
 def tsp_peaks(system: System, dtype: str) -> Peaks:

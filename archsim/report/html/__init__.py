@@ -4,7 +4,7 @@
     write_html(result, "out/run.html", trace="out/run.trace.json")
 
 `write_html` takes any result a command produces and picks its page by the result's type name
-(RunResult, Comparison, ServingResult, SweepResult, ValidationReport, FrontierResult); a type with no
+(RunResult, Comparison, ServeComparison, ServingResult, SweepResult, ValidationReport, FrontierResult); a type with no
 page of its own gets the generic page of its `to_dict()`. A page module exposes `build(result, **context)
 -> Page`; registering a new one is a line in PAGE_MODULES. Pages format only: they run nothing.
 """
@@ -21,6 +21,7 @@ from archsim.registry import Registry
 PAGE_MODULES = {
     "RunResult": "run",
     "Comparison": "compare",
+    "ServeComparison": "serve_compare",
     "ServingResult": "serve",
     "SweepResult": "sweep",
     "ValidationReport": "validate",

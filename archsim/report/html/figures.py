@@ -12,6 +12,7 @@ from archsim.report.text import time_unit
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974",
            "#64B5CD"]
+LOG_SPAN = 20  # a CDF whose values (and SLO) span more than this ratio gets a log axis
 KIND_COLORS = {"compute": "#4C72B0", "memory": "#DD8452", "noc": "#55A868", "interconnect": "#2a9d8f",
                "latency": "#8C8C8C"}
 
@@ -145,11 +146,17 @@ def cdf(series: list[tuple[str, np.ndarray]], title: str, x_title: str, slo=None
                        "hovertemplate": f"{name}: %{{x:.4g}}<br>fraction %{{y:.3f}}<extra></extra>"})
     spec = layout(title, x_title, "fraction of requests")
     spec["yaxis"]["range"] = [0, 1.02]
+    low = min((min(t["x"]) for t in traces), default=0)
+    high = max([max(t["x"]) for t in traces] + ([slo] if slo is not None else []), default=0)
+    log = low > 0 and high / low > LOG_SPAN  # systems (or an SLO) far apart: a log axis shows each
+    if log:
+        spec["xaxis"]["type"] = "log"
     if slo is not None:
         spec["shapes"] = [{"type": "line", "x0": slo, "x1": slo, "y0": 0, "y1": 1, "yref": "paper",
                            "line": {"color": "#C44E52", "dash": "dash"}}]
-        spec["annotations"] = [{"x": slo, "y": 1, "yref": "paper", "text": "SLO", "showarrow": False,
-                                "xanchor": "left", "font": {"color": "#C44E52"}}]
+        # plotly places annotations on a log axis by the log of the value (shapes by the value itself)
+        spec["annotations"] = [{"x": float(np.log10(slo)) if log else slo, "y": 1, "yref": "paper", "text": "SLO",
+                                "showarrow": False, "xanchor": "left", "font": {"color": "#C44E52"}}]
     return {"data": traces, "layout": spec}
 
 

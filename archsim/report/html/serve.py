@@ -24,16 +24,16 @@ def latency_cdfs(page: Page, result) -> str:
     return f'<div class="grid2">{"".join(parts)}</div>'
 
 
-def load_parts(page: Page, result) -> list[str]:
+def load_parts(page: Page, result, prefix: str = "") -> list[str]:
     load = result.summary["load"]
     ts = result.timeseries
-    items = [Card("batch size", num(load["batch_size_mean"], key="summary.load.batch_size_mean"),
+    items = [Card("batch size", num(load["batch_size_mean"], key=prefix + "summary.load.batch_size_mean"),
                   f"time-weighted mean; max {load['batch_size_max']:,}"),
-             Card("KV cache used", num(load["kv_used_fraction_mean"], key="summary.load.kv_used_fraction_mean",
+             Card("KV cache used", num(load["kv_used_fraction_mean"], key=prefix + "summary.load.kv_used_fraction_mean",
                                        quantity="pct"), f"mean; max {load['kv_used_fraction_max']:.1%}"),
-             Card("requests waiting", num(load["waiting_mean"], key="summary.load.waiting_mean"),
+             Card("requests waiting", num(load["waiting_mean"], key=prefix + "summary.load.waiting_mean"),
                   f"mean; max {load['waiting_max']:,}"),
-             Card("replicas busy", num(load["busy_fraction"], key="summary.load.busy_fraction", quantity="pct"))]
+             Card("replicas busy", num(load["busy_fraction"], key=prefix + "summary.load.busy_fraction", quantity="pct"))]
     parts = [cards(items)]
     if ts:
         series = [("batch size", ts["batch_size"], "sequences"),
@@ -44,7 +44,7 @@ def load_parts(page: Page, result) -> list[str]:
     return parts
 
 
-def search_parts(page: Page, search) -> list[str]:
+def search_parts(page: Page, search, prefix: str = "") -> list[str]:
     points = sorted(search.points, key=lambda p: p["rate"])
     best = search.best_rate
     rows = [[Cell.of(p["rate"], text=f"{p['rate']:,.3f}"), Cell.text("meets" if p["meets"] else "misses"),
@@ -52,7 +52,7 @@ def search_parts(page: Page, search) -> list[str]:
              Cell(_ms(p["tpot_p99_s"]), p["tpot_p99_s"]), Cell.of(p["output_tokens_per_s"]),
              Cell.of(p["goodput_fraction"], "pct")] for p in points]
     head = (f"<p>The highest Poisson rate that meets {esc(search.criterion)}: "
-            + (num(best, f"{best:,.3f} requests/s", "rate_search.max_rate_requests_per_s") if best is not None
+            + (num(best, f"{best:,.3f} requests/s", prefix + "max_rate_requests_per_s") if best is not None
                else "<b>none found</b>") + "</p>")
     groups = [{"name": "P99 TTFT", "x": [p["output_tokens_per_s"] for p in points],
                "y": [None if p["ttft_p99_s"] is None else p["ttft_p99_s"] * 1e3 for p in points],
@@ -87,7 +87,7 @@ def build(result, *, search=None, trace: str | None = None, **_) -> Page:
     page.section("Latency").add(latency_table(result), latency_cdfs(page, result))
     page.section("Load over time").add(*load_parts(page, result))
     if search is not None:
-        page.section("Rate search").add(*search_parts(page, search))
+        page.section("Rate search").add(*search_parts(page, search, "rate_search."))
     e = result.energy
     page.section("Energy and cost").add(cards([
         Card("energy", num(e.get("energy_j"), joules(e.get("energy_j")), "energy.energy_j")),

@@ -175,37 +175,37 @@ def _ms(value, key: str | None = None) -> str:
     return num(value, "-" if value is None else f"{value * 1e3:,.2f} ms", key)
 
 
-def serve_summary_cards(result) -> str:
+def serve_summary_cards(result, prefix: str = "") -> str:
     s = result.summary
     lat, tp = s["latency"], s["throughput"]
-    items = [Card("requests finished", num(s["finished"], key="summary.finished"),
+    items = [Card("requests finished", num(s["finished"], key=prefix + "summary.finished"),
                   f"of {s['requests']:,}; {s['rejected']:,} rejected, {s['unfinished']:,} unfinished"),
-             Card("output tokens/s", num(tp["output_tokens_per_s"], key="summary.throughput.output_tokens_per_s"),
+             Card("output tokens/s", num(tp["output_tokens_per_s"], key=prefix + "summary.throughput.output_tokens_per_s"),
                   f"{tp['total_tokens_per_s']:,.1f} with prompts"),
-             Card("requests/s", num(tp["requests_per_s"], key="summary.throughput.requests_per_s"),
+             Card("requests/s", num(tp["requests_per_s"], key=prefix + "summary.throughput.requests_per_s"),
                   "offered " + (f"{tp['offered_requests_per_s']:,.3f}/s" if tp.get("offered_requests_per_s")
                                 else "-")),
-             Card("P50 / P99 TTFT", _ms(lat["ttft_s"]["p50"], "summary.latency.ttft_s.p50") + " / "
-                  + _ms(lat["ttft_s"]["p99"], "summary.latency.ttft_s.p99")),
-             Card("P50 / P99 TPOT", _ms(lat["tpot_s"]["p50"], "summary.latency.tpot_s.p50") + " / "
-                  + _ms(lat["tpot_s"]["p99"], "summary.latency.tpot_s.p99")),
-             Card("P99 end-to-end", _ms(lat["e2e_s"]["p99"], "summary.latency.e2e_s.p99"))]
+             Card("P50 / P99 TTFT", _ms(lat["ttft_s"]["p50"], prefix + "summary.latency.ttft_s.p50") + " / "
+                  + _ms(lat["ttft_s"]["p99"], prefix + "summary.latency.ttft_s.p99")),
+             Card("P50 / P99 TPOT", _ms(lat["tpot_s"]["p50"], prefix + "summary.latency.tpot_s.p50") + " / "
+                  + _ms(lat["tpot_s"]["p99"], prefix + "summary.latency.tpot_s.p99")),
+             Card("P99 end-to-end", _ms(lat["e2e_s"]["p99"], prefix + "summary.latency.e2e_s.p99"))]
     slo = s.get("slo")
     if slo:
-        items.append(Card("goodput", num(slo["fraction_meeting"], key="summary.slo.fraction_meeting", quantity="pct"),
+        items.append(Card("goodput", num(slo["fraction_meeting"], key=prefix + "summary.slo.fraction_meeting", quantity="pct"),
                           f"{slo['goodput_requests_per_s']:,.3f} requests/s meet the SLO; P99s "
                           + ("met" if slo["p99_met"] else "MISSED")))
     e = result.energy
     if e.get("energy_per_output_token_j") is not None:
         items.append(Card("energy per output token", num(e["energy_per_output_token_j"],
                                                          joules(e["energy_per_output_token_j"]),
-                                                         "energy.energy_per_output_token_j"),
+                                                         prefix + "energy.energy_per_output_token_j"),
                           f"average power {watts(e.get('avg_power_w'))}"))
     c = result.cost
     if c and c.get("cost_per_million_tokens_usd") is not None:
         items.append(Card("cost per million output tokens", num(c["cost_per_million_tokens_usd"],
                                                                 dollars(c["cost_per_million_tokens_usd"]),
-                                                                "cost.cost_per_million_tokens_usd"),
+                                                                prefix + "cost.cost_per_million_tokens_usd"),
                           "at this load"))
     stable = s["stability"]
     items.append(Card("stability", f'<span class="{"good" if stable["stable"] else "bad"}">'
@@ -213,14 +213,14 @@ def serve_summary_cards(result) -> str:
     return cards(items)
 
 
-def latency_table(result) -> str:
+def latency_table(result, prefix: str = "") -> str:
     lat = result.summary["latency"]
     rows = []
     for key, label in LATENCIES:
         st = lat.get(key)
         if not st:
             continue
-        rows.append([label, *(Cell(_ms(st[q], f"summary.latency.{key}.{q}"), st[q]) for q in STATS),
+        rows.append([label, *(Cell(_ms(st[q], f"{prefix}summary.latency.{key}.{q}"), st[q]) for q in STATS),
                      Cell.of(st["count"])])
     return table(["latency", *STATS, "count"], rows, "latency")
 

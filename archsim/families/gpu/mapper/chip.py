@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from archsim.errors import ArchsimInputError
-from archsim.calibration import HBM_FRACTION, TENSOR_EFFICIENCY
+from archsim.calibration import HBM_FRACTION, KERNEL_LAUNCH_S, STREAM_KERNEL_OVERHEAD_S, TENSOR_EFFICIENCY
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,10 @@ class GpuChip:
     fp32_per_cycle: float  # CUDA-core FLOP per cycle per SM
     sfu_per_cycle: float  # special-function results (exp2) per cycle per SM
     hbm_per_cycle: float  # achievable HBM bytes per cycle (whole chip)
+    hbm_startup_cycles: int  # fixed cycles of a DRAM stream after its launch (ramp-up, first byte, drain)
     l2_per_cycle: float  # L2 bytes per cycle (whole chip)
     latency_cycles: int  # DRAM load-to-use latency
+    l2_latency_cycles: int  # L2-hit load-to-use latency
     l2_capacity: float
     hbm_capacity: float
     smem_per_sm: int
@@ -42,12 +44,14 @@ class GpuChip:
 
 
 def gpu_chip(spec, dtype: str) -> GpuChip:
-    """Per-SM rates of the chip `spec` (a validated gpu SpecNode) for `dtype` operands."""
+    """Per-SM rates of the chip `spec` (a validated gpu SpecNode) for GEMMs at rate key `dtype`
+    (schema.math_dtype: a stored dtype the chip has no tensor cores for runs at the 16-bit rate)."""
+    from archsim.families.gpu.schema import RATE_KEY, tensor_rate
+
     clock = float(spec.clock)
     loaded = float(spec.clock_under_load or spec.clock)
     scale = loaded / clock  # the tensor pipes run at the sustained clock; cycles count at the nominal one
-    peak = {"fp16": spec.compute.fp16, "bf16": spec.compute.bf16, "fp8": spec.compute.fp8,
-            "int8": spec.compute.int8, "fp32": spec.compute.fp32}.get(dtype)
+    peak = tensor_rate(spec, RATE_KEY.get(dtype, dtype))
     if peak is None:
         raise ArchsimInputError(f"{spec.name} has no {dtype} tensor-core rate in its spec; "
                                 f"use --dtype with one it lists")
@@ -57,9 +61,11 @@ def gpu_chip(spec, dtype: str) -> GpuChip:
         tensor_per_cycle=float(peak) / sms / clock * scale * TENSOR_EFFICIENCY,
         fp32_per_cycle=float(spec.compute.fp32) / sms / clock * scale,
         sfu_per_cycle=float(spec.sm.sfu_rate) * scale,
-        hbm_per_cycle=HBM_FRACTION * float(spec.hbm.bandwidth) / clock,
+        hbm_per_cycle=float(spec.hbm.stream_fraction or HBM_FRACTION) * float(spec.hbm.bandwidth) / clock,
+        hbm_startup_cycles=max(1, int(round((STREAM_KERNEL_OVERHEAD_S - KERNEL_LAUNCH_S) * clock))),
         l2_per_cycle=float(spec.l2.bandwidth) / clock,
         latency_cycles=max(1, int(round(float(spec.hbm.latency) * clock))),
+        l2_latency_cycles=max(1, int(round(float(spec.l2.latency or spec.hbm.latency) * clock))),
         l2_capacity=float(spec.l2.capacity), hbm_capacity=float(spec.hbm.capacity),
         smem_per_sm=int(spec.sm.shared_memory), registers_per_sm=int(spec.sm.registers), max_warps=int(spec.sm.max_warps),
         max_blocks=int(spec.sm.max_blocks), multicast=int(spec.sm.cluster_multicast))
@@ -128,13 +134,21 @@ def sm_parts(kernel: Kernel, chip: GpuChip) -> tuple[np.ndarray, np.ndarray, np.
     at most (resident CTAs x bytes in flight) / latency bytes per cycle, and
     never more than its share of the L2 bandwidth (its crossbar port). Each
     round of resident CTAs pays one memory latency to fill its pipeline
-    before compute and loads overlap, so an SM is busy fill + max(compute, issue)."""
+    before compute and loads overlap, so an SM is busy fill + max(compute, issue).
+    The latency is DRAM's, or L2's for a kernel whose data is all in L2."""
     count, cyc, byt = sm_loads(kernel, chip.sms)
+    latency = chip.latency_cycles if kernel.hbm_bytes > 0 else chip.l2_latency_cycles
     resident = np.minimum(count, kernel.occupancy)
-    little = resident * max(kernel.inflight_per_cta, 1.0) / chip.latency_cycles
+    little = resident * max(kernel.inflight_per_cta, 1.0) / latency
     issue = byt / np.minimum(little, chip.l2_per_cycle / chip.sms)
-    fills = np.ceil(count / kernel.occupancy) * chip.latency_cycles
+    fills = np.ceil(count / kernel.occupancy) * latency
     return cyc, issue, fills
+
+
+def hbm_stream_cycles(kernel: Kernel, chip: GpuChip) -> float:
+    """The kernel's DRAM stream: its startup (STREAM_KERNEL_OVERHEAD_S less the launch gap) and its bytes
+    at the achievable rate; none for a kernel that finds all its data in L2."""
+    return kernel.hbm_bytes / chip.hbm_per_cycle + chip.hbm_startup_cycles if kernel.hbm_bytes > 0 else 0.0
 
 
 def estimate_cycles(kernel: Kernel, chip: GpuChip) -> float:
@@ -142,6 +156,5 @@ def estimate_cycles(kernel: Kernel, chip: GpuChip) -> float:
     slowest SM, the HBM stream, or the L2 stream, whichever is longest."""
     cyc, issue, fills = sm_parts(kernel, chip)
     busy = fills + np.maximum(cyc, issue)
-    return max(float(busy.max()) if busy.size else 0.0,
-               kernel.hbm_bytes / chip.hbm_per_cycle + chip.latency_cycles,
+    return max(float(busy.max()) if busy.size else 0.0, hbm_stream_cycles(kernel, chip),
                kernel.l2_bytes / chip.l2_per_cycle)

@@ -7,11 +7,13 @@ Resources of the graph:
 - `sm_ld` memory, capacity = SM count, work in cycles: the same SM's load
          issue, limited by its bytes in flight (Little's law) or its L2 port;
          both follow that SM's pipeline fill (a memory-latency delay);
-- `hbm`  memory, the achievable HBM rate, one memory latency per task;
+- `hbm`  memory, the achievable HBM rate; each task (a kernel's DRAM stream)
+         pays the stream startup first (STREAM_KERNEL_OVERHEAD_S less the
+         launch gap: ramp-up to the bytes in flight, first-byte latency, drain);
 - `l2`   memory, the L2 rate;
 - `nvlink` interconnect, one port of the GPU at the link rate times NCCL's
-         protocol efficiency (the payload share of the line rate), the
-         per-step hop latency of the system file.
+         protocol efficiency (the payload share of the line rate);
+- `nic`  interconnect, the GPU's own port to other nodes (multi-node systems).
 
 A kernel's tasks all start after its launch (a `KERNEL_LAUNCH_S` gap after the
 previous kernel, and after its host dispatch) and run side by side; the next
@@ -21,27 +23,25 @@ GPU; CUDA graphs: one such delay for the whole step). Launch gaps and host
 dispatch are delays (fixed latencies, no resource) labelled with the op they
 launch; `launch_gap_s` and `host_dispatch_s` in the result total them.
 
-A collective is a kernel too: NCCL's fixed cost, then the algorithm's steps
-on the link, each paying the hop latency:
-- ring all-reduce of S bytes over N GPUs: 2(N-1) steps of S/N bytes
-  (reduce-scatter then all-gather);
-- ring all-gather of S bytes (the gathered size): N-1 steps of S/N bytes;
-- point-to-point (pipeline stages): one transfer of S bytes.
+A collective is a kernel too: after its launch, the fixed latency of the
+algorithm the stack picks (collectives.choose: NCCL's ring/NVLS with its
+protocols, or one-shot/two-shot all-reduce), then the bytes that algorithm
+moves through the GPU's link port (and its NIC across nodes).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from archsim.engine import TaskGraphBuilder
-from archsim.calibration import (COLLECTIVE_BASE_S, HOST_DISPATCH_S, KERNEL_LAUNCH_S,
-                                             NVLINK_PROTOCOL_EFFICIENCY)
+from archsim.calibration import HOST_DISPATCH_S, KERNEL_LAUNCH_S
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, sm_parts
+from archsim.families.gpu.mapper.collectives import Cost, Net
 
 
 class GpuEmitter:
     """Builds one segment's task graph, kernel after kernel."""
 
-    def __init__(self, chip: GpuChip, interconnect, cuda_graphs: bool, host_overhead: bool,
+    def __init__(self, chip: GpuChip, net: Net | None, cuda_graphs: bool, host_overhead: bool,
                  replay: bool = True):
         """`replay`: with CUDA graphs, this segment starts the step and pays the graph launch."""
         self.chip = chip
@@ -51,14 +51,14 @@ class GpuEmitter:
         b = self.b = TaskGraphBuilder(clock_hz=chip.clock_hz)
         self.sm = b.add_resource("sm", "compute", rate=1.0, capacity=chip.sms)
         self.sm_mem = b.add_resource("sm_ld", "memory", rate=1.0, capacity=chip.sms)
-        self.hbm = b.add_resource("hbm", "memory", rate=chip.hbm_per_cycle, latency=chip.latency_cycles)
+        self.hbm = b.add_resource("hbm", "memory", rate=chip.hbm_per_cycle, latency=chip.hbm_startup_cycles)
         self.l2 = b.add_resource("l2", "memory", rate=chip.l2_per_cycle)
-        self.link = None
-        if interconnect is not None:
-            self.link = b.add_resource("nvlink", "interconnect",
-                                       rate=float(interconnect.link_bandwidth) * NVLINK_PROTOCOL_EFFICIENCY
-                                       / chip.clock_hz,
-                                       latency=chip.cycles(float(interconnect.hop_latency)))
+        self.link = self.nic = None
+        if net is not None:
+            self.link = b.add_resource("nvlink", "interconnect", rate=net.link_bps / chip.clock_hz)
+            if net.nic_bps:
+                self.nic = b.add_resource("nic", "interconnect", rate=net.nic_bps / chip.clock_hz)
+        self.collectives: list[str] = []
         self.last: list[int] = []
         self.host_last: list[int] = []
         self.kernels = 0
@@ -96,19 +96,20 @@ class GpuEmitter:
             tasks.append(self.b.add_task(self.l2, work=k.l2_bytes, deps=[launch], op=k.label, layer=k.layer))
         self.last = [self.b.add_delay(0, deps=tasks, op=k.label, layer=k.layer)]
 
-    def collective(self, label: str, layer: int, algorithm: str, size_bytes: float, ranks: int) -> None:
-        if self.link is None or ranks < 2:
+    def collective(self, label: str, layer: int, cost: Cost) -> None:
+        """One collective as `cost` says: its launch, its fixed latency, then its bytes on the link and NIC."""
+        if self.link is None:
             return
         launch = self._launch(label, layer)
-        prev = self.b.add_delay(self.chip.cycles(COLLECTIVE_BASE_S), deps=[launch], op=label, layer=layer,
+        prev = self.b.add_delay(self.chip.cycles(cost.latency_s), deps=[launch], op=label, layer=layer,
                                 category="communication")
-        steps, chunk = {"allreduce": (2 * (ranks - 1), size_bytes / ranks),
-                        "allgather": (ranks - 1, size_bytes / ranks),
-                        "p2p": (1, size_bytes)}[algorithm]
-        for _ in range(steps):
-            prev = self.b.add_task(self.link, work=chunk, deps=[prev], op=label, layer=layer,
-                                   category="communication")
-        self.last = [prev]
+        streams = [prev]
+        for resource, work in ((self.link, cost.link_bytes), (self.nic, cost.nic_bytes)):
+            if work > 0 and resource is not None:  # pipelined phases: link and NIC stream side by side
+                streams.append(self.b.add_task(resource, work=work, deps=[prev], op=label, layer=layer,
+                                               category="communication"))
+        self.collectives.append(cost.algorithm)
+        self.last = streams[1:] or streams
 
     def overhead_s(self) -> tuple[float, float]:
         """(launch gaps, host dispatch) of this segment in seconds, summed (not all on the critical path)."""

@@ -13,6 +13,11 @@ B columns they touch, and the next wave fetches its own panels again.
 `plan_gemm` with tile "auto" evaluates every candidate (tile x split) with
 the same timing the engine will apply (gpu_chip.estimate_cycles) and keeps
 the fastest; nothing is tuned per shape.
+
+Weight-only quantization (int4, or fp8/fp4 on a chip without tensor cores for
+them): B is stored narrow (`b_in`), A and the math stay 16-bit (`b_a`), and each
+CTA dequantizes its B tile on the CUDA cores (DEQUANT_OPS_PER_WEIGHT per weight,
+side by side with the tensor cores, as Marlin's pipeline does).
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import re
 
 import numpy as np
 
+from archsim.calibration import DEQUANT_OPS_PER_WEIGHT
 from archsim.errors import ArchsimInputError
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles
 
@@ -50,7 +56,8 @@ def parse_tile(text: str) -> tuple[int, int, int] | None:
     return tile
 
 
-def tile_resources(chip: GpuChip, bm: int, bn: int, bk: int, b_in: float) -> tuple[int, int, float]:
+def tile_resources(chip: GpuChip, bm: int, bn: int, bk: int, b_in: float,
+                   b_a: float | None = None) -> tuple[int, int, float]:
     """(warps per CTA, CTAs per SM, bytes in flight per CTA) of a tile.
 
     4 warps up to 128x128, 8 beyond (CUTLASS's 64x64 warp tiles); as many
@@ -60,7 +67,7 @@ def tile_resources(chip: GpuChip, bm: int, bn: int, bk: int, b_in: float) -> tup
     operand fragments and addresses, which with shared memory, warps and the
     block limit bounds how many CTAs share an SM."""
     warps = 8 if bm * bn > 128 * 128 else 4
-    stage = (bm + bn) * bk * b_in
+    stage = (bm * (b_in if b_a is None else b_a) + bn * b_in) * bk
     stages = int(max(2, min(MAX_STAGES, (chip.smem_per_sm // 2) // stage)))
     registers = 2 * bm * bn * PARTIAL_BYTES
     occupancy = int(max(1, min(chip.max_blocks, chip.smem_per_sm // (stages * stage), chip.max_warps // warps,
@@ -69,21 +76,26 @@ def tile_resources(chip: GpuChip, bm: int, bn: int, bk: int, b_in: float) -> tup
 
 
 def gemm_kernel(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, count: int, b_in: float,
-                b_out: float, tile: tuple[int, int, int], split: int) -> Kernel:
+                b_out: float, tile: tuple[int, int, int], split: int, b_a: float | None = None,
+                dequant: bool = False) -> Kernel:
+    """`b_in`: bytes of a B (weight) element; `b_a`: of an A element (default b_in); `dequant`: weight-only."""
     bm, bn, bk = tile
+    b_a = b_in if b_a is None else b_a
     tm, tn = math.ceil(m / bm), math.ceil(n / bn)
     k_cta = math.ceil(k / split)
     ctas = count * tm * tn * split
-    _, occupancy, inflight = tile_resources(chip, bm, bn, bk, b_in)
+    _, occupancy, inflight = tile_resources(chip, bm, bn, bk, b_in, b_a)
     partial = 2 * bm * bn * PARTIAL_BYTES if split > 1 else 0.0  # write own partial, read the others'
     share = chip.multicast if tm >= chip.multicast else 1  # a cluster of CTAs along M fetches its B tile once
-    panel = bm + bn / share  # operand rows/columns each CTA pulls from L2 per unit of K
-    cta_bytes = panel * k_cta * b_in + bm * bn * b_out + partial
+    panel = bm * b_a + bn / share * b_in  # operand bytes each CTA pulls from L2 per unit of K
+    cta_bytes = panel * k_cta + bm * bn * b_out + partial
     cta_cycles = 2.0 * bm * bn * k_cta / chip.tensor_per_cycle
+    if dequant:  # its B tile dequantized on the CUDA cores (fp32_per_cycle counts an FMA as 2)
+        cta_cycles = max(cta_cycles, bn * k_cta * DEQUANT_OPS_PER_WEIGHT / (chip.fp32_per_cycle / 2))
     c_bytes = count * m * n * b_out
     partials = count * m * n * PARTIAL_BYTES * 2 * (split - 1)
-    operands = count * _operand_hbm_bytes(chip, m, n, k, tm, tn, bm, bn, b_in, occupancy, split)
-    l2 = count * tm * tn * panel * k * b_in + c_bytes + partials
+    operands = count * _operand_hbm_bytes(chip, m, n, k, tm, tn, bm, bn, b_a, b_in, occupancy, split)
+    l2 = count * tm * tn * panel * k + c_bytes + partials
     waves = ctas / (chip.sms * occupancy)
     desc = (f"tile {bm}x{bn}x{bk}" + (f" split-k {split}" if split > 1 else "")
             + f", {ctas} CTAs, {waves:.2f} waves of {chip.sms}x{occupancy}")
@@ -91,10 +103,10 @@ def gemm_kernel(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, c
                   hbm_bytes=operands + c_bytes + partials, l2_bytes=l2, desc=desc)
 
 
-def _operand_hbm_bytes(chip: GpuChip, m, n, k, tm, tn, bm, bn, b_in, occupancy, split) -> float:
+def _operand_hbm_bytes(chip: GpuChip, m, n, k, tm, tn, bm, bn, b_a, b_in, occupancy, split) -> float:
     """HBM bytes of A and B for one instance under the wave reuse model."""
-    unique = (m * k + k * n) * b_in
-    streamed = tm * tn * (bm + bn) * k * b_in  # every tile's panels, no reuse at all (upper bound)
+    unique = m * k * b_a + k * n * b_in
+    streamed = tm * tn * (bm * b_a + bn * b_in) * k  # every tile's panels, no reuse at all (upper bound)
     if unique <= chip.l2_capacity:
         return unique
     concurrent = max(1, (chip.sms * occupancy) // split)  # output tiles in flight at once
@@ -104,22 +116,30 @@ def _operand_hbm_bytes(chip: GpuChip, m, n, k, tm, tn, bm, bn, b_in, occupancy, 
     cols = int(min(tn, math.ceil(concurrent / rows)))
     rows = int(min(tm, math.ceil(concurrent / cols)))
     blocks = math.ceil(tm / rows) * math.ceil(tn / cols)
-    per_block = (min(rows * bm, m) + min(cols * bn, n)) * k * b_in
+    per_block = (min(rows * bm, m) * b_a + min(cols * bn, n) * b_in) * k
     return float(min(streamed, max(unique, blocks * per_block)))
 
 
 def plan_gemm(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, count: int, b_in: float,
-              b_out: float, tile: tuple[int, int, int] | None = None) -> Kernel:
+              b_out: float, tile: tuple[int, int, int] | None = None, b_a: float | None = None,
+              dequant: bool = False) -> Kernel:
     """The fastest (tile, split-K) for this GEMM, or the given tile with the best split."""
+    return choose_gemm(chip, label, layer, m, n, k, count, b_in, b_out, tile, b_a=b_a, dequant=dequant)[0]
+
+
+def choose_gemm(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, count: int, b_in: float,
+                b_out: float, tile: tuple[int, int, int] | None = None, split: int | None = None,
+                b_a: float | None = None, dequant: bool = False) -> tuple[Kernel, tuple[int, int, int], int]:
+    """(kernel, tile, split-K) of plan_gemm's choice; `split` given: that split-K, as a mapping file asks."""
     tiles = TILES if tile is None else (tile,)
-    best, best_time = None, math.inf
+    best, best_time, choice = None, math.inf, None
     for bm, bn, bk in tiles:
         base = count * math.ceil(m / bm) * math.ceil(n / bn)
-        for split in SPLITS:
-            if split > 1 and (base * split > 4 * chip.sms or k / split < 4 * bk):
+        for s in (SPLITS if split is None else (split,)):
+            if split is None and s > 1 and (base * s > 4 * chip.sms or k / s < 4 * bk):
                 break
-            kern = gemm_kernel(chip, label, layer, m, n, k, count, b_in, b_out, (bm, bn, bk), split)
+            kern = gemm_kernel(chip, label, layer, m, n, k, count, b_in, b_out, (bm, bn, bk), s, b_a, dequant)
             t = estimate_cycles(kern, chip)
             if t < best_time * (1 - 1e-9):
-                best, best_time = kern, t
-    return best
+                best, best_time, choice = kern, t, ((bm, bn, bk), s)
+    return best, choice[0], choice[1]

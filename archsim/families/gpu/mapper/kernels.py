@@ -12,8 +12,12 @@ Attention is one fused kernel per layer:
   probabilities stay on chip. Matmuls run on the tensor cores, the online
   softmax (exp on the special-function units, the rest on FP32 cores)
   between them, not overlapped (FA2 does not overlap them);
-- decode: split-KV (FlashDecoding) over the whole KV cache, on CUDA cores,
-  with a small reduction of the per-split partials.
+- decode: split-KV (FlashDecoding) over the whole KV cache, on CUDA cores;
+  with more than one split, a second kernel combines the per-split partials
+  (FlashDecoding's reduction kernel; FlashAttention's splitkv combine kernel).
+
+A streaming kernel that only touches activations small enough to stay in L2
+(`l2_resident`) reads them from L2 and pays no DRAM stream.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import math
 
 import numpy as np
 
-from archsim.calibration import STREAM_BYTES_IN_FLIGHT_PER_THREAD
+from archsim.calibration import L2_RESIDENT_FRACTION, STREAM_BYTES_IN_FLIGHT_PER_THREAD
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel
 
 STREAM_THREADS = 256  # threads per CTA of a streaming kernel
@@ -29,6 +33,11 @@ STREAM_BYTES_PER_CTA = 16 * 1024  # output bytes per CTA of an elementwise kerne
 ATTN_BLOCK = 128  # query and key block of the fused prefill attention
 DECODE_BLOCK = 64  # keys per block of split-KV decode attention (one K and one V block in flight)
 SOFTMAX_FP32_FLOPS = 5  # max, subtract, scale, sum, rescale per score (besides one exp)
+# Sampling after the LM head: a softmax over the fp32 logits and the pass that draws (or takes the argmax of)
+# the token. Every serving stack runs at least these two (vLLM's sampler: logits in fp32, softmax, then
+# top-k/top-p sampling; FlashInfer's fused top-k/top-p sampling kernel still follows a softmax); eager stacks
+# run more (temperature, top-k, top-p as separate kernels). A modelling choice, not a calibration.
+SAMPLING_KERNELS = 2
 
 
 def _stream_occupancy(chip: GpuChip) -> int:
@@ -36,16 +45,17 @@ def _stream_occupancy(chip: GpuChip) -> int:
 
 
 def streaming_kernel(chip: GpuChip, label: str, layer: int, bytes_moved: float, flops: float,
-                     rows: int = 0, exps: float = 0.0) -> Kernel:
+                     rows: int = 0, exps: float = 0.0, l2_resident: bool = False) -> Kernel:
     """A kernel that reads and writes `bytes_moved` once. `rows` > 0: one CTA
     per row (a reduction such as a norm or softmax); else CTAs of
-    STREAM_BYTES_PER_CTA. `exps` special-function evaluations in total."""
+    STREAM_BYTES_PER_CTA. `exps` special-function evaluations in total.
+    `l2_resident`: its data is in L2 (no DRAM traffic)."""
     ctas = rows if rows > 0 else max(1, math.ceil(bytes_moved / 2 / STREAM_BYTES_PER_CTA))
     cycles = flops / ctas / chip.fp32_per_cycle + exps / ctas / chip.sfu_per_cycle
     inflight = STREAM_THREADS * STREAM_BYTES_IN_FLIGHT_PER_THREAD
     return Kernel(label, layer, int(ctas), np.array([cycles]), np.array([bytes_moved / ctas]), inflight,
-                  _stream_occupancy(chip), hbm_bytes=bytes_moved, l2_bytes=bytes_moved,
-                  desc=f"streaming, {ctas} CTAs of {STREAM_THREADS} threads")
+                  _stream_occupancy(chip), hbm_bytes=0.0 if l2_resident else bytes_moved, l2_bytes=bytes_moved,
+                  desc=f"streaming, {ctas} CTAs of {STREAM_THREADS} threads" + (", from L2" if l2_resident else ""))
 
 
 def prefill_attention(chip: GpuChip, label: str, layer: int, batch: int, q_len: int, kv_len: int, heads: int,
@@ -81,15 +91,16 @@ def prefill_attention(chip: GpuChip, label: str, layer: int, batch: int, q_len: 
 
 def decode_attention(chip: GpuChip, label: str, layer: int, batch: int, kv_len: int, heads: int,
                      kv_heads: int, head_dim: int, b_act: float, b_kv: float,
-                     covers: tuple[str, ...]) -> Kernel:
-    """Split-KV decode attention: one query per sequence against `kv_len` cached keys."""
+                     covers: tuple[str, ...]) -> list[Kernel]:
+    """Split-KV decode attention: one query per sequence against `kv_len` cached keys; with more than
+    one split, then the kernel that combines the fp32 partials (read from L2) into the outputs."""
     group = heads // kv_heads
     groups = batch * kv_heads
     splits = max(1, min(math.ceil(kv_len / DECODE_BLOCK), math.ceil(2 * chip.sms / groups)))
     keys = math.ceil(kv_len / splits)
     ctas = groups * splits
     kv_bytes = keys * head_dim * 2 * b_kv
-    partial = group * (head_dim + 2) * 4 * 2  # fp32 partial output and log-sum-exp, written then reduced
+    partial = group * (head_dim + 2) * 4 if splits > 1 else 0  # fp32 partial output and log-sum-exp
     flops = group * keys * (4 * head_dim + SOFTMAX_FP32_FLOPS)
     cycles = flops / chip.fp32_per_cycle + group * keys / chip.sfu_per_cycle
     inflight = DECODE_BLOCK * head_dim * 2 * b_kv
@@ -97,8 +108,22 @@ def decode_attention(chip: GpuChip, label: str, layer: int, batch: int, kv_len: 
     cache = batch * kv_len * kv_heads * head_dim * 2 * b_kv
     new_rows = batch * kv_heads * head_dim * 2 * b_kv
     q_o = batch * heads * head_dim * b_act * 2
-    hbm = cache + new_rows + q_o + ctas * partial
-    return Kernel(label, layer, ctas, np.array([cycles]), np.array([kv_bytes + partial]), inflight, occupancy,
-                  hbm_bytes=hbm, l2_bytes=hbm,
+    hbm = cache + new_rows + q_o
+    main = Kernel(label, layer, ctas, np.array([cycles]), np.array([kv_bytes + partial]), inflight, occupancy,
+                  hbm_bytes=hbm, l2_bytes=hbm + ctas * partial,
                   desc=f"split-KV decode attention, {ctas} CTAs ({splits} splits of {keys} keys)",
                   covers=covers)
+    if splits == 1:
+        return [main]
+    combine = streaming_kernel(chip, label, layer, ctas * partial + batch * heads * head_dim * b_act,
+                               ctas * group * (head_dim + 2) * 3, rows=groups, exps=ctas * group, l2_resident=True)
+    combine.desc = f"combine of {splits} split partials, {groups} CTAs, from L2"
+    return [main, combine]
+
+
+def sampling_kernels(chip: GpuChip, label: str, layer: int, batch: int, vocab: int) -> list[Kernel]:
+    """The SAMPLING_KERNELS passes over `batch` rows of fp32 logits (from L2 when they fit)."""
+    logits = batch * vocab * 4.0
+    return [streaming_kernel(chip, label, layer, logits, 5.0 * batch * vocab, exps=batch * vocab if i == 0 else 0.0,
+                             l2_resident=logits <= L2_RESIDENT_FRACTION * chip.l2_capacity)
+            for i in range(SAMPLING_KERNELS)]

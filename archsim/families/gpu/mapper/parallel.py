@@ -122,10 +122,14 @@ def memory_parts(graph: OpGraph, scenario, tp: int, pp: int) -> dict:
     _, kv_local = _local_heads(tp, geometry(graph)) if tp > 1 else (0, model.kv_heads)
     kv = kv_cache_bytes(model, scenario) * kv_local / model.kv_heads * stage_layers
     weights = layers * stage_layers / tp + table + (0 if model.tied_embeddings else table / tp)
-    # Attention runs fused (FlashAttention, split-KV decode: gpu-tiled's kernels), so its scores never reach
-    # HBM: the workspace is the largest other operator's inputs and outputs, doubled (two buffers in flight).
-    unfused = [op for op in graph.ops if op.kind not in ("attn_score", "softmax", "attn_context")]
-    acts = 2 * max(op.act_read_bytes + op.act_write_bytes for op in unfused or graph.ops)
+    # the live activations at the largest operator: its inputs and outputs on one GPU (column/row-parallel
+    # ops hold 1/tp), plus the residual stream; the fused attention kernel never stores its scores and
+    # probabilities (FlashAttention)
+    geo = geometry(graph)
+    acts = max(local.act_read_bytes + local.act_write_bytes
+               for local in (shard_op(op, tp, geo) for op in graph.ops)
+               if local.kind not in ("attn_score", "softmax", "attn_context"))
+    acts += graph.tokens * model.hidden * DTYPE_BYTES[scenario.act_dtype]
     return {"weights_bytes": weights, "kv_cache_bytes": kv, "activations_bytes": acts}
 
 

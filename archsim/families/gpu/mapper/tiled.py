@@ -12,13 +12,19 @@ simulated once (layer 0) and repeated.
 """
 from __future__ import annotations
 
-from archsim.errors import ArchsimInputError
+import math
+from dataclasses import dataclass
+
+from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
-from archsim.calibration import HOST_DISPATCH_S
+from archsim.calibration import HOST_DISPATCH_S, L2_RESIDENT_FRACTION
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip
+from archsim.families.gpu.mapper.collectives import ALGORITHMS, choose, net_of
 from archsim.families.gpu.mapper.emit import GpuEmitter
-from archsim.families.gpu.mapper.gemm import parse_tile, plan_gemm
-from archsim.families.gpu.mapper.kernels import decode_attention, prefill_attention, streaming_kernel
+from archsim.families.gpu.mapper.gemm import PARTIAL_BYTES, choose_gemm, parse_tile, plan_gemm
+from archsim.families.gpu.mapper.kernels import (decode_attention, prefill_attention, sampling_kernels,
+                                                 streaming_kernel)
+from archsim.families.gpu.schema import math_dtype
 from archsim.families.gpu.mapper.parallel import check_capacity, check_parallel, collective_after, geometry, shard_op
 from archsim.workload.model import DTYPE_BYTES
 
@@ -35,7 +41,22 @@ OPTIONS = (
                                         "launches as timed with CUDA events"),
     Option("tile", str, "auto", "GEMM thread-block tile BMxBNxBK (e.g. 128x128x32), or auto (fastest)",
            check=parse_tile),
+    Option("allreduce", str, "auto", "all-reduce algorithm: auto (the fastest of NCCL's choice and the one-shot/"
+                                     "two-shot kernels serving stacks use), nccl (NCCL's own choice, as "
+                                     "torch.distributed and nccl-tests run it), ring, nvls, oneshot or twoshot",
+           check=lambda raw: check_algorithm(raw)),
+    Option("gemm", dict, {}, "per-operator GEMM choices, {operator: {tile: BMxBNxBK, split_k: N}} by operator "
+                             "name without the layer (qkv, o_proj, ffn_up, ffn_down, lm_head, ...): what a mapping "
+                             "file's `operators` says; an operator not listed gets `tile`'s choice",
+           check=lambda raw: parse_gemm_choices(raw)),
 )
+
+
+def check_algorithm(raw: str) -> str:
+    if raw not in ALGORITHMS:
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option 'allreduce' must be one of {', '.join(ALGORITHMS)}, "
+                                f"got {raw!r}")
+    return raw
 
 
 @register_mapper("gpu-tiled", family="gpu", default_for=("gpu",), options=OPTIONS,
@@ -46,76 +67,190 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                                           geometry(graph).get("heads")))
     tp, pp = options["tp"], options["pp"]
     check_parallel(system, tp, pp)
-    chip = gpu_chip(system.chip, scenario.weight_dtype)
-    attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype))
+    if tp < 2 and any(op.kind == "collective" for op in graph.ops):
+        raise ArchsimInputError(f"{graph.workload} needs at least 2 GPUs: run it on a multi-GPU system (e.g. "
+                                f"dgx-h100) with tp >= 2; {system.name} gives tp={tp}")
+    math_key = math_dtype(system.chip, scenario.weight_dtype, scenario.act_dtype)
+    chip = gpu_chip(system.chip, math_key)
+    attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype, scenario.act_dtype))
     tile = parse_tile(options["tile"])
+    gemm = parse_gemm_choices(options.get("gemm") or {})
     memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity)
     geo = geometry(graph)
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
+    quant = Quant(math_key, DTYPE_BYTES[scenario.weight_dtype] < DTYPE_BYTES[math_key])
     groups = [("pre", graph.pre_ops, 1), ("layer", graph.layer_ops(0), graph.layers), ("post", graph.post_ops, 1)]
-    segments, plan, gaps_s, host_s, kernels = [], [], 0.0, 0.0, 0
+    net = net_of(system, tp) if tp * pp > 1 else None
+    segments, plan, gaps_s, host_s, kernels, chosen = [], [], 0.0, 0.0, 0, {}
     first = True
     for label, ops, repeat in groups:
         if not ops:
             continue
-        em = GpuEmitter(chip, system.interconnect, options["cuda_graphs"], options["host_overhead"], replay=first)
+        em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=first)
         first = False
         for op in ops:
+            if op.kind == "collective":  # a single-collective workload (allreduce:SIZE)
+                cost = choose(op.attrs["bytes"], net, "allreduce", options["allreduce"]) if net else None
+                if cost is not None:
+                    em.collective(op.name, op.layer, cost)
+                    chosen[op.name] = cost.algorithm
+                continue
             local = shard_op(op, tp, geo)
-            kernel = kernel_for(chip, local, graph.tokens, sizes, tile, attn_chip)
-            if kernel is not None:
+            choice = None
+            if _is_gemm(local):
+                kernel, *choice = gemm_for(chip, local, sizes, tile, gemm.get(op.short_name), graph.layers, quant)
+                found = [kernel]
+            else:
+                found = kernels_for(chip, local, graph.tokens, sizes, tile, attn_chip, quant)
+            for kernel in found:
                 em.kernel(kernel)
                 plan.append(dict(op=op.name, kernel=kernel.desc, est_us=estimate_cycles(kernel, chip)
                                  / chip.clock_hz * 1e6, covers=list(kernel.covers)))
+                if choice:  # what a mapping file records for this operator (archsim/families/gpu/mapping.py)
+                    plan[-1].update(tile="x".join(map(str, choice[0])), split_k=choice[1])
             coll = collective_after(local, tp, sizes[1])
             if coll is not None:
-                suffix, algorithm, size = coll
+                suffix, kind, size = coll
                 name = f"L{op.layer}.{suffix}" if 0 <= op.layer < graph.layers else f"{op.name}_{suffix}"
-                em.collective(name, op.layer, algorithm, size, tp)
+                cost = choose(size, net, kind, options["allreduce"])
+                em.collective(name, op.layer, cost)
+                chosen[name] = f"{cost.algorithm} ({size / 1e3:.1f} KB)"
+            if op.short_name == "lm_head":
+                for kernel in sampling_kernels(chip, op.name, op.layer, graph.batch, op.n):
+                    em.kernel(kernel)
         segments.append(Segment(em.build(), repeat, label))
         gap, host = em.overhead_s()
         gaps_s, host_s, kernels = gaps_s + gap * repeat, host_s + host * repeat, kernels + em.kernels * repeat
     if pp > 1:
-        em = GpuEmitter(chip, system.interconnect, options["cuda_graphs"], options["host_overhead"], replay=False)
-        em.collective("pp_send", graph.layers, "p2p", graph.tokens * _hidden(graph) * sizes[1], 2)
+        em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=False)
+        em.collective("pp_send", graph.layers, choose(graph.tokens * _hidden(graph) * sizes[1], net, "p2p"))
         segments.append(Segment(em.build(), pp - 1, "pipeline"))
-    notes = _notes(system, chip, options, tp, pp, memory, kernels)
+    notes = _notes(system, chip, options, tp, pp, memory, kernels, chosen)
     extra = dict(gpu_kernels_per_step=kernels, launch_gap_s=gaps_s, host_dispatch_s=host_s,
-                 hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan)
+                 hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan,
+                 gpu_collectives=chosen)
     return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp,
                    notes=notes, extra=extra)
 
 
-def attention_dtype(weight_dtype: str) -> str:
-    """The dtype attention's matmuls run in. With 8-bit weights and KV cache, serving
-    stacks store K/V in 8 bits but dequantize them and compute attention in 16 bits
-    (SGLang issue #10083: "dequantize to BF16/FP16 at the reading time for attention
-    calculation"; vLLM's quantized KV cache docs: only its FlashAttention-3 backend
-    computes attention in FP8; TensorRT-LLM's FP8 context FMHA is an opt-in build flag)."""
-    return "bf16" if weight_dtype in ("fp8", "int8") else weight_dtype
+@dataclass(frozen=True)
+class Quant:
+    """How the weight GEMMs run: `math`, the tensor-core rate key (schema.math_dtype); `weight_only`, weights
+    stored narrower than the math and dequantized in the main loop (activations stay 16-bit)."""
+    math: str
+    weight_only: bool
 
 
-def kernel_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip | None = None) -> Kernel | None:
-    """The kernel that runs `op` on one GPU (None if another op's kernel does its work).
-    `attn_chip`: the chip's rates for attention's dtype (default: `chip`'s)."""
+def attention_dtype(weight_dtype: str, act_dtype: str | None = None) -> str:
+    """The dtype attention's matmuls run in: the activations' 16-bit dtype, whatever the weights. With 8-bit
+    (or 4-bit) weights and an 8-bit KV cache, serving stacks store K/V narrow but dequantize them and compute
+    attention in 16 bits (SGLang issue #10083: "dequantize to BF16/FP16 at the reading time for attention
+    calculation"; vLLM's quantized KV cache docs: only its FlashAttention-3 backend computes attention in FP8;
+    TensorRT-LLM's FP8 context FMHA is an opt-in build flag)."""
+    act = act_dtype or (weight_dtype if weight_dtype in ("fp32", "bf16", "fp16") else "bf16")
+    if weight_dtype == act == "fp32":
+        return "fp32"
+    return act if act in ("bf16", "fp16") else "bf16"
+
+
+def kernels_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip | None = None,
+                quant: Quant | None = None) -> list[Kernel]:
+    """The kernels that run `op` on one GPU (none if another op's kernel does its work).
+    `attn_chip`: the chip's rates for attention's dtype (default: `chip`'s); `quant`: how weight GEMMs run
+    (default: at the weights' own dtype)."""
     w, a, c = sizes
     attn_chip = attn_chip or chip
     name = op.short_name
     if op.kind in FUSED_INTO_ATTENTION or name in FUSED_INTO_ATTENTION:
-        return None
+        return []
     if op.kind == "attn_score":
         g = op.attrs
         covers = tuple(op.name.replace("attn_score", s) for s in FUSED_INTO_ATTENTION)
         if g["q_len"] == 1:
             return decode_attention(attn_chip, op.name, op.layer, g["batch"], g["kv_len"], g["heads"], g["kv_heads"],
                                     g["head_dim"], a, c, covers)
-        return prefill_attention(attn_chip, op.name, op.layer, g["batch"], g["q_len"], g["kv_len"], g["heads"],
-                                 g["kv_heads"], g["head_dim"], g["causal"], a, c, covers)
+        return [prefill_attention(attn_chip, op.name, op.layer, g["batch"], g["q_len"], g["kv_len"], g["heads"],
+                                  g["kv_heads"], g["head_dim"], g["causal"], a, c, covers)]
     if op.kind == "gemm" and op.m and op.n and op.k:
-        return plan_gemm(chip, op.name, op.layer, op.m, op.n, op.k, op.count, w, a, tile)
+        weight_only = quant is not None and quant.weight_only
+        b_a = a if weight_only else min(w, a)  # W+A quantization: A is quantized to the weights' dtype
+        return [plan_gemm(chip, op.name, op.layer, op.m, op.n, op.k, op.count, w, a, tile, b_a, weight_only)]
     rows = tokens if op.kind == "norm" else 0
     exps = op.flops / 5 if op.kind == "softmax" else 0.0
-    return streaming_kernel(chip, op.name, op.layer, op.bytes, op.flops, rows=rows, exps=exps)
+    return [streaming_kernel(chip, op.name, op.layer, op.bytes, op.flops, rows=rows, exps=exps,
+                             l2_resident=l2_resident(chip, op))]
+
+
+def l2_resident(chip: GpuChip, op) -> bool:
+    """An op that touches only activations, few enough to stay in L2 between kernels (L2_RESIDENT_FRACTION)."""
+    return (op.weight_bytes == 0 and op.kv_read_bytes == 0 and op.kv_write_bytes == 0
+            and op.bytes <= L2_RESIDENT_FRACTION * chip.l2_capacity)
+
+
+def _is_gemm(op) -> bool:
+    return op.kind == "gemm" and bool(op.m and op.n and op.k)
+
+
+def parse_gemm_choices(raw) -> dict:
+    """The `gemm` option checked: {operator: {tile: (BM, BN, BK) or None, split_k: int or None}}."""
+    if not isinstance(raw, dict):
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm' must be a mapping of operators, got {raw!r}")
+    out = {}
+    for name, choice in raw.items():
+        if not isinstance(choice, dict) or set(choice) - {"tile", "split_k"}:
+            raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm': operator {name!r} takes {{tile: BMxBNxBK, "
+                                    f"split_k: N}}, got {choice!r}")
+        split = choice.get("split_k")
+        if split is not None and (isinstance(split, bool) or not isinstance(split, int) or split < 1):
+            raise ArchsimInputError(f"mapper 'gpu-tiled' option 'gemm': {name}.split_k must be a positive integer, "
+                                    f"got {split!r}")
+        tile = choice.get("tile")
+        out[str(name)] = {"tile": parse_tile(str(tile)) if tile is not None else None, "split_k": split}
+    return out
+
+
+def gemm_for(chip: GpuChip, op, sizes, tile, choice: dict | None, layers: int, quant: Quant | None = None):
+    """(kernel, tile, split-K) of a GEMM: the mapping's choice for its operator if it has one (checked against
+    the SM), else the fastest (tile: the `tile` option's, or every candidate); `quant` as in kernels_for."""
+    w, a, _ = sizes
+    choice = choice or {}
+    tile = choice.get("tile") or tile
+    split = choice.get("split_k")
+    if choice:
+        check_gemm_choice(chip, op, tile, split, w, layers)
+    weight_only = quant is not None and quant.weight_only
+    b_a = a if weight_only else min(w, a)  # W+A quantization: A is quantized to the weights' dtype
+    return choose_gemm(chip, op.name, op.layer, op.m, op.n, op.k, op.count, w, a, tile, split, b_a=b_a,
+                       dequant=weight_only)
+
+
+def check_gemm_choice(chip: GpuChip, op, tile, split, b_in: float, layers: int) -> None:
+    """A mapping's tile and split-K for `op` must fit one SM and split K into whole BK steps; InfeasibleError
+    naming the operator, its layers, the resource and the numbers otherwise."""
+    where = (f"{op.short_name} of every decoder layer (L0-L{layers - 1})" if 0 <= op.layer < layers
+             else op.name) + f" (GEMM {op.m}x{op.n}x{op.k} on one GPU)"
+    if tile is not None:
+        bm, bn, bk = tile
+        stages = 2 * (bm + bn) * bk * b_in  # the fewest pipeline stages a CTA runs with: two
+        if stages > chip.smem_per_sm:
+            raise InfeasibleError(f"{where}: tile {bm}x{bn}x{bk} needs {stages / 1024:.0f} KiB of shared memory "
+                                  f"for two pipeline stages; an SM of {chip.name} has {chip.smem_per_sm / 1024:.0f} "
+                                  "KiB", {"operator": op.name, "shared_memory_bytes": stages,
+                                          "capacity_bytes": chip.smem_per_sm})
+        accumulators = bm * bn * PARTIAL_BYTES
+        if accumulators > chip.registers_per_sm:
+            raise InfeasibleError(f"{where}: tile {bm}x{bn}x{bk} keeps {accumulators / 1024:.0f} KiB of fp32 "
+                                  f"accumulators in registers; an SM of {chip.name} has "
+                                  f"{chip.registers_per_sm / 1024:.0f} KiB of registers",
+                                  {"operator": op.name, "register_bytes": accumulators,
+                                   "capacity_bytes": chip.registers_per_sm})
+    if split is not None:
+        bk = tile[2] if tile is not None else 16
+        steps = math.ceil(op.k / bk)
+        if split > steps:
+            raise InfeasibleError(f"{where}: split-K {split} leaves some CTAs no K to reduce: K = {op.k} is "
+                                  f"{steps} steps of BK = {bk}", {"operator": op.name, "split_k": split,
+                                                                  "k_steps": steps})
 
 
 def _hidden(graph) -> int:
@@ -141,7 +276,7 @@ def resolve_tp(raw: str, pp: int, gpus: int, heads: int | None) -> int:
         raise ArchsimInputError(f"mapper 'gpu-tiled' option 'tp' must be an integer or auto, got {raw!r}") from None
 
 
-def _notes(system, chip, options, tp, pp, memory, kernels) -> list[str]:
+def _notes(system, chip, options, tp, pp, memory, kernels, chosen) -> list[str]:
     launch = ("one CUDA-graph replay per step" if options["cuda_graphs"]
               else f"eager: {HOST_DISPATCH_S * 1e6:.0f} us of host dispatch per kernel, pipelined ahead of the GPU")
     if not options["host_overhead"]:
@@ -154,8 +289,12 @@ def _notes(system, chip, options, tp, pp, memory, kernels) -> list[str]:
         f"HBM per GPU: {memory['need_bytes'] / 1e9:.2f} GB of {memory['capacity_bytes'] / 1e9:.1f} GB",
     ]
     if tp > 1 or pp > 1:
-        notes.append(f"parallelism: tp={tp} (column/row-parallel layers, ring all-reduce x2 per layer, "
+        notes.append(f"parallelism: tp={tp} (column/row-parallel layers, two all-reduces per layer, "
                      f"vocab-parallel LM head), pp={pp} (stages run one after another at batch 1)")
+    if chosen:
+        shown = dict(list({n.split(".", 1)[-1]: a for n, a in chosen.items()}.items())[:4])
+        notes.append(f"collectives (allreduce={options['allreduce']}): "
+                     + ", ".join(f"{n}: {a}" for n, a in shown.items()))
     if options.get("fidelity") == "cycle":
         notes.append("fidelity cycle: the GPU model has no cycle-level network; it reuses the task-level model")
     return notes

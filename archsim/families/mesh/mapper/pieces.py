@@ -11,6 +11,7 @@ import numpy as np
 
 from archsim.engine import simulate
 from archsim.mapping.base import Segment
+from archsim.mapping.choose import first_best
 from archsim.families.mesh.mapper.lowering import Lowering, choose
 from archsim.families.mesh.mapper.place import Placement
 from archsim.families.mesh.mapper.pipeline import Split, fill_and_drain, piece_graph, steady_period
@@ -192,7 +193,7 @@ def fastest(graph, candidates, shrink, costs, step, net, layout: str = "auto") -
         tried.append(step_in(graph, *more, costs, step, None, layout))
         if tried[-1].cycles >= tried[-2].cycles:
             break
-    best = min(tried, key=lambda r: r.cycles)
+    best = first_best(tried, lambda r: r.cycles)  # the rule archsim search ranks by (archsim/mapping/choose.py)
     if net is not None:
         best = step_in(graph, pairs[tried.index(best)][0], best.cut, costs, step, net, layout)
     return best, tried

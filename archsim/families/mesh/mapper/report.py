@@ -1,6 +1,8 @@
 """What the mesh mapper tells the user: placement, SRAM use, constants, per-layer split."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from archsim.families.mesh.mapper.costs import MeshCosts, colors_needed
 from archsim.families.mesh.mapper.place import Placement
 
@@ -18,12 +20,21 @@ def _us(seconds: float) -> str:
 
 def _file_sram(system) -> int | None:
     """The per-core SRAM of the chip file itself, before --set overrides."""
-    from archsim.hw.load import load_system
+    import os
 
     try:
-        return int(load_system(system.source).chip.core.sram)
+        return _sram_of_file(system.source, os.stat(system.source).st_mtime_ns)
     except Exception:  # a chip given as a System object without a readable source
         return None
+
+
+@lru_cache(maxsize=32)
+def _sram_of_file(source: str, mtime_ns: int) -> int:
+    """Cached by file and modification time: a search or sweep maps the same chip hundreds of times, and
+    reading the file again took a quarter of each wafer point's time."""
+    from archsim.hw.load import load_system
+
+    return int(load_system(source).chip.core.sram)
 
 
 def noc_fidelity(net, split: dict[str, float] | None = None, task_split: dict[str, float] | None = None):

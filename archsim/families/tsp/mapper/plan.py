@@ -50,21 +50,29 @@ def footprint(graph) -> Footprint:
 
 def stage_layers(fp: Footprint, tp: int, pp: int, capacity: float) -> list[int] | None:
     """Layers of each stage, or None if they do not fit: first and last stages
-    also hold the embedding table and LM head, so they take fewer layers."""
-    if pp > fp.layers:
-        return None
-    per_layer = (fp.layer_weight_bytes + fp.layer_kv_bytes) / tp
+    also hold the embedding table and LM head, so they take fewer layers, and
+    none when the table or head leaves no room for a layer (a stage of its own
+    for the embedding or the LM head, its vocabulary split over tp chips)."""
     if pp == 1:
+        per_layer = (fp.layer_weight_bytes + fp.layer_kv_bytes) / tp
         fits = (fp.embed_bytes + fp.head_bytes) / tp + fp.layers * per_layer <= capacity
         return [fp.layers] if fits else None
-    caps = [math.floor((capacity - fp.embed_bytes / tp) / per_layer) if per_layer else fp.layers]
-    caps += [math.floor(capacity / per_layer) if per_layer else fp.layers] * (pp - 2)
-    caps += [math.floor((capacity - fp.head_bytes / tp) / per_layer) if per_layer else fp.layers]
-    if min(caps) < 1 or sum(caps) < fp.layers:
+    per_layer = (fp.layer_weight_bytes + fp.layer_kv_bytes) / tp
+    if fp.embed_bytes / tp > capacity or fp.head_bytes / tp > capacity:
         return None
-    # as even as the caps allow: fill the roomiest stages first, one layer at a time
-    layers = [1] * pp
-    left = fp.layers - pp
+
+    def cap(free: float) -> int:
+        return min(fp.layers, math.floor(free / per_layer)) if per_layer else fp.layers
+
+    caps = [cap(capacity - fp.embed_bytes / tp)] + [cap(capacity)] * (pp - 2) + [cap(capacity - fp.head_bytes / tp)]
+    if (pp > 2 and min(caps[1:-1]) < 1) or sum(caps) < fp.layers or pp > fp.layers + 2:
+        return None
+    # a stage per embedding or head only when it must be; then as even as the caps allow: fill the
+    # roomiest stages first, one layer at a time
+    layers = [1 if c >= 1 else 0 for c in caps]
+    if sum(layers) > fp.layers:
+        return None
+    left = fp.layers - sum(layers)
     while left:
         room = [(caps[i] - layers[i], -layers[i], i) for i in range(pp) if layers[i] < caps[i]]
         _, _, i = max(room, key=lambda r: (r[1], r[0]))
@@ -83,7 +91,7 @@ def chip_bytes(fp: Footprint, tp: int, layers: list[int]) -> float:
 
 
 def min_pp(fp: Footprint, tp: int, capacity: float, max_chips: int) -> int | None:
-    for pp in range(1, min(fp.layers, max_chips // tp) + 1):
+    for pp in range(1, min(fp.layers + 2, max_chips // tp) + 1):
         if stage_layers(fp, tp, pp, capacity) is not None:
             return pp
     return None
@@ -101,6 +109,50 @@ def parse_degree(name: str, raw) -> int | None:
         raise ArchsimInputError(f"mapper 'tsp-static' option {name!r} must be a positive integer or 'auto', "
                                 f"got {raw!r}")
     return value
+
+
+def parse_stages(raw) -> list[int] | None:
+    """The `stages` option: 'auto' -> None; '4,4,3' -> [4, 4, 3] (decoder layers per stage, in order)."""
+    text = str(raw).strip().lower()
+    if text == "auto":
+        return None
+    try:
+        stages = [int(part) for part in text.replace(" ", "").split(",")]
+    except ValueError:
+        stages = []
+    if not stages or min(stages) < 1:
+        raise ArchsimInputError(f"mapper 'tsp-static' option 'stages' must be 'auto' or positive layer counts "
+                                f"separated by commas (like 4,4,3), got {raw!r}")
+    return stages
+
+
+def check_stages(stages: list[int], pp: int | None, fp: Footprint, graph) -> int:
+    """pp implied by an explicit layer-to-stage assignment, checked against `pp` and the model's layers."""
+    if pp is not None and pp != len(stages):
+        raise ArchsimInputError(f"mapper 'tsp-static': stages lists {len(stages)} stages ({','.join(map(str, stages))}) "
+                                f"but pp={pp}")
+    if sum(stages) != fp.layers:
+        raise ArchsimInputError(f"mapper 'tsp-static': stages assign {sum(stages)} decoder layers "
+                                f"({','.join(map(str, stages))}); {graph.workload} has {fp.layers}")
+    return len(stages)
+
+
+def check_stage_sram(fp: Footprint, tp: int, stages: list[int], capacity: float, system) -> None:
+    """Every chip of every stage must hold its layers (and the first stage the embedding table, the last the
+    LM head) in SRAM; InfeasibleError naming the stage, its layers, the resource and the numbers."""
+    per_layer = (fp.layer_weight_bytes + fp.layer_kv_bytes) / tp
+    first = 0
+    for i, n in enumerate(stages):
+        used = n * per_layer + (fp.embed_bytes / tp if i == 0 else 0.0) + (fp.head_bytes / tp if i == len(stages) - 1
+                                                                          else 0.0)
+        if used > capacity:
+            extra = " with the embedding table" if i == 0 else (" with the LM head" if i == len(stages) - 1 else "")
+            raise InfeasibleError(
+                f"stage {i} (decoder layers L{first}-L{first + n - 1}{extra}, tp={tp}) needs "
+                f"{used / 2**20:.1f} MiB of SRAM per chip ({per_layer / 2**20:.1f} MiB of weights and KV cache per "
+                f"layer); a {system.chip.name} chip has {capacity / 2**20:.1f} MiB",
+                {"stage": i, "layers": n, "sram_need_bytes": used, "sram_bytes": capacity, "tp": tp})
+        first += n
 
 
 def infeasible(fp: Footprint, system, graph, scenario, why: str) -> InfeasibleError:

@@ -26,12 +26,15 @@ from types import SimpleNamespace
 from archsim.engine import TaskGraphBuilder, simulate
 from archsim.errors import ArchsimInputError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
+from archsim.mapping.choose import first_best
 from archsim.workload.ops import MATRIX_KINDS
 from archsim.families.tsp.mapper.chip import TspChip
 from archsim.families.tsp.mapper.links import (allgather_steps, allreduce_steps, links_of, loopback_steps, node_crossings,
                                        pipeline_send_steps, reduce_scatter_steps)
-from archsim.families.tsp.mapper.plan import chip_bytes, footprint, infeasible, min_pp, parse_degree, stage_layers
+from archsim.families.tsp.mapper.plan import (check_stage_sram, check_stages, chip_bytes, footprint, infeasible, min_pp,
+                                              parse_degree, parse_stages, stage_layers)
 from archsim.workload.model import DTYPE_BYTES
+from archsim.workload.inline import reject_collective
 
 ROW_PARALLEL = {"o_proj": "allreduce_attn", "ffn_down": "allreduce_ffn", "experts_down": "allreduce_ffn"}
 REPLICATED = ("attn_norm", "ffn_norm", "attn_residual", "ffn_residual", "final_norm", "router")
@@ -46,37 +49,50 @@ SOFTMAX_STAT_BYTES = 8  # running max and sum of a split softmax, two fp32 per h
     options=(Option("tp", str, "auto", "tensor-parallel chips per pipeline stage: an integer or auto",
                     check=lambda raw: parse_degree("tp", raw)),
              Option("pp", str, "auto", "pipeline stages: an integer or auto (the fewest that fit)",
-                    check=lambda raw: parse_degree("pp", raw))))
+                    check=lambda raw: parse_degree("pp", raw)),
+             Option("chips", str, "auto", "chips the mapping uses (tp x pp): an integer, e.g. 576 with tp=8 for "
+                                          "Groq's public Llama-2-70B deployment, or auto (the fewest that fit)",
+                    check=lambda raw: parse_degree("chips", raw)),
+             Option("stages", str, "auto", "decoder layers of each pipeline stage, first stage first, comma-"
+                                           "separated (4,4,3: layer-to-chip assignment; sets pp), or auto (as "
+                                           "even as SRAM allows)", check=parse_stages)))
 def map_tsp(system, graph, scenario, options) -> Mapping:
+    reject_collective(graph, "tsp-static")
     chip = TspChip.from_system(system)
     links = links_of(system)
     fp = footprint(graph)
     tp, pp = parse_degree("tp", options["tp"]), parse_degree("pp", options["pp"])
-    candidates = _candidates(fp, system, chip, links, tp, pp, graph, scenario)
-    best = None
-    for t, p in candidates:
-        segments = _segments(chip, links, graph, scenario, t, p)
-        latency = sum(simulate(s.graph).makespan_cycles * s.repeat for s in segments)
-        if best is None or latency < best[0]:
-            best = (latency, t, p, segments)
-    _, t, p, segments = best
-    layers = stage_layers(fp, t, p, chip.sram_bytes)
+    chips = parse_degree("chips", options.get("chips", "auto"))
+    stages = parse_stages(options.get("stages", "auto"))
+    if stages is not None:  # an explicit layer-to-stage assignment says how many stages there are
+        pp = check_stages(stages, pp, fp, graph)
+    candidates = _candidates(fp, system, chip, links, tp, pp, graph, scenario, chips)
+    # auto: every candidate simulated, the fastest kept by the rule archsim search ranks by (mapping/choose.py)
+    runs = [(t, p, _segments(chip, links, graph, scenario, t, p)) for t, p in candidates]
+    t, p, segments = first_best(runs, lambda run: sum(simulate(s.graph).makespan_cycles * s.repeat
+                                                      for s in run[2]))
+    layers = stages if stages is not None else stage_layers(fp, t, p, chip.sram_bytes)
+    if stages is not None:
+        check_stage_sram(fp, t, stages, chip.sram_bytes, system)
     per_layer = _critical_split(segments[0].graph) if graph.layers else {}
     extra = dict(tp=t, pp=p, chips_needed_min=math.ceil(fp.total_bytes / chip.sram_bytes),
                  sram_used_per_chip_max_bytes=round(chip_bytes(fp, t, layers)),
-                 layers_per_stage_max=max(layers), schedule="static (deterministic)",
+                 layers_per_stage_max=max(layers), stage_layers=list(layers), schedule="static (deterministic)",
                  **{f"per_layer_{k}_us": round(v / chip.clock_hz * 1e6, 3) for k, v in per_layer.items()},
                  per_layer_bottleneck=max(("compute", "memory", "c2c"), key=lambda k: per_layer.get(k, 0.0)))
     return Mapping("tsp-static", dict(options, tp=str(t), pp=str(p)), segments, chips_used=t * p,
-                   notes=_notes(chip, links, graph, scenario, t, p, len(candidates), options.get("fidelity")),
+                   notes=_notes(chip, links, graph, scenario, t, p, len(candidates), options.get("fidelity"), chips),
                    extra=extra)
 
 
-def _candidates(fp, system, chip, links, tp, pp, graph, scenario) -> list[tuple[int, int]]:
-    """(tp, pp) pairs to compare: the user's, or every tp with the fewest stages that fit."""
+def _candidates(fp, system, chip, links, tp, pp, graph, scenario, chips=None) -> list[tuple[int, int]]:
+    """(tp, pp) pairs to compare: the user's, or every tp with the fewest stages that fit; with `chips`, every
+    tp (or the user's) whose pp = chips / tp fits."""
     cap, count = chip.sram_bytes, system.count
     group = links.group_size if links else 1
     tps = [tp] if tp else [t for t in TP_CANDIDATES if t <= count and (t <= group or t % group == 0)]
+    if chips is not None:
+        return _split_chips(fp, system, cap, group, tps, pp, chips, graph, scenario)
     out = []
     for t in tps:
         if t > count or (links is None and t > 1):
@@ -96,6 +112,18 @@ def _candidates(fp, system, chip, links, tp, pp, graph, scenario) -> list[tuple[
     if not out:
         raise infeasible(fp, system, graph, scenario, f"{system.name} has {count}"
                          + (f" and tp={tp} leaves no pipeline split that fits" if tp else ""))
+    return out
+
+
+def _split_chips(fp, system, cap, group, tps, pp, chips, graph, scenario) -> list[tuple[int, int]]:
+    if chips > system.count:
+        raise infeasible(fp, system, graph, scenario, f"chips={chips} but {system.name} has {system.count}")
+    out = [(t, chips // t) for t in tps if chips % t == 0 and (t <= group or t % group == 0)
+           and (pp is None or pp == chips // t) and stage_layers(fp, t, chips // t, cap) is not None]
+    if not out:
+        raise infeasible(fp, system, graph, scenario, f"no split of chips={chips} into tp x pp fits"
+                         + (f" with tp={tps[0]}" if len(tps) == 1 else "")
+                         + (f" and pp={pp}" if pp else "") + f" (pp at most {fp.layers + 2})")
     return out
 
 
@@ -255,14 +283,14 @@ def _critical_split(graph) -> dict[str, float]:
     return out
 
 
-def _notes(chip, links, graph, scenario, t, pp, searched, fidelity) -> list[str]:
+def _notes(chip, links, graph, scenario, t, pp, searched, fidelity, chips=None) -> list[str]:
     mode = chip.matrix_mode(scenario.weight_dtype, scenario.act_dtype)
+    how = (f" (the fastest of {searched} splits of chips={chips})" if chips else
+           f" (auto: the fastest of {searched} tensor-parallel degrees, each with the fewest stages that fit)")
     notes = [
         "static schedule: deterministic; the compiler plans every unit and every chip-to-chip transfer, so "
         "the engine sees no contention the schedule did not plan",
-        f"tp={t} x pp={pp} = {t * pp} chips"
-        + (f" (auto: the fastest of {searched} tensor-parallel degrees, each with the fewest stages that fit)"
-           if searched > 1 else ""),
+        f"tp={t} x pp={pp} = {t * pp} chips" + (how if searched > 1 else ""),
         "one chip of each tensor-parallel group is simulated (its peers work in lockstep); one decoder layer "
         "is simulated and repeated for every layer; stages run one after another",
         f"matrix unit (weight-stationary, {chip.rows}x{chip.cols}): {mode.describe()}; norms and residuals are "
@@ -270,6 +298,12 @@ def _notes(chip, links, graph, scenario, t, pp, searched, fidelity) -> list[str]
     ]
     if graph.phase == "prefill":
         notes.append("prefill: causal attention runs full (unmasked) tiles; no micro-batching across stages")
+    if graph.phase == "decode" and searched > 1 and not chips:
+        notes.append("auto minimizes one step's latency: wider tensor parallelism cuts each chip's share of the "
+                     "weight installs, which set a batch-1 step, so it picks the widest tp that pays; a deployment "
+                     "built for throughput keeps tp inside a node and pipelines many sequences over many stages "
+                     "(Groq's public Llama-2-70B: 576 chips, tp 8 x pp 72: -o chips=576 -o tp=8), slower for "
+                     "one sequence, whose stages run one after another (docs/tsp.md)")
     if graph.phase == "decode":
         seqs = "one sequence" if graph.batch == 1 else f"{graph.batch} sequences"
         notes.append(f"decode: the speed of {seqs} per step on this latency-first schedule, not that of a public "
