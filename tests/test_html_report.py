@@ -168,3 +168,15 @@ def test_frontier_and_sweep_pages(tmp_path):
     text = (tmp_path / "sweep.html").read_text()
     check_key_numbers(text, minimum=9 * 3)
     assert 'id="pareto"' in text
+
+
+def test_search_html_uses_the_generic_page(tmp_path):
+    from archsim.cli import main
+
+    spec = Path(__file__).resolve().parents[1] / "examples" / "groq_space.yaml"
+    assert main(["search", "groq-lpu-576", "llama3.1-8b", "--phase", "decode", "--space", str(spec), "--objective",
+                 "latency", "--budget", "4", "-j", "1", "--db", str(tmp_path / "s.sqlite"), "--out",
+                 str(tmp_path / "best.yaml"), "-q", "--html", str(tmp_path / "search.html")]) == 0
+    text = (tmp_path / "search.html").read_text()
+    assert page_data(text)["result"]["space"] == "groq-decode"
+    check_key_numbers(text, minimum=3)
