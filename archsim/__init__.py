@@ -1,12 +1,16 @@
 """archsim: a cycle-level performance model of AI accelerators for LLM inference.
 
-The public Python API (the CLI is a thin shell over it):
+The public Python API (the CLI is a thin shell over it; docs/api.md):
 
     import archsim
     system = archsim.load_system("dgx-h100", overrides=[("chip.hbm.bandwidth", "6 TB/s")])
     result = archsim.run(system, "llama3.1-70b", archsim.Scenario(phase="decode", batch=8),
                          options={"tp": 8})
-    print(archsim.render(result)); result.to_dict()
+    print(archsim.render(result)); result.to_dict(); result.to_pandas()
+    archsim.compare(["dgx-h100", "cs3x4"], "llama3.1-70b", weight_dtype="int8")   # -> Comparison
+    archsim.serve("h100-sxm", "llama3.1-8b", rate=4, requests=200)                # -> ServingResult
+    archsim.sweep("examples/h100_bandwidth_sweep.yaml")                           # -> SweepResult
+    archsim.write_html(result, "run.html")                                        # a self-contained page
 
 Names are imported lazily so that `import archsim` (and the CLI's start-up)
 does not pay for numba or matplotlib until they are used.
@@ -54,10 +58,19 @@ _EXPORTS = {
     "load_task_graph": "archsim.engine",
     "simulate": "archsim.engine",
     "SimResult": "archsim.engine",
-    # the pipeline and its result
-    "run": "archsim.pipeline",
+    # studies and their results (archsim/api.py: each returns an object with .to_pandas() and _repr_html_)
+    "run": "archsim.api",
+    "compare": "archsim.api",
+    "serve": "archsim.api",
+    "sweep": "archsim.sweep",  # the package, callable (archsim/sweep/__init__.py)
     "build_graph": "archsim.pipeline",
     "RunResult": "archsim.report.result",
+    "Comparison": "archsim.report.compare",
+    "ServeComparison": "archsim.report.compare",
+    "ServingResult": "archsim.serving.result",
+    "SweepResult": "archsim.sweep.result",
+    "ValidationReport": "archsim.validation.report",
+    "write_html": "archsim.report.html",
     "render": "archsim.report.text",
     "explain": "archsim.report.explain",
     "write_trace": "archsim.report.trace",
@@ -78,7 +91,8 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'archsim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"archsim.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "paths or modules separated by ':'; docs/plugins.md)")
     parser.add_argument("--debug", action="store_true",
                         help=f"print the full traceback of an internal error (also: {DEBUG_ENV}=1)")
+    parser.add_argument("-q", "--quiet", dest="quiet_all", action="store_true",
+                        help="no progress bars (they are drawn only on a terminal anyway; also $ARCHSIM_QUIET=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         module = importlib.import_module(f"archsim.commands.{module_name}")
@@ -55,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    from archsim.progress import set_quiet
+
+    set_quiet(args.quiet_all or getattr(args, "quiet", False))
     try:
         load_plugins(args.plugin)
     except ArchsimInputError as exc:

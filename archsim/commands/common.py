@@ -108,3 +108,17 @@ def _jsonable(value):
     if hasattr(value, "to_dict"):
         return value.to_dict()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def add_html_argument(p) -> None:
+    p.add_argument("--html", metavar="FILE",
+                   help="also write a self-contained HTML report (plots, sortable tables; works offline)")
+
+
+def write_html_report(args, result, trace: str | None = None, **context) -> None:
+    """`--html FILE`: the page of `result` (any command's result; archsim.report.html picks the page);
+    `trace`: a Perfetto trace or timeline written by the same command, linked from the page."""
+    if getattr(args, "html", None):
+        from archsim.report.html import describe, write_html
+
+        print(describe(write_html(result, args.html, trace=trace, **context)))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands.common import (add_mapping_arguments, add_scenario_arguments, prepare_output,
-                                     scenario_from_args, write_json)
+from archsim.commands.common import (add_html_argument, add_mapping_arguments, add_scenario_arguments,
+                                     prepare_output, scenario_from_args, write_html_report, write_json)
 from archsim.commands.run import add_whatif_argument, run_one
 from archsim.errors import ArchsimInputError
 
@@ -22,6 +22,7 @@ def add_arguments(p) -> None:
     p.add_argument("--serve", action="store_true",
                    help="compare serving instead of one step: the same request stream on every system (the "
                         "serving flags below; with --find-max-rate, each system's highest rate meeting the SLO)")
+    add_html_argument(p)
     from archsim.commands.serve import add_serving_arguments
 
     add_serving_arguments(p)  # their groups (arrivals, scheduler, SLO) apply with --serve
@@ -53,7 +54,7 @@ def chip_args(args, chip: str, chips: list[str]):
 
 
 def run(args) -> int:
-    from archsim.report.compare import compare, render_compare
+    from archsim.report.compare import Comparison, compare
 
     if len(args.targets) < 2:
         raise ArchsimInputError("compare needs at least one chip and a workload: "
@@ -67,42 +68,42 @@ def run(args) -> int:
     prepare_output(args.json, "--json")
     if args.serve:
         return _serve(args, chips)
-    rows = compare(chips, lambda chip: run_one(chip_args(args, chip, chips), chip))
-    print(render_compare(rows, args.workload, scenario_text(args)))
+    comparison = Comparison(args.workload, scenario_text(args),
+                            compare(chips, lambda chip: run_one(chip_args(args, chip, chips), chip)))
+    print(comparison.render())
     if args.json:
-        write_json(args.json, {"workload": args.workload, "scenario": scenario_text(args),
-                               "rows": [row.to_dict() for row in rows]})
+        write_json(args.json, comparison.to_dict())
+    write_html_report(args, comparison)
     return 0
 
 
 def _serve(args, chips: list[str]) -> int:
     """Serving side by side: each system under the same arrivals, SLO and scheduler settings."""
-    import sys
-
     from archsim.commands.common import options_from_args, overrides_from_args
     from archsim.commands.serve import _flags
-    from archsim.report.compare import render_serve_compare
+    from archsim.progress import progress_bar
+    from archsim.report.compare import ServeComparison
     from archsim.serving.api import run_serving
 
     s = scenario_from_args(args)
     dtypes = dict(weight_dtype=s.weight_dtype, act_dtype=s.act_dtype, kv_dtype=s.kv_dtype)
     rows = []
-    for chip in chips:
-        mine = chip_args(args, chip, chips)
-        print(f"serving on {chip} ...", file=sys.stderr, flush=True)
-        try:
-            result, search = run_serving(chip, args.workload, scenario_name=args.scenario,
-                                         serving_file=args.serving, flags=_flags(args), dtypes=dtypes,
-                                         options=options_from_args(mine), overrides=overrides_from_args(mine),
-                                         fidelity=args.fidelity, find_max_rate=args.find_max_rate,
-                                         rate_tolerance=args.rate_tolerance)
-            rows.append({"chip": chip, "result": result, "search": search, "error": None})
-        except ArchsimInputError as exc:  # a system the model does not fit is a row, not the end of the run
-            rows.append({"chip": chip, "result": None, "search": None, "error": str(exc)})
-    print(render_serve_compare(rows, args.workload))
+    with progress_bar(len(chips), "serving on each system") as advance:
+        for chip in chips:
+            mine = chip_args(args, chip, chips)
+            try:
+                result, search = run_serving(chip, args.workload, scenario_name=args.scenario,
+                                             serving_file=args.serving, flags=_flags(args), dtypes=dtypes,
+                                             options=options_from_args(mine), overrides=overrides_from_args(mine),
+                                             fidelity=args.fidelity, find_max_rate=args.find_max_rate,
+                                             rate_tolerance=args.rate_tolerance)
+                rows.append({"chip": chip, "result": result, "search": search, "error": None})
+            except ArchsimInputError as exc:  # a system the model does not fit is a row, not the end of the run
+                rows.append({"chip": chip, "result": None, "search": None, "error": str(exc)})
+            advance(rows[-1]["error"] is None, chip)
+    comparison = ServeComparison(args.workload, rows)
+    print(comparison.render())
     if args.json:
-        write_json(args.json, {"workload": args.workload, "rows": [
-            {"chip": r["chip"], "error": r["error"],
-             "result": r["result"].to_dict() if r["result"] is not None else None,
-             "rate_search": r["search"].to_dict() if r["search"] is not None else None} for r in rows]})
+        write_json(args.json, comparison.to_dict())
+    write_html_report(args, comparison)
     return 0

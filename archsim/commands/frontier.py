@@ -29,6 +29,7 @@ def add_arguments(p) -> None:
                    help="override a value of every system (e.g. --set chip.price.capital_usd=20000)")
     p.add_argument("--fidelity", choices=("roofline", "task"), default="task",
                    help="task (default) or roofline (analytic, faster)")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page of the frontier")
 
 
 def _defaults():
@@ -65,11 +66,15 @@ def run(args) -> int:
     if not points:
         raise ArchsimInputError(f"no point fits: every (system, size, batch) was infeasible; first reason: "
                                 f"{skipped[0].reason if skipped else 'none'}")
+    title = f"{workload} decode, context {args.context_len}, {args.weight_dtype or args.dtype} weights"
     files = write_csv(points, skipped, out)
-    files += plot_frontier(points, out, f"{workload} decode, context {args.context_len}, "
-                                        f"{args.weight_dtype or args.dtype} weights")
+    files += plot_frontier(points, out, title)
     print(_summary(points, skipped))
     print("wrote " + ", ".join(str(f) for f in files))
+    from archsim.commands.common import write_html_report
+    from archsim.sweep.frontier import FrontierResult
+
+    write_html_report(args, FrontierResult(title, points, skipped))
     return 0
 
 

@@ -27,6 +27,9 @@ def add_arguments(p) -> None:
     p.add_argument("--metric", help="heatmap: the metric shown as color")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="plot file (.png, .svg, .pdf), or a folder to write KIND.png in; required with --plot")
+    p.add_argument("--html", metavar="FILE",
+                   help="write a self-contained HTML page: every point (sortable), the Pareto front of --x and --y "
+                        "metrics (default tokens/s per user against tokens/s) and each metric along each axis")
 
 
 def run(args) -> int:
@@ -46,6 +49,12 @@ def run(args) -> int:
     rows = select(rows, args.where)
     if args.errors:
         rows = [r for r in rows if r["status"] != "ok"]
+    if args.html:
+        from archsim.commands.common import write_html_report
+        from archsim.sweep.result import SweepResult
+
+        chosen = [s for s in sweeps if not args.sweep or s["name"] == args.sweep]
+        write_html_report(args, SweepResult(args.db, rows, chosen), x=args.x, y=args.y)
     if args.plot:
         if not args.output:
             raise ArchsimInputError("--plot needs -o FILE (.png, .svg or .pdf)")

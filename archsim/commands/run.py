@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.commands.common import (add_single_run_arguments, options_from_args, overrides_from_args,
-                                     prepare_output, scenario_from_args, write_json)
+from archsim.commands.common import (add_html_argument, add_single_run_arguments, options_from_args,
+                                     overrides_from_args, prepare_output, scenario_from_args, write_html_report,
+                                     write_json)
 
 NAME = "run"
 HELP = "simulate a workload (a model or gemm:MxNxK / gemv:NxK) on a chip or system"
@@ -29,6 +30,7 @@ def add_arguments(p) -> None:
     p.add_argument("--trace", metavar="FILE",
                    help="write a Chrome/Perfetto trace of the simulated timeline (open in ui.perfetto.dev)")
     p.add_argument("--plot", metavar="DIR", help="write PNG and SVG plots (roofline, time breakdown, heatmaps)")
+    add_html_argument(p)
     add_mapping_file_arguments(p)
 
 
@@ -91,4 +93,5 @@ def run(args) -> int:
         kind = load_system(args.chip, overrides_from_args(args)).kind
         save_mapping(result, kind, args.save_mapping)
         print(f"mapping: {args.save_mapping} (every auto choice resolved; replay with --mapping)")
+    write_html_report(args, result, trace=args.trace)
     return 0

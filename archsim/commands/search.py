@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from archsim.commands.common import add_scenario_arguments, overrides_from_args, scenario_from_args
+from archsim.commands.common import (add_html_argument, add_scenario_arguments, overrides_from_args,
+                                     scenario_from_args, write_html_report)
 
 NAME = "search"
 HELP = "search a space of mappings (a space YAML) for an objective; a Pareto front and the best mapping file"
@@ -38,7 +39,8 @@ def add_arguments(p) -> None:
                                                                       "(default 8)")
     p.add_argument("--slo-ttft", metavar="TIME", help="goodput: time-to-first-token limit, like '500 ms'")
     p.add_argument("--slo-tpot", metavar="TIME", help="goodput: time-per-output-token limit, like '50 ms'")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar (drawn only on a terminal anyway)")
+    add_html_argument(p)
 
 
 def _time(text: str | None, flag: str) -> float | None:
@@ -78,6 +80,7 @@ def run(args) -> int:
     header = (f"search {result.space.name}: {result.baseline.chip} x {result.baseline.workload} {scenario.phase} "
               f"(batch {scenario.batch}), {args.fidelity} fidelity, objective {args.objective}")
     print(render(result, header))
+    write_html_report(args, result)
     if result.best is None:
         return 1
     Path(out).write_text("# the best mapping of `archsim search` (every auto choice resolved); replay with "

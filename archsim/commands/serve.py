@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import contextlib
 
-from archsim.commands.common import add_mapping_arguments, options_from_args, overrides_from_args, write_json
+from archsim.commands.common import (add_html_argument, add_mapping_arguments, options_from_args,
+                                     overrides_from_args, write_html_report, write_json)
 from archsim.errors import ArchsimInputError
 
 NAME = "serve"
@@ -73,6 +74,9 @@ def add_output_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--csv", metavar="FILE", help="write one row per request")
     g.add_argument("--timeline", metavar="FILE", help="write a Chrome/Perfetto trace of requests and iterations")
     g.add_argument("--plot", metavar="DIR", help="write latency CDFs, throughput vs latency, KV use (PNG, SVG)")
+    add_html_argument(g)
+    g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bar for the rate search (drawn only on a terminal anyway)")
 
 
 def parse_slo(text: str | None) -> dict:
@@ -107,18 +111,19 @@ def run(args) -> int:
         raise ArchsimInputError(f"serving times iterations with the family's default mapper for now; "
                                 f"--mapper {args.mapper} is not supported here")
 
-    def progress(point):
-        print(f"  rate {point['rate']:,.3f}/s: P99 TTFT {_ms(point['ttft_p99_s'])} ms, P99 TPOT "
-              f"{_ms(point['tpot_p99_s'])} ms -> {'meets' if point['meets'] else 'misses'} the SLO",
-              file=sys.stderr)
+    from archsim.progress import progress_bar
 
     dtypes = dict(weight_dtype=args.weight_dtype or args.dtype, act_dtype=args.dtype,
                   kv_dtype=args.kv_dtype or args.dtype)
-    result, search = run_serving(args.chip, args.workload, scenario_name=args.scenario, serving_file=args.serving,
-                                 flags=_flags(args), dtypes=dtypes, options=options_from_args(args),
-                                 overrides=overrides_from_args(args), fidelity=args.fidelity, direct=args.direct,
-                                 find_max_rate=args.find_max_rate, rate_tolerance=args.rate_tolerance,
-                                 progress=progress)
+    with progress_bar(None, "rate search") if args.find_max_rate else contextlib.nullcontext() as advance:
+        def progress(point):
+            advance(note=f"{point['rate']:,.3f}/s {'meets' if point['meets'] else 'misses'} the SLO")
+
+        result, search = run_serving(args.chip, args.workload, scenario_name=args.scenario,
+                                     serving_file=args.serving, flags=_flags(args), dtypes=dtypes,
+                                     options=options_from_args(args), overrides=overrides_from_args(args),
+                                     fidelity=args.fidelity, direct=args.direct, find_max_rate=args.find_max_rate,
+                                     rate_tolerance=args.rate_tolerance, progress=progress)
     if search is not None:
         print(render_search(search))
         if result is None:
@@ -157,8 +162,4 @@ def _write_outputs(args, result, search) -> None:
 
         written = write_plots(result, args.plot, search)
         print(f"plots: {', '.join(sorted(written))} in {args.plot} (PNG and SVG)")
-
-
-def _ms(value) -> str:
-    return "-" if value is None else f"{value * 1e3:,.1f}"
-
+    write_html_report(args, result, search=search, trace=args.timeline)

@@ -1,6 +1,7 @@
 """`archsim sweep SPEC --db FILE`: run a design-space sweep, resumable, locally or on Dask."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 NAME = "sweep"
@@ -19,7 +20,8 @@ def add_arguments(p) -> None:
     p.add_argument("--retry-errors", action="store_true",
                    help="also rerun points recorded as failed (infeasible, bad value)")
     p.add_argument("--dry-run", action="store_true", help="check the file and list the points; run nothing")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bar (drawn only on a terminal anyway)")
 
 
 def run(args) -> int:
@@ -41,7 +43,7 @@ def run(args) -> int:
               f"{len(plan.points) - len(plan.todo)} already in {args.db}, running {len(plan.todo)} on "
               f"{describe(jobs, args.scheduler)}", file=sys.stderr)
         summary = run_sweep(spec, args.db, jobs=jobs, scheduler=args.scheduler, fidelity=args.fidelity,
-                            retry_errors=args.retry_errors, progress=not args.quiet, plan=plan)
+                            retry_errors=args.retry_errors, progress=not getattr(args, "quiet", False), plan=plan)
     print(summary.text())
     if summary.interrupted:
         return 130

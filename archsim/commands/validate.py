@@ -1,7 +1,9 @@
 """`archsim validate`: run every reference case; exit 1 if a required case leaves its tolerance."""
 from __future__ import annotations
 
-from archsim.commands.common import write_json
+import argparse
+
+from archsim.commands.common import add_html_argument, write_html_report, write_json
 
 NAME = "validate"
 HELP = "compare archsim's predictions with published measurements (shipped reference data)"
@@ -12,6 +14,9 @@ def add_arguments(p) -> None:
                    help="only this chip family (gpu, mesh, tsp, or a plugin's; repeatable)")
     p.add_argument("--case", action="append", help="only this case id (repeatable)")
     p.add_argument("--json", metavar="FILE", help="write every case's result as JSON")
+    add_html_argument(p)
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bar (drawn only on a terminal anyway)")
 
 
 GROUPS = (("prediction", "Predictions (required: each fails the run if outside its tolerance)"),
@@ -35,9 +40,14 @@ def run(args) -> int:
             if r.message:
                 print(f"    {r.message}")
         print()
-    print("\n".join(summary_lines(results)))
+    summary = summary_lines(results)
+    print("\n".join(summary))
     if args.json:
         write_json(args.json, [r.to_dict() for r in results])
+    if args.html:
+        from archsim.validation.report import ValidationReport
+
+        write_html_report(args, ValidationReport(results, summary), groups=GROUPS)
     return 1 if any(r.fails_run for r in results) else 0
 
 

@@ -84,15 +84,17 @@ def _stamp_key(sources) -> str:
 
 class first_compile_notice:
     """Around the first compiled call of a kernel set: if the disk cache has not been filled for these kernel
-    sources (a stamp file beside numba's cache), say on stderr that kernels are compiling and how long it
-    took, instead of staying silent for tens of seconds; later runs print nothing."""
+    sources (a stamp file beside numba's cache), show a progress spinner with the elapsed time on a terminal
+    (archsim.progress: nothing when piped or with --quiet) instead of staying silent for tens of seconds,
+    and say how long it took; later runs show nothing."""
 
     def __init__(self, name: str, sources):
         self.name, self.sources = name, list(sources)
 
     def __enter__(self):
-        import sys
         import time
+
+        from archsim.progress import enabled, spinner
 
         self.stamp = _stamp_dir() / f"archsim-kernels-{self.name.replace(' ', '-')}.stamp"
         try:
@@ -100,9 +102,10 @@ class first_compile_notice:
             self.fresh = not (self.stamp.is_file() and self.stamp.read_text() == self.key)
         except OSError:
             self.key, self.fresh = "", False
-        if self.fresh:
-            print(f"archsim: compiling the {self.name} kernels (first run only; `archsim warmup` compiles every "
-                  "kernel ahead of time) ...", file=sys.stderr, flush=True)
+        self.shown = self.fresh and enabled()
+        self.bar = spinner(f"compiling the {self.name} kernels (first run only)") if self.shown else None
+        if self.bar is not None:
+            self.bar.__enter__()
         self.t0 = time.perf_counter()
         return self
 
@@ -110,9 +113,12 @@ class first_compile_notice:
         import sys
         import time
 
+        if self.bar is not None:
+            self.bar.__exit__(exc_type, exc, tb)
         if exc_type is None and self.fresh:
-            print(f"archsim: {self.name} kernels compiled in {time.perf_counter() - self.t0:.0f} s (cached on disk)",
-                  file=sys.stderr, flush=True)
+            if self.shown:
+                print(f"archsim: {self.name} kernels compiled in {time.perf_counter() - self.t0:.0f} s (cached on "
+                      "disk; `archsim warmup` compiles every kernel ahead of time)", file=sys.stderr, flush=True)
             try:
                 self.stamp.parent.mkdir(parents=True, exist_ok=True)
                 self.stamp.write_text(self.key)

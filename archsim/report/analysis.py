@@ -22,6 +22,8 @@ KIND_TITLES = {"compute": "compute", "memory": "memory bandwidth", "noc": "on-ch
 # A task with no resource (a pure delay: kernel launch, synchronization) sits
 # on the critical path as this pseudo resource class.
 LATENCY_KIND = "latency"
+# The resource classes of the what-if columns of a comparison, in column order.
+WHATIF_COLUMNS = ("compute", "memory", "noc", "interconnect")
 PATH_KINDS = RESOURCE_KINDS + (LATENCY_KIND,)
 TOP_N = 5
 _LAYER_PREFIX = re.compile(r"^L\d+\.")

@@ -10,10 +10,9 @@ from typing import Callable
 
 from archsim.errors import InfeasibleError
 from archsim.report.economics import dollars, joules, watts
-from archsim.report.analysis import KIND_TITLES
+from archsim.report.analysis import KIND_TITLES, WHATIF_COLUMNS
 from archsim.units import format_quantity
 
-WHATIF_COLUMNS = ("compute", "memory", "noc", "interconnect")
 _SHORT = {"compute": "2x comp", "memory": "2x mem", "noc": "2x noc", "interconnect": "2x link"}
 
 
@@ -35,6 +34,36 @@ class CompareRow:
                 "whatif": r.whatif, "energy_j": r.energy_j, "energy_per_token_j": r.energy_per_token_j,
                 "avg_power_w": r.avg_power_w, "cost_per_million_tokens": r.cost_per_million_tokens,
                 "energy": r.energy, "cost": r.cost, "provenance": r.provenance}
+
+
+@dataclass
+class Comparison:
+    """`archsim compare`'s result: one row per chip (a RunResult, or the reason it is infeasible)."""
+    workload: str
+    scenario: str  # the scenario in words ("batch 1, int8, context 1024")
+    rows: list[CompareRow]
+
+    def to_dict(self) -> dict:
+        """The JSON of `archsim compare --json`."""
+        return {"workload": self.workload, "scenario": self.scenario, "rows": [row.to_dict() for row in self.rows]}
+
+    def results(self) -> list:
+        """The RunResults of the feasible rows, in row order."""
+        return [row.result for row in self.rows if row.result is not None]
+
+    def render(self) -> str:
+        return render_compare(self.rows, self.workload, self.scenario)
+
+    def to_pandas(self):
+        """One row per chip: the columns of `to_dict()['rows']` with dicts flattened (`utilization.compute`)."""
+        from archsim.report.tables import frame, flatten
+
+        return frame([flatten(row.to_dict(), skip=("energy", "cost", "provenance")) for row in self.rows])
+
+    def _repr_html_(self) -> str:
+        from archsim.report.markup.notebook import compare_fragment
+
+        return compare_fragment(self)
 
 
 def _rate(x: float) -> str:
@@ -129,6 +158,31 @@ def _economics_notes(done) -> list[str]:
             parts.append(c["note"])
         lines.append(f"{r.chip}: " + "; ".join(parts))
     return lines
+
+
+@dataclass
+class ServeComparison:
+    """`archsim compare --serve`'s result: per system {chip, result (ServingResult or None), search (RateSearch
+    or None), error}."""
+    workload: str
+    rows: list[dict]
+
+    def to_dict(self) -> dict:
+        """The JSON of `archsim compare --serve --json`."""
+        return {"workload": self.workload, "rows": [
+            {"chip": r["chip"], "error": r["error"],
+             "result": r["result"].to_dict() if r["result"] is not None else None,
+             "rate_search": r["search"].to_dict() if r["search"] is not None else None} for r in self.rows]}
+
+    def render(self) -> str:
+        return render_serve_compare(self.rows, self.workload)
+
+    def to_pandas(self):
+        """One row per system: its serving summary, flattened (`latency.ttft_s.p99`, `throughput....`)."""
+        from archsim.report.tables import flatten, frame
+
+        return frame([{"chip": r["chip"], "error": r["error"],
+                       **(flatten(r["result"].summary) if r["result"] is not None else {})} for r in self.rows])
 
 
 def render_serve_compare(rows: list[dict], workload: str) -> str:

@@ -90,6 +90,29 @@ class RunResult:
         keys = ("compute_s", "memory_s", "comm_s", "wait_s")
         return {k: sum(getattr(o, k) for o in self.ops) for k in keys}
 
+    TABLES = ("ops", "layers", "resources")
+
+    def records(self, table: str = "ops") -> list[dict]:
+        """Rows as plain dicts: 'ops' (one per operator and layer), 'layers' or 'resources' (resource groups)."""
+        if table == "ops":
+            return [asdict(o) for o in self.ops]
+        if table == "layers":
+            return [dict(row) for row in self.per_layer]
+        if table == "resources":
+            return [dict(g) for g in self.resource_groups]
+        raise ValueError(f"table must be one of {', '.join(self.TABLES)}, got {table!r}")
+
+    def to_pandas(self, table: str = "ops"):
+        """A pandas DataFrame of `records(table)`: per operator (default), per layer or per resource group."""
+        from archsim.report.tables import frame
+
+        return frame(self.records(table))
+
+    def _repr_html_(self) -> str:
+        from archsim.report.markup.notebook import run_fragment
+
+        return run_fragment(self)
+
 
 # Arrays in Mapping.extra larger than this (per-core heatmaps of a wafer) go to
 # JSON as a summary; the plots read the arrays themselves.

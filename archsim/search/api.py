@@ -8,7 +8,7 @@ from archsim.search.objectives import parse_objectives
 from archsim.search.runner import Evaluator, SearchResult
 from archsim.search.space import load_space
 from archsim.search.strategy import DEFAULT_BATCH, run_search
-from archsim.sweep.progress import Progress
+from archsim.progress import Progress
 
 
 def search(chip, workload: str, scenario, space_file: str | Path, *, objective: str = "latency",
@@ -39,7 +39,7 @@ def search(chip, workload: str, scenario, space_file: str | Path, *, objective: 
         from archsim.sweep.executors import dask_client
 
         client = owned = dask_client(scheduler)
-    bar = Progress(min(budget, space.size()), enabled=progress)
+    bar = Progress(min(budget, space.size()), enabled=progress, what=f"search {space.name}")
     ev = Evaluator(system, chip_ref, overrides, workload, scenario, fidelity, space, db, jobs, client, bar)
     try:
         return run_search(ev, objectives, budget, seed, batch)

@@ -22,7 +22,7 @@ from archsim.search.objectives import Objective, front_objectives, pareto
 from archsim.search.space import SearchSpace
 from archsim.sweep.db import ResultsDB
 from archsim.sweep.executors import points_iter
-from archsim.sweep.progress import Progress
+from archsim.progress import Progress
 from archsim.sweep.spec import point_key, workload_digest
 
 EXISTENCE_SCAN = 2000  # combinations looked at, before sampling, for one that fits
@@ -67,6 +67,19 @@ class SearchResult:
 
     def value(self, p: SearchPoint, o: Objective):
         return o.value(p.metrics)
+
+    def to_dict(self) -> dict:
+        """The search as JSON (for `archsim search --html`): the objectives, the best point, the front and
+        every point with its axis values, status and metrics."""
+        def point(p: SearchPoint) -> dict:
+            return {"index": p.index, "key": p.key, "params": p.params, "status": p.status, "error": p.error,
+                    "source": p.source, "excluded": p.excluded or None,
+                    **{o.name: self.value(p, o) for o in self.objectives}}
+
+        return {"space": self.space.name, "strategy": self.strategy, "wall_s": self.wall_s, "ran": self.ran,
+                "from_store": self.from_store, "objectives": [o.name for o in self.objectives],
+                "best": point(self.best) if self.best is not None else None,
+                "front": [point(p) for p in self.front], "points": [point(p) for p in self.points]}
 
 
 class Evaluator:

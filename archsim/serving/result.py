@@ -76,6 +76,24 @@ class ServingResult:
         return cls(system.name, setup.workload, requests.description, setup_dict, summary, energy, cost, table,
                    provenance, notes, run, per_request(run), timeseries(run))
 
+    TABLES = ("requests", "timeseries")
+
+    def to_pandas(self, table: str = "requests"):
+        """A pandas DataFrame: one row per request (arrival, lengths, replica, queue, TTFT, TPOT, end-to-end,
+        preemptions; NaN where a request did not finish) or of the sampled time series ('timeseries')."""
+        from archsim.report.tables import frame_of_columns
+
+        if table == "requests":
+            return frame_of_columns(self.per_request)
+        if table == "timeseries":
+            return frame_of_columns(self.timeseries)
+        raise ValueError(f"table must be one of {', '.join(self.TABLES)}, got {table!r}")
+
+    def _repr_html_(self) -> str:
+        from archsim.report.markup.notebook import serve_fragment
+
+        return serve_fragment(self)
+
     def to_dict(self) -> dict:
         series = {k: np.round(v, 9).tolist() for k, v in self.timeseries.items()}
         return {"chip": self.chip, "workload": self.workload, "requests": self.requests_description,

@@ -53,6 +53,25 @@ class Skipped:
     reason: str
 
 
+@dataclass
+class FrontierResult:
+    """`archsim frontier`'s result: every feasible point (with the metrics it is on the frontier of) and
+    every skipped one, for the HTML page and notebooks."""
+    title: str
+    points: list[Point]
+    skipped: list[Skipped]
+
+    def to_dict(self) -> dict:
+        return {"title": self.title, "metrics": METRICS, "points": [asdict(p) for p in self.points],
+                "skipped": [asdict(s) for s in self.skipped]}
+
+    def to_pandas(self):
+        """One row per feasible point (needs pandas)."""
+        from archsim.report.tables import frame
+
+        return frame([asdict(p) for p in self.points])
+
+
 def parse_list(text: str, kind, name: str) -> tuple:
     try:
         values = tuple(kind(v) for v in text.split(",") if v.strip())

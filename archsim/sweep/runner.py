@@ -7,16 +7,17 @@ sweep (Ctrl-C, a killed process, a lost worker) resumes where it stopped.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from archsim.progress import progress_bar
 from archsim.sweep.db import ResultsDB
 from archsim.sweep.executors import LostPoints, default_jobs, points_iter
 from archsim.sweep.lock import sweep_lock
-from archsim.sweep.progress import Progress
 from archsim.sweep.spec import SweepSpec
 
 
@@ -108,7 +109,9 @@ def _run_sweep(spec, db_path, jobs, scheduler, fidelity, retry_errors, progress,
         from archsim.sweep.executors import dask_client
 
         client = owned_client = dask_client(scheduler)
-    bar = Progress(summary.total, summary.skipped, enabled=progress)
+    bars = contextlib.ExitStack()
+    advance = (bars.enter_context(progress_bar(summary.total, f"sweep {spec.name}", summary.skipped))
+               if progress else (lambda ok=True, note="": None))
     start = time.perf_counter()
     failed: Counter = Counter()
     configs = {p.key: p.config() for p in todo}
@@ -124,7 +127,7 @@ def _run_sweep(spec, db_path, jobs, scheduler, fidelity, retry_errors, progress,
                 summary.ok += 1
             else:
                 failed[row["error_kind"]] += 1
-            bar.update(row["status"] == "ok")
+            advance(row["status"] == "ok")
             if on_row is not None:
                 on_row(row)
     except LostPoints as exc:
@@ -135,7 +138,7 @@ def _run_sweep(spec, db_path, jobs, scheduler, fidelity, retry_errors, progress,
         if hasattr(rows, "close"):
             rows.close()  # stops the executor: when interrupted, cancels queued points and ends running ones
         db.close()
-        bar.close()
+        bars.close()
         if owned_client is not None:
             owned_client.close()
     summary.failed = dict(failed)

@@ -164,4 +164,12 @@ def run_cases(families: list[str] | None = None, ids: list[str] | None = None) -
                                    f"{' in family ' + ', '.join(families) if families else ''}; "
                                    f"cases: {', '.join(known)}")
         cases = [c for c in cases if c.case_id in ids]
-    return [run_case(c) for c in sorted(cases, key=lambda c: (c.family, c.case_id))]
+    from archsim.progress import progress_bar
+
+    ordered = sorted(cases, key=lambda c: (c.family, c.case_id))
+    results = []
+    with progress_bar(len(ordered), "validation cases") as advance:
+        for case in ordered:
+            results.append(run_case(case))
+            advance(results[-1].passed or not case.required, case.case_id)
+    return results
