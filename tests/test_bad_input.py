@@ -14,18 +14,9 @@ from archsim.cli import main
 from archsim.hw.load import config_path
 from archsim.units import UnitError, parse_quantity
 from archsim.workload.model import workload_path
+from cli_checks import bad as _bad
 
 EXAMPLE_SWEEP = Path(__file__).resolve().parents[1] / "examples" / "h100_bandwidth_sweep.yaml"
-
-
-def _bad(argv, capsys, *words):
-    """Run `archsim argv`; it must exit 2 and say every one of `words` on stderr."""
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    for word in words:
-        assert word in err, f"{word!r} not in {err!r}"
-    return err
 
 
 @pytest.fixture

@@ -10,18 +10,9 @@ from pathlib import Path
 import pytest
 
 from archsim.cli import main
+from cli_checks import bad as _bad
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
-
-
-def _bad(argv, capsys, *words):
-    """Run `archsim argv`; it must exit 2 and say every one of `words` on stderr, without a traceback."""
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    for word in words:
-        assert word in err, f"{word!r} not in {err!r}"
-    return err
 
 
 # ---------------------------------------------------------------- the last resort

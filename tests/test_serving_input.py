@@ -4,21 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from archsim.cli import main
 from archsim.errors import ArchsimInputError, SpecError
 from archsim.serving.spec import load_serving
 from archsim.serving.traces import load_trace
+from cli_checks import bad as _bad
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "serving"
-
-
-def _bad(argv, capsys, *words):
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    for word in words:
-        assert word in err, f"{word!r} not in {err!r}"
-    return err
 
 
 def serve(*extra):

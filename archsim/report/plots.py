@@ -33,7 +33,8 @@ LINK_KEYS = ("link_bytes_x", "link_bytes_y")
 ORIGIN_KEY = "region_origin"
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot with the Agg backend (no display), imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,13 +49,14 @@ def _title(result) -> str:
     return f"{result.workload} {result.phase} on {result.chip} ({scen}, {result.dtype}, {result.fidelity})"
 
 
-def _save(fig, out: Path, name: str) -> list[str]:
+def save_figure(fig, out: Path, name: str) -> list[str]:
+    """`fig` as OUT/NAME.png (120 dpi) and OUT/NAME.svg; closes it; the paths written."""
     paths = []
     for ext in ("png", "svg"):
         path = out / f"{name}.{ext}"
         fig.savefig(path, dpi=120 if ext == "png" else None, bbox_inches="tight")
         paths.append(str(path))
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return paths
 
 
@@ -99,7 +101,7 @@ def _label_clusters(rows: list[dict]) -> list[tuple[tuple[float, float], str]]:
 
 
 def plot_roofline(result, out: Path) -> dict:
-    plt = _pyplot()
+    plt = pyplot()
     data = roofline_data(result)
     p = data["peaks"]
     fig, ax = plt.subplots(figsize=(9, 6))
@@ -142,7 +144,7 @@ def plot_roofline(result, out: Path) -> dict:
     if data["not_shown"]:
         ax.text(0.01, 0.01, f"{data['not_shown']} operators took no time on their own (overlapped): not shown",
                 transform=ax.transAxes, fontsize=7)
-    data["files"] = _save(fig, out, "roofline")
+    data["files"] = save_figure(fig, out, "roofline")
     return data
 
 
@@ -155,7 +157,7 @@ def breakdown_data(result) -> dict:
 
 
 def plot_breakdown(result, out: Path) -> dict:
-    plt = _pyplot()
+    plt = pyplot()
     data = breakdown_data(result)
     scale, unit = data["unit_s"], data["unit"]
     n_ops = len(data["operators"])
@@ -190,14 +192,14 @@ def plot_breakdown(result, out: Path) -> dict:
     b.legend(fontsize=8)
     fig.suptitle(f"Where the time goes: {_title(result)}\nlatency {result.latency_s / scale:,.2f} {unit}; "
                  f"bottleneck {result.bottleneck}", fontsize=11)
-    data["files"] = _save(fig, out, "breakdown")
+    data["files"] = save_figure(fig, out, "breakdown")
     return data
 
 
 def plot_whatif(result, out: Path) -> dict:
     from archsim.report.analysis import KIND_TITLES
 
-    plt = _pyplot()
+    plt = pyplot()
     data = {"speedup": dict(result.whatif)}
     fig, ax = plt.subplots(figsize=(7, 4))
     kinds = list(result.whatif)
@@ -209,7 +211,7 @@ def plot_whatif(result, out: Path) -> dict:
     ax.set_ylabel("speedup of the whole run (x)")
     ax.set_xlabel("resource class made 2x as fast (everything else unchanged)")
     ax.set_title(f"What-if: {_title(result)}", fontsize=10)
-    data["files"] = _save(fig, out, "whatif")
+    data["files"] = save_figure(fig, out, "whatif")
     return data
 
 
@@ -226,7 +228,7 @@ def _heatmap(ax, plt, values, origin, title, label, scale, vmax=None):
 
 
 def plot_heatmaps(result, out: Path) -> dict:
-    plt = _pyplot()
+    plt = pyplot()
     data = {}
     origin = tuple(result.extra.get(ORIGIN_KEY, (0, 0)))
     sram = result.extra.get(SRAM_KEY)
@@ -240,7 +242,7 @@ def plot_heatmaps(result, out: Path) -> dict:
                  + ("; colour scale up to the capacity" if cap else ""))
         _heatmap(ax, plt, sram, origin, title, "SRAM used (KiB)", 1024, vmax=cap)
         data["sram_heatmap"] = {"max_bytes": float(sram.max()), "mean_bytes": float(sram.mean()),
-                                "files": _save(fig, out, "sram_heatmap")}
+                                "files": save_figure(fig, out, "sram_heatmap")}
     links = [(k, np.asarray(result.extra[k], dtype=float)) for k in LINK_KEYS if result.extra.get(k) is not None]
     if links:
         fig, axes = plt.subplots(1, len(links), figsize=(8 * len(links), 6), squeeze=False)
@@ -250,7 +252,7 @@ def plot_heatmaps(result, out: Path) -> dict:
             _heatmap(ax, plt, v, origin, f"{direction}\nmax {v.max() / 1e6:,.2f} MB", "bytes per link (MB)", 1e6)
         fig.suptitle(f"On-wafer link traffic per step: {_title(result)}", fontsize=11)
         data["link_heatmap"] = {k: {"max_bytes": float(v.max()), "sum_bytes": float(v.sum())} for k, v in links}
-        data["link_heatmap"]["files"] = _save(fig, out, "link_heatmap")
+        data["link_heatmap"]["files"] = save_figure(fig, out, "link_heatmap")
     return data
 
 

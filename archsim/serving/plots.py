@@ -13,27 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ArchsimInputError
+from archsim.report.plots import pyplot as _pyplot, save_figure as _save
 
 WINDOWS = 20
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, out: Path, name: str) -> list[str]:
-    paths = []
-    for ext in ("png", "svg"):
-        path = out / f"{name}.{ext}"
-        fig.savefig(path, dpi=120 if ext == "png" else None, bbox_inches="tight")
-        paths.append(str(path))
-    _pyplot().close(fig)
-    return paths
 
 
 def _title(result) -> str:

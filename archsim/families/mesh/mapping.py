@@ -137,22 +137,13 @@ def auto_space(system, graph, scenario, options) -> dict:
 
 
 def _regions(graph, scenario, costs, count, layers_only) -> list[str]:
-    from archsim.families.mesh.mapper.place import _MAX_GRID, _fits, _layout, footprint
+    from archsim.families.mesh.mapper.place import _fits, footprint, grid_layouts
 
-    fp = footprint(graph, scenario)
     out = []
-    for cols in range(1, _MAX_GRID + 1):  # the grids place(region=None) considers
-        for rows in range(1, _MAX_GRID + 1):
-            if cols * rows * count > 4 * fp.layers + 64:
-                break
-            w, h = costs.grid_w // cols, costs.grid_h // rows
-            if min(w, h) < 2:
-                break
-            p = _layout(fp, costs, count, w, h, 1, layers_only)
-            if p is not None and _fits(p, costs) and f"{w}x{h}" not in out:
-                out.append(f"{w}x{h}")
+    for _, _, w, h, p in grid_layouts(footprint(graph, scenario), costs, count, layers_only):
+        if p is not None and _fits(p, costs) and f"{w}x{h}" not in out:
+            out.append(f"{w}x{h}")
     return out
-
 
 SCHEMA = MappingSchema(family="mesh", mapper="mesh-dataflow", fields=FIELDS, to_options=to_options,
                        effective=effective,

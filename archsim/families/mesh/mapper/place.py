@@ -207,6 +207,19 @@ def _fits(p: Placement, costs: MeshCosts) -> bool:
                                                         or p.head_demand.total <= costs.sram_bytes)
 
 
+def grid_layouts(fp: Footprint, costs: MeshCosts, count: int, layers_only: bool):
+    """(cols, rows, region w, region h, layout or None) of every grid of equal regions `place(region=None)`
+    considers, one layer per region (the candidates of auto, and of a search over regions)."""
+    for cols in range(1, _MAX_GRID + 1):
+        for rows in range(1, _MAX_GRID + 1):
+            if cols * rows * count > 4 * fp.layers + 64:
+                break
+            w, h = costs.grid_w // cols, costs.grid_h // rows
+            if min(w, h) < 2:
+                break
+            yield cols, rows, w, h, _layout(fp, costs, count, w, h, 1, layers_only)
+
+
 def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] | None, layers_only: bool,
           workload: str, chip: str) -> Placement:
     """The placement for `region` (None: auto); InfeasibleError with the numbers if it does not fit."""
@@ -225,22 +238,15 @@ def place(fp: Footprint, costs: MeshCosts, count: int, region: tuple[int, int] |
         _check(p, costs, workload, chip)
         return p
     feasible, closest = [], None
-    for cols in range(1, _MAX_GRID + 1):
-        for rows in range(1, _MAX_GRID + 1):
-            if cols * rows * count > 4 * fp.layers + 64:
-                break
-            w, h = costs.grid_w // cols, costs.grid_h // rows
-            if min(w, h) < 2:
-                break
-            p = _layout(fp, costs, count, w, h, 1, layers_only)
-            if p is not None and _fits(p, costs):
-                feasible.append(p)
-                continue
-            if cols * rows * count < fp.layers:
-                continue
-            probe = p.layer_demand if p is not None else demand(fp, w, h, 1, costs.dtype_bytes)
-            if closest is None or probe.total < closest[2].total:
-                closest = (w, h, probe, p)
+    for cols, rows, w, h, p in grid_layouts(fp, costs, count, layers_only):
+        if p is not None and _fits(p, costs):
+            feasible.append(p)
+            continue
+        if cols * rows * count < fp.layers:
+            continue
+        probe = p.layer_demand if p is not None else demand(fp, w, h, 1, costs.dtype_bytes)
+        if closest is None or probe.total < closest[2].total:
+            closest = (w, h, probe, p)
     if not feasible:
         total = fp.layers * (fp.layer_weights + fp.layer_kv) + (0 if layers_only else fp.head_weights + fp.embed_weights)
         have = count * costs.grid_w * costs.grid_h * (costs.sram_bytes - RESERVED_SRAM_BYTES)
