@@ -29,6 +29,13 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
     p.add_argument("--weight-dtype", default=None,
                    help="weight dtype (default: --dtype), e.g. int8 weights with bf16 activations")
+    add_speculative_argument(p)
+
+
+def add_speculative_argument(p) -> None:
+    p.add_argument("--speculative", metavar="SPEC", default=None,
+                   help="speculative decoding: draft=MODEL,k=4,alpha=0.8 (a draft model), method=ngram|eagle "
+                        "(prompt lookup; an EAGLE/MTP head), acceptance alpha=A, rates=R1/R2/.. or accept=P0/P1/..")
 
 
 def add_mapping_arguments(p: argparse.ArgumentParser) -> None:

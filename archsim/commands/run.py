@@ -36,9 +36,16 @@ def run_one(args, chip: str):
     from archsim.pipeline import run as run_pipeline
     from archsim.whatif import add_whatif
 
-    result = run_pipeline(chip, args.workload, scenario_from_args(args), mapper=args.mapper,
-                          options=options_from_args(args), overrides=overrides_from_args(args),
-                          fidelity=args.fidelity)
+    if getattr(args, "speculative", None):
+        from archsim.speculative import load_speculative, speculative_run
+
+        result = speculative_run(chip, args.workload, scenario_from_args(args), load_speculative(args.speculative),
+                                 mapper=args.mapper, options=options_from_args(args),
+                                 overrides=overrides_from_args(args), fidelity=args.fidelity)
+    else:
+        result = run_pipeline(chip, args.workload, scenario_from_args(args), mapper=args.mapper,
+                              options=options_from_args(args), overrides=overrides_from_args(args),
+                              fidelity=args.fidelity)
     add_whatif(result, whatif_mode(args))
     return result
 
@@ -60,6 +67,10 @@ def run(args) -> int:
         written = write_plots(result, args.plot)
         messages.append(f"plots: {', '.join(sorted(written))} in {args.plot} (PNG and SVG)")
     print(render(result, per_op=args.per_op, per_layer=args.per_layer))
+    if "speculative" in result.extra:
+        from archsim.speculative import render_speculative
+
+        print("\n".join(render_speculative(result.extra["speculative"])))
     for message in messages:
         print(message)
     if args.json:
