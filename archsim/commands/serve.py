@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from archsim.commands.common import add_mapping_arguments, options_from_args, overrides_from_args, write_json
+from archsim.commands.common import (add_mapping_arguments, add_speculative_argument, options_from_args,
+                                     overrides_from_args, write_json)
 from archsim.errors import ArchsimInputError
 
 NAME = "serve"
@@ -64,6 +65,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weight-dtype", default=None, help="weight dtype (default: --dtype)")
     g.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
     add_mapping_arguments(g)
+    add_speculative_argument(g)
     g.add_argument("--direct", action="store_true", help="call the cost function for every iteration (no table)")
 
 
@@ -95,6 +97,7 @@ def _flags(args) -> dict:
              "block_tokens", "kv_capacity_tokens", "preemption", "swap_space", "replicas", "router",
              "max_sim_time", "max_queue")
     flags = {n: getattr(args, n) for n in names}
+    flags["speculative"] = getattr(args, "speculative", None)
     flags.update(parse_slo(args.slo))
     return flags
 

@@ -70,6 +70,13 @@ class ServingResult:
             "max_sim_time_s": loop.max_sim_time_s, "max_queue": loop.max_queue,
             "arrivals_seed": spec.arrivals.seed,
         }
+        if setup.speculation is not None:
+            setup_dict["speculative"] = dict(setup.speculative)
+            steps = c.get("verify_steps", 0)
+            summary["speculative"] = {
+                "verify_steps": steps, "tokens_from_verify_steps": c.get("verify_tokens", 0),
+                "tokens_per_verify_step": c["verify_tokens"] / steps if steps else None,
+                "expected_tokens_per_verify_step": setup.speculation.expected_tokens}
         provenance = {"archsim_version": __version__, "config_hash": system.config_hash,
                       "chip_source": system.source, "fidelity": setup.fidelity,
                       "cost": type(setup.cost_fn).__name__}

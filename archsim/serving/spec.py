@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
-from archsim.spec import Field, SpecNode, check_value, load_yaml, validate
+from archsim.speculative import SPECULATIVE, from_node, parse_speculative
+from archsim.spec import Field, SpecNode, check_section, check_value, load_yaml, validate
 
 LENGTH_DISTRIBUTIONS = ("fixed", "uniform", "lognormal", "empirical", "trace")
 
@@ -106,6 +107,7 @@ SERVING = {
         "points_per_octave": Field("int", "grid points per doubling on each axis of the cost table",
                                    required=False, default=4, positive=True),
     },
+    "speculative": SPECULATIVE,
 }
 
 # flag name -> key path in SERVING
@@ -147,6 +149,14 @@ def load_serving(path: str | None = None, flags: dict | None = None, base: dict 
     flag_problems = []
     for flag, value in (flags or {}).items():
         if value is None:
+            continue
+        if flag == "speculative":  # --speculative draft=MODEL,k=4,alpha=0.8: the whole section
+            section = parse_speculative(value)
+            _, found = check_section(section, SPECULATIVE, "--speculative", {}, ("speculative",))
+            flag_problems += found
+            data["speculative"] = section
+            lines.update({("speculative", key): None for key in section})
+            lines[("speculative",)] = None
             continue
         section, key = FLAG_PATHS[flag]
         ok, _, found = check_value(value, SERVING[section][key], "--" + flag.replace("_", "-"), {}, (section, key))
@@ -203,7 +213,18 @@ def _cross_checks(spec: SpecNode, file: str, lines: dict) -> list[Problem]:
             problem((which, "trace"), "empirical lengths need a trace to resample (or arrivals.trace)")
     if spec.kv_cache.preemption == "swap" and not spec.kv_cache.swap_space:
         problem(("kv_cache", "swap_space"), "preemption by swap needs host memory: set swap_space (e.g. '64 GiB')")
+    try:
+        from_node(spec.speculative, file, lines)
+    except SpecError as err:
+        for p in err.problems:
+            flagged = lines.get(("speculative",), 0) is None
+            problems.append(Problem("--speculative" if flagged else file, p.line, p.path, p.message))
     return problems
+
+
+def speculation(spec: SpecNode):
+    """The Speculation a checked serving description asks for, or None."""
+    return from_node(spec.speculative)
 
 
 def _flag(path: tuple) -> str:

@@ -59,6 +59,10 @@ def render(result) -> str:
                  f"unfinished: {s['unfinished']:,}")
     stab = s["stability"]
     lines.append(f"stability: {'stable' if stab['stable'] else 'UNSTABLE'} ({stab['reason']})")
+    sp = s.get("speculative")
+    if sp and sp["tokens_per_verify_step"] is not None:
+        lines.append(f"speculative decoding: {sp['tokens_per_verify_step']:.3f} tokens per verify step over "
+                     f"{sp['verify_steps']:,} steps (expected {sp['expected_tokens_per_verify_step']:.3f})")
     lines += energy_lines(r)
     t = r.table
     if t["mode"] == "direct":
