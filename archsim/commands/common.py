@@ -25,6 +25,9 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt-len", type=int, default=2048, help="prompt tokens for prefill (default 2048)")
     p.add_argument("--context-len", type=int, default=1024,
                    help="tokens already in the KV cache for decode (default 1024)")
+    p.add_argument("--prefix-len", type=int, default=0,
+                   help="prefill: tokens before the prompt already in the KV cache (a cached prefix: the prompt's "
+                        "--prompt-len tokens attend to them; default 0)")
     p.add_argument("--dtype", default="bf16", help="weight and activation dtype (default bf16)")
     p.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
     p.add_argument("--weight-dtype", default=None,
@@ -50,7 +53,7 @@ def add_mapping_arguments(p: argparse.ArgumentParser) -> None:
 
 def scenario_from_args(args) -> Scenario:
     return Scenario(phase=args.phase, batch=args.batch, prompt_len=args.prompt_len,
-                    context_len=args.context_len,
+                    context_len=args.context_len, prefix_len=getattr(args, "prefix_len", 0),
                     weight_dtype=getattr(args, "weight_dtype", None) or args.dtype, act_dtype=args.dtype,
                     kv_dtype=args.kv_dtype or args.dtype).check()
 

@@ -47,6 +47,14 @@ def add_serving_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--kv-capacity-tokens", type=int, help="KV tokens per replica (default: from memory)")
     g.add_argument("--preemption", help="recompute (default) | swap (needs --swap-space)")
     g.add_argument("--swap-space", help="host memory per GPU for swapped KV, e.g. '64 GiB'")
+    g.add_argument("--shared-prefix", type=int, help="prefix caching: every prompt starts with this many shared "
+                                                      "tokens (a system prompt), held once per replica")
+    g.add_argument("--prefix-hit-rate", type=float, help="share of requests that find the shared prefix cached "
+                                                         "(default 1)")
+    g.add_argument("--prefix-hashes", action="store_true", default=None,
+                   help="prefix caching from the trace's block hashes (hash_ids column), an LRU cache")
+    g.add_argument("--prefix-cache-tokens", type=int, help="with --prefix-hashes: KV tokens per replica for cached "
+                                                           "prefixes (default a tenth of the KV cache)")
     g.add_argument("--replicas", type=int, help="copies of the mapping (each with -o tp=..., pp=...)")
     g.add_argument("--router", help="round_robin (default) | least_tokens")
     g = p.add_argument_group("SLO and limits")
@@ -95,7 +103,7 @@ def _flags(args) -> dict:
     names = ("arrivals", "rate", "cv", "requests", "duration", "trace", "time_scale", "seed", "prompt_tokens",
              "output_tokens", "scheduler", "max_seqs", "max_batched_tokens", "chunk_tokens", "admission",
              "block_tokens", "kv_capacity_tokens", "preemption", "swap_space", "replicas", "router",
-             "max_sim_time", "max_queue")
+             "max_sim_time", "max_queue", "shared_prefix", "prefix_hit_rate", "prefix_hashes", "prefix_cache_tokens")
     flags = {n: getattr(args, n) for n in names}
     flags["speculative"] = getattr(args, "speculative", None)
     flags.update(parse_slo(args.slo))

@@ -123,6 +123,7 @@ class LoopRun:
     end_s: float  # simulated time when the run ended
     run_status: str  # done | time_cap | queue_cap
     counters: dict = field(default_factory=dict)
+    cached_tokens: np.ndarray | None = None  # per request, its prompt's tokens found in the prefix cache
 
     def token_times(self, i: int) -> np.ndarray:
         start = self.token_offset[i]
@@ -251,10 +252,12 @@ def simulate_requests(arrival_s, prompt_tokens, output_tokens, cost_fn, config: 
     wall_s = time.perf_counter() - started
     if sim_i[S.S_STATUS] == S.RUN_STUCK:
         raise AssertionError("serving loop stopped with requests it could never schedule (a bug)")
-    return _collect(config, arrival, prompt, output, req_i, req_f, token_s, rep_f, sim_i, sim_f, log_i, log_f,
-                    dict(kernel_entries=entries, wall_s=wall_s, fill_s=fill_s, direct=direct,
-                         cost_fn_calls=(len(direct_memo) if direct else table.fills - fills_before),
-                         table_points=int(table.seconds.size), table_filled=int(table.filled.sum())))
+    run = _collect(config, arrival, prompt, output, req_i, req_f, token_s, rep_f, sim_i, sim_f, log_i, log_f,
+                   dict(kernel_entries=entries, wall_s=wall_s, fill_s=fill_s, direct=direct,
+                        cost_fn_calls=(len(direct_memo) if direct else table.fills - fills_before),
+                        table_points=int(table.seconds.size), table_filled=int(table.filled.sum())))
+    run.cached_tokens = cached
+    return run
 
 
 def _cached(cached_tokens, prompt, config: LoopConfig):

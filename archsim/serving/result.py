@@ -12,6 +12,7 @@ import numpy as np
 from archsim import __version__
 from archsim.energy.cost import cost_of
 from archsim.serving.metrics import per_request, summarize, timeseries
+from archsim.serving.prefix import summary as prefix_summary
 
 
 @dataclass
@@ -70,6 +71,9 @@ class ServingResult:
             "max_sim_time_s": loop.max_sim_time_s, "max_queue": loop.max_queue,
             "arrivals_seed": spec.arrivals.seed,
         }
+        prefix = prefix_summary(run.cached_tokens, requests, loop.reserved_tokens)
+        if prefix is not None:
+            summary["prefix_cache"] = prefix
         if setup.speculation is not None:
             setup_dict["speculative"] = dict(setup.speculative)
             steps = c.get("verify_steps", 0)

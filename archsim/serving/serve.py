@@ -18,6 +18,7 @@ from archsim.serving.capacity import family_serving, kv_bytes_per_token, kv_capa
 from archsim.serving.cost import IterationCost, SpeculativeCost
 from archsim.serving.iteration_table import IterationTable
 from archsim.serving.loop import LoopConfig, simulate_requests
+from archsim.serving.prefix import cached_tokens, reserved_tokens
 from archsim.serving.result import ServingResult
 from archsim.serving.spec import speculation as speculation_of
 from archsim.workload.model import DTYPE_BYTES, Scenario, load_transformer
@@ -86,7 +87,8 @@ def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, op
         chunk_tokens=sched.chunk_tokens, block_tokens=kv.block_tokens, host_capacity_tokens=host_tokens,
         swap_s_per_token=per_token / bandwidth if host_tokens else 0.0, replicas=reps.count, router=reps.router,
         max_sim_time_s=spec.limits.max_sim_time, max_queue=spec.limits.max_queue,
-        points_per_octave=spec.table.points_per_octave, spec_k=speculation.k if speculation else 0).check()
+        points_per_octave=spec.table.points_per_octave, spec_k=speculation.k if speculation else 0,
+        reserved_tokens=reserved_tokens(spec, capacity, kv.block_tokens)).check()
     if cost_fn is None:
         from archsim.engine.kernel_choice import prefer_compiled
 
@@ -169,7 +171,12 @@ def serve(system, workload: str, spec, *, scenario: Scenario | None = None, opti
     if setup.speculation is not None:  # a stream of its own from the arrivals' seed (arrivals.py uses 0..2)
         rng = np.random.default_rng(np.random.SeedSequence(spec.arrivals.seed).spawn(4)[3])
         accepted = setup.speculation.sample(rng, int(requests.output_tokens.sum()))
+    cached, prefix_note = cached_tokens(spec, requests, setup.loop.block_tokens, setup.loop.reserved_tokens)
     run = simulate_requests(requests.arrival_s, requests.prompt_tokens, requests.output_tokens, setup.cost_fn,
-                            setup.loop, table=setup.table, direct=setup.direct, accepted=accepted)
+                            setup.loop, table=setup.table, direct=setup.direct, accepted=accepted,
+                            cached_tokens=cached)
     slo = spec.slo
-    return ServingResult.build(setup, spec, requests, run, slo.ttft, slo.tpot)
+    result = ServingResult.build(setup, spec, requests, run, slo.ttft, slo.tpot)
+    if prefix_note:
+        result.notes.append(prefix_note)
+    return result

@@ -108,6 +108,18 @@ SERVING = {
                                    required=False, default=4, positive=True),
     },
     "speculative": SPECULATIVE,
+    "prefix_cache": {
+        "shared_tokens": Field("int", "a prefix every prompt starts with (a system prompt), in tokens; its K/V is "
+                                      "kept once per replica", required=False, positive=True),
+        "hit_rate": Field("float", "shared_tokens: the share of requests that find it in the cache (default 1)",
+                          required=False, minimum=0.0),
+        "hashes": Field("bool", "find cached prefixes from the trace's block hashes (hash_ids column): an LRU "
+                                "cache of blocks in arrival order", required=False, default=False),
+        "hash_block_tokens": Field("int", "hashes: tokens per hashed block of the trace (Mooncake's traces: 512)",
+                                   required=False, default=512, positive=True),
+        "capacity_tokens": Field("int", "hashes: KV tokens per replica kept for cached prefixes (default a tenth of "
+                                        "the KV cache)", required=False, positive=True),
+    },
 }
 
 # flag name -> key path in SERVING
@@ -123,6 +135,8 @@ FLAG_PATHS = {
     "swap_space": ("kv_cache", "swap_space"), "replicas": ("replicas", "count"), "router": ("replicas", "router"),
     "max_sim_time": ("limits", "max_sim_time"), "max_queue": ("limits", "max_queue"),
     "slo_ttft": ("slo", "ttft"), "slo_tpot": ("slo", "tpot"),
+    "shared_prefix": ("prefix_cache", "shared_tokens"), "prefix_hit_rate": ("prefix_cache", "hit_rate"),
+    "prefix_hashes": ("prefix_cache", "hashes"), "prefix_cache_tokens": ("prefix_cache", "capacity_tokens"),
 }
 
 
@@ -213,6 +227,20 @@ def _cross_checks(spec: SpecNode, file: str, lines: dict) -> list[Problem]:
             problem((which, "trace"), "empirical lengths need a trace to resample (or arrivals.trace)")
     if spec.kv_cache.preemption == "swap" and not spec.kv_cache.swap_space:
         problem(("kv_cache", "swap_space"), "preemption by swap needs host memory: set swap_space (e.g. '64 GiB')")
+    pc = spec.prefix_cache
+    if pc.hit_rate is not None and pc.hit_rate > 1.0:
+        problem(("prefix_cache", "hit_rate"), f"a hit rate is at most 1, got {pc.hit_rate:g}")
+    if pc.hit_rate is not None and pc.shared_tokens is None:
+        problem(("prefix_cache", "hit_rate"), "hit_rate is the share of requests that find shared_tokens cached: "
+                                              "set shared_tokens (--shared-prefix)")
+    if pc.hashes and pc.shared_tokens is not None:
+        problem(("prefix_cache", "hashes"), "cached prefixes come either from shared_tokens or from the trace's "
+                                            "block hashes, not both")
+    if pc.hashes and process != "trace":
+        problem(("prefix_cache", "hashes"), "block hashes come with trace replay (a trace with a hash_ids column)")
+    if pc.capacity_tokens is not None and not pc.hashes:
+        problem(("prefix_cache", "capacity_tokens"), "capacity_tokens sizes the cache of hashed blocks (hashes: "
+                                                     "true); a shared prefix takes its own blocks")
     try:
         from_node(spec.speculative, file, lines)
     except SpecError as err:
