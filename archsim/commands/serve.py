@@ -55,6 +55,10 @@ def add_serving_arguments(p: argparse.ArgumentParser) -> None:
                    help="prefix caching from the trace's block hashes (hash_ids column), an LRU cache")
     g.add_argument("--prefix-cache-tokens", type=int, help="with --prefix-hashes: KV tokens per replica for cached "
                                                            "prefixes (default a tenth of the KV cache)")
+    g.add_argument("--disaggregate", metavar="SPEC",
+                   help="disaggregated prefill and decode pools: prefill=SYSTEM,decode=SYSTEM (default the "
+                        "command's), prefill_chips=N,decode_chips=N (a share of one system), *_replicas, *_tp, *_pp, "
+                        "link=nvlink|infiniband|ethernet|ideal, bandwidth=..., latency=..., energy=...")
     g.add_argument("--replicas", type=int, help="copies of the mapping (each with -o tp=..., pp=...)")
     g.add_argument("--router", help="round_robin (default) | least_tokens")
     g = p.add_argument_group("SLO and limits")
@@ -106,6 +110,7 @@ def _flags(args) -> dict:
              "max_sim_time", "max_queue", "shared_prefix", "prefix_hit_rate", "prefix_hashes", "prefix_cache_tokens")
     flags = {n: getattr(args, n) for n in names}
     flags["speculative"] = getattr(args, "speculative", None)
+    flags["disaggregate"] = getattr(args, "disaggregate", None)
     flags.update(parse_slo(args.slo))
     return flags
 

@@ -159,18 +159,11 @@ def serve(system, workload: str, spec, *, scenario: Scenario | None = None, opti
     requests = requests or generate(spec, rate=rate)
     if len(requests) == 0:
         raise ArchsimInputError("no requests to simulate (is the duration shorter than the first arrival?)")
-    if getattr(setup.cost_fn, "prompt_cap", 0) is None:  # fixed once: a rate search reuses one cost table
-        cap = max(1, round(float(requests.prompt_tokens.mean())))
-        if setup.loop.policy == "chunked":
-            cap = min(cap, setup.loop.chunk_tokens)
-        setup.cost_fn.prompt_cap = min(cap, setup.model.max_context)
-    limits = setup.loop.table_limits(requests.prompt_tokens, requests.output_tokens)
-    if not setup.direct and (setup.table is None or not setup.table.covers(*limits)):
-        setup.table = IterationTable.for_limits(*limits, points_per_octave=setup.loop.points_per_octave)
-    accepted = None
-    if setup.speculation is not None:  # a stream of its own from the arrivals' seed (arrivals.py uses 0..2)
-        rng = np.random.default_rng(np.random.SeedSequence(spec.arrivals.seed).spawn(4)[3])
-        accepted = setup.speculation.sample(rng, int(requests.output_tokens.sum()))
+    if getattr(spec, "disaggregated", None) is not None and spec.disaggregated.link.kind is not None:
+        raise ArchsimInputError("a disaggregated serving description runs with archsim.serving.disagg (run_serving "
+                                "or archsim serve choose it)")
+    ready_table(setup, requests.prompt_tokens, requests.output_tokens)
+    accepted = accepted_drafts(setup, spec, requests.output_tokens)
     cached, prefix_note = cached_tokens(spec, requests, setup.loop.block_tokens, setup.loop.reserved_tokens)
     run = simulate_requests(requests.arrival_s, requests.prompt_tokens, requests.output_tokens, setup.cost_fn,
                             setup.loop, table=setup.table, direct=setup.direct, accepted=accepted,
@@ -180,3 +173,25 @@ def serve(system, workload: str, spec, *, scenario: Scenario | None = None, opti
     if prefix_note:
         result.notes.append(prefix_note)
     return result
+
+
+def ready_table(setup: ServeSetup, prompt, output) -> None:
+    """Fix the cost function's prompt length (once: a rate search reuses one cost table) and make the setup's
+    table cover what these requests can reach."""
+    if getattr(setup.cost_fn, "prompt_cap", 0) is None:
+        cap = max(1, round(float(prompt.mean())))
+        if setup.loop.policy == "chunked":
+            cap = min(cap, setup.loop.chunk_tokens)
+        setup.cost_fn.prompt_cap = min(cap, setup.model.max_context)
+    limits = setup.loop.table_limits(prompt, output)
+    if not setup.direct and (setup.table is None or not setup.table.covers(*limits)):
+        setup.table = IterationTable.for_limits(*limits, points_per_octave=setup.loop.points_per_octave)
+
+
+def accepted_drafts(setup: ServeSetup, spec, output) -> np.ndarray | None:
+    """With speculative decoding: the accepted drafts of every possible verify step (one per output token), from
+    a stream of its own of the arrivals' seed (arrivals.py uses streams 0..2, prefix.py 4)."""
+    if setup.speculation is None:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence(spec.arrivals.seed).spawn(4)[3])
+    return setup.speculation.sample(rng, int(np.sum(output)))

@@ -24,6 +24,19 @@ from archsim.spec import Field, SpecNode, check_section, check_value, load_yaml,
 LENGTH_DISTRIBUTIONS = ("fixed", "uniform", "lognormal", "empirical", "trace")
 
 
+LINK_KINDS = ("nvlink", "infiniband", "ethernet", "ideal")
+
+
+def _pool(which: str) -> dict:
+    return {
+        "system": Field("str", f"the {which} pool's chip or system (default: the command's SYSTEM)", required=False),
+        "chips": Field("int", "chips of that system the pool takes (default all of them; two pools of one system "
+                              "share its chips)", required=False, positive=True),
+        "replicas": Field("int", "replicas in the pool, behind the router", required=False, default=1, positive=True),
+        "options": Field("mapping", "mapper options of its replicas, e.g. {tp: 4}", required=False),
+    }
+
+
 def _lengths(what: str) -> dict:
     return {
         "distribution": Field("choice", f"how {what} lengths are drawn (default: from the trace when arrivals "
@@ -108,6 +121,20 @@ SERVING = {
                                    required=False, default=4, positive=True),
     },
     "speculative": SPECULATIVE,
+    "disaggregated": {
+        "prefill": _pool("prefill"),
+        "decode": _pool("decode"),
+        "link": {
+            "kind": Field("choice", "how K/V moves from a prefill to a decode replica: nvlink (one NVLink system), "
+                                    "infiniband, ethernet or ideal (no time, no energy); setting it makes serving "
+                                    "disaggregated", required=False, choices=LINK_KINDS),
+            "bandwidth": Field("bandwidth", "per transfer (default: the kind's, docs/serving.md)", required=False,
+                               positive=True),
+            "latency": Field("time", "per transfer (default: the kind's)", required=False, minimum=0),
+            "energy": Field("energy_per_byte", "per bit or byte moved (default: the kind's)", required=False,
+                            minimum=0),
+        },
+    },
     "prefix_cache": {
         "shared_tokens": Field("int", "a prefix every prompt starts with (a system prompt), in tokens; its K/V is "
                                       "kept once per replica", required=False, positive=True),
@@ -163,6 +190,15 @@ def load_serving(path: str | None = None, flags: dict | None = None, base: dict 
     flag_problems = []
     for flag, value in (flags or {}).items():
         if value is None:
+            continue
+        if flag == "disaggregate":  # --disaggregate decode=groq-lpu-576,link=infiniband: the whole section
+            section = parse_disaggregate(value)
+            _, found = check_section(section, SERVING["disaggregated"], "--disaggregate", {}, ("disaggregated",))
+            flag_problems += found
+            data["disaggregated"] = section
+            lines[("disaggregated",)] = None
+            for pool, values in section.items():
+                lines.update({("disaggregated", pool, key): None for key in values})
             continue
         if flag == "speculative":  # --speculative draft=MODEL,k=4,alpha=0.8: the whole section
             section = parse_speculative(value)
@@ -241,6 +277,14 @@ def _cross_checks(spec: SpecNode, file: str, lines: dict) -> list[Problem]:
     if pc.capacity_tokens is not None and not pc.hashes:
         problem(("prefix_cache", "capacity_tokens"), "capacity_tokens sizes the cache of hashed blocks (hashes: "
                                                      "true); a shared prefix takes its own blocks")
+    d = spec.disaggregated
+    pools_set = any(d.get(pool).get(key) is not None for pool in ("prefill", "decode")
+                    for key in ("system", "chips", "options"))
+    if pools_set and d.link.kind is None:
+        problem(("disaggregated", "link"), "disaggregated serving needs the link between its pools: kind nvlink, "
+                                           "infiniband, ethernet or ideal")
+    if d.link.kind is not None and spec.scheduler.policy == "static":
+        problem(("scheduler", "policy"), "disaggregated serving needs continuous or chunked batching")
     try:
         from_node(spec.speculative, file, lines)
     except SpecError as err:
@@ -253,6 +297,42 @@ def _cross_checks(spec: SpecNode, file: str, lines: dict) -> list[Problem]:
 def speculation(spec: SpecNode):
     """The Speculation a checked serving description asks for, or None."""
     return from_node(spec.speculative)
+
+
+DISAGGREGATE_KEYS = {
+    "prefill": ("prefill", "system"), "decode": ("decode", "system"), "prefill_chips": ("prefill", "chips"),
+    "decode_chips": ("decode", "chips"), "prefill_replicas": ("prefill", "replicas"),
+    "decode_replicas": ("decode", "replicas"), "link": ("link", "kind"), "bandwidth": ("link", "bandwidth"),
+    "latency": ("link", "latency"), "energy": ("link", "energy"),
+    "prefill_tp": ("prefill", "options", "tp"), "prefill_pp": ("prefill", "options", "pp"),
+    "decode_tp": ("decode", "options", "tp"), "decode_pp": ("decode", "options", "pp"),
+}
+
+
+def parse_disaggregate(text: str) -> dict:
+    """'decode=groq-lpu-576,decode_chips=288,link=infiniband' -> the disaggregated section as a dict."""
+    import yaml
+
+    out: dict = {"prefill": {}, "decode": {}, "link": {}}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not value:
+            raise ArchsimInputError(f"--disaggregate expects KEY=VALUE pairs like decode=groq-lpu-576,link=infiniband, "
+                                    f"got {part!r}")
+        if key not in DISAGGREGATE_KEYS:
+            raise ArchsimInputError(f"--disaggregate: unknown key {key!r}; keys: {', '.join(DISAGGREGATE_KEYS)}")
+        path = DISAGGREGATE_KEYS[key]
+        parsed = yaml.safe_load(value) if path[-1] in ("chips", "replicas", "tp", "pp") else value
+        target = out[path[0]]
+        if len(path) == 3:
+            target = target.setdefault("options", {})
+        target[path[-1]] = parsed
+    return {k: v for k, v in out.items() if v}
+
+
+def disaggregated(spec: SpecNode) -> bool:
+    return spec.disaggregated.link.kind is not None
 
 
 def _flag(path: tuple) -> str:
