@@ -68,15 +68,18 @@ class IterationCost:
 class SpeculativeCost:
     """One serving iteration with speculative decoding (archsim/speculative.py): the target's step with every
     decode a verify step of k + 1 tokens, then the drafter's work for the same sequences, on the same chips one
-    after the other. A draft model (or EAGLE head) keeps its own K/V: it prefills the iteration's P prompt
-    tokens too, and drafts k tokens for each of the D decoding sequences: one mixed step of its own (its
-    prefill with its first draft step) and k - 1 more decode steps, with the same cached context C. n-gram
-    lookup costs nothing."""
+    after the other. A draft model (or EAGLE head) keeps its own K/V: it prefills the iteration's P prompt tokens
+    too (after the same cached prefix), and drafts k tokens for each of the D decoding sequences: k decode steps
+    with the same cached context C. Its prefill and its decode steps are priced apart (a draft model's weights
+    read once more than a fused step would: small beside the target's), each memoized, so grid cells that share
+    P or (D, C) reuse them. n-gram lookup costs nothing."""
 
     def __init__(self, target: IterationCost, draft: IterationCost | None, k: int):
         self.target, self.draft, self.k = target, draft, k
         target.decode_q = k + 1
         self.note = target.note
+        self._prefill: dict = {}
+        self._decode: dict = {}
 
     @property
     def prompt_cap(self):
@@ -100,5 +103,15 @@ class SpeculativeCost:
         seconds, joules = self.target(p, d, c)
         if self.draft is None:
             return seconds, joules
-        parts = [self.draft(p, d, c)] + ([self.draft(0, d, c)] * (self.k - 1) if d else [])
+        p, d, c = int(p), int(d), int(c)
+        parts = []
+        if p:
+            key = (p, 0 if d else c)  # a prefill attends to the cached context when no decode shares it
+            if key not in self._prefill:
+                self._prefill[key] = self.draft(p, 0, key[1])
+            parts.append(self._prefill[key])
+        if d:
+            if (d, c) not in self._decode:
+                self._decode[(d, c)] = self.draft(0, d, c)
+            parts += [self._decode[(d, c)]] * self.k
         return seconds + sum(s for s, _ in parts), joules + sum(j for _, j in parts)
