@@ -15,10 +15,12 @@ The setting (each choice stated, none tuned to a result):
 - disaggregated: dgx-h100 split 4 + 4 GPUs (tp 4 each) over NVLink; groq-lpu-576 and cs3x4 decode with a
   dgx-h100 (tp 8) prefilling over InfiniBand (70B in int8 needs more than half of the 576 LPUs, and a wafer
   system serves as one replica, so neither splits in two): the cost counts both systems.
-- cs3x4: at most 24 sequences per iteration (the mesh mapper fits no decode of 32 sequences of the 70B beside
-  its weights) and chunked prefill of 1,024 tokens per iteration (prefills of more than two prompts at once
-  fall back to a slow layout in the mapper; continuous batching with a 1,024-token budget would reject every
-  request, whose recompute could need 1,249 tokens at once).
+- cs3x4: at most 16 sequences per iteration and a KV cache of 20,000 tokens (16 x 1,250, what these requests
+  need; of the 31,282 the SRAM holds): the mesh mapper fits a decode of 16 sequences of the 70B beside its
+  weights only up to about 1,700 tokens of context each (24 sequences, or 16 of 2,000 tokens, do not fit), and
+  the cost table's corners must stay feasible. Chunked prefill of 1,024 tokens per iteration: prefills of more
+  than two prompts at once fall back to a slow layout in the mapper, and continuous batching with a 1,024-token
+  budget would reject every request (a recompute could need 1,249 tokens at once).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ FP = {"dgx-h100": dict(weight_dtype="bf16", act_dtype="bf16", kv_dtype="bf16"),
       "cs3x4": dict(weight_dtype="bf16", act_dtype="bf16", kv_dtype="bf16"),
       "groq-lpu-576": dict(weight_dtype="int8", act_dtype="bf16", kv_dtype="bf16")}
 BASE = {"prompt_tokens": 1000, "output_tokens": 250, "slo_ttft": "2 s", "slo_tpot": "100 ms"}
-SYSTEM_FLAGS = {"cs3x4": {"max_seqs": 24, "scheduler": "chunked", "chunk_tokens": 1024}}
+SYSTEM_FLAGS = {"cs3x4": {"max_seqs": 16, "scheduler": "chunked", "chunk_tokens": 1024, "kv_capacity_tokens": 20000}}
 SPECULATIVE = "draft=llama3.2-1b,k=4,alpha=0.8"
 DISAGGREGATE = {"dgx-h100": "prefill_chips=4,decode_chips=4,prefill_tp=4,decode_tp=4,link=nvlink",
                 "groq-lpu-576": "prefill=dgx-h100,prefill_tp=8,link=infiniband",

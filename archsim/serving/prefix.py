@@ -82,5 +82,6 @@ def summary(cached: np.ndarray | None, requests, reserved: int) -> dict | None:
         return None
     prompt = int(requests.prompt_tokens.sum())
     return {"reserved_tokens_per_replica": reserved, "requests_with_hits": int(np.count_nonzero(cached)),
-            "request_hit_rate": float(np.count_nonzero(cached)) / cached.size, "cached_prompt_tokens": int(cached.sum()),
+            "request_hit_rate": float(np.count_nonzero(cached)) / cached.size,
+            "cached_prompt_tokens": int(cached.sum()),
             "prompt_tokens": prompt, "cached_share_of_prompt_tokens": float(cached.sum()) / prompt if prompt else 0.0}

@@ -78,8 +78,8 @@ def render(result) -> str:
     if pc:
         lines.append(f"prefix cache: {pc['requests_with_hits']:,} requests ({pc['request_hit_rate']:.1%}) found a "
                      f"cached prefix; {pc['cached_prompt_tokens']:,} of {pc['prompt_tokens']:,} prompt tokens "
-                     f"({pc['cached_share_of_prompt_tokens']:.1%}) not prefilled; {pc['reserved_tokens_per_replica']:,} "
-                     "KV tokens per replica set aside")
+                     f"({pc['cached_share_of_prompt_tokens']:.1%}) not prefilled; "
+                     f"{pc['reserved_tokens_per_replica']:,} KV tokens per replica set aside")
     sp = s.get("speculative")
     if sp and sp["tokens_per_verify_step"] is not None:
         lines.append(f"speculative decoding: {sp['tokens_per_verify_step']:.3f} tokens per verify step over "

@@ -12,7 +12,7 @@ accepted tokens per step they were measured at (speculative_results.csv, serving
     tolerance 25% (set before any prediction was looked at).
   - SpS (draft model vicuna-68m, HF assisted generation): HF adapts the draft length from 5 (no fixed k), so
     k = 5 is ASSUMED: reported only.
-- Chen et al. 2023 (Chinchilla 70B, TPU v4): archsim has no TPU v4, so the case checks the speculative step's
+- Chen et al. 2023 (Chinchilla 70B, TPUv4): archsim has no TPUv4, so the case checks the speculative step's
   accounting with the paper's own step times: speedup = tau x t_target / (k x t_draft + t_verify), the verify
   step of k + 1 tokens taken to cost one target step (the paper: parallel scoring of short continuations costs
   about as much as one token). Reported only.
