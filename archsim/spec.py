@@ -38,7 +38,7 @@ OVERRIDE_NOTE = " (an override, not the value in the file)"
 class Field:
     """One leaf of a schema.
 
-    kind: "int", "float", "str", "bool", "choice", "list_str", "list_int",
+    kind: "int", "float", "str", "bool", "choice", "list_str", "list_int", "list_float",
     "scalar" (a number or a string, kept as given), "mapping" (a free-form
     mapping with string keys, checked by its owner) or a quantity name from
     archsim.units.QUANTITIES (parsed from a unit string).
@@ -60,7 +60,7 @@ class Field:
             desc, example = QUANTITIES[self.kind]
             return f"{desc} like {example!r}"
         return {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-                "list_str": "a list of strings", "list_int": "a list of integers",
+                "list_str": "a list of strings", "list_int": "a list of integers", "list_float": "a list of numbers",
                 "scalar": "a number or a string", "mapping": "a mapping of keys"}[self.kind]
 
 
@@ -204,6 +204,11 @@ class _Checker:
                                                           for v in value):
                     raise UnitError(f"expected {f.expected()}, {got}")
                 parsed = tuple(value)
+            elif f.kind == "list_float":
+                if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                          for v in value):
+                    raise UnitError(f"expected {f.expected()}, {got}")
+                parsed = tuple(float(v) for v in value)
             elif f.kind == "scalar":
                 if isinstance(value, bool) or not isinstance(value, (int, float, str)):
                     raise UnitError(f"expected {f.expected()}, {got}")

@@ -12,13 +12,16 @@ import math
 
 
 class Seq:
-    def __init__(self, index, arrival, prompt, output):
+    def __init__(self, index, arrival, prompt, output, cached=0, prefilled=False):
         self.index, self.arrival, self.prompt, self.output = index, arrival, prompt, output
         self.replica, self.status, self.reject = -1, "new", 0
         self.computed = self.generated = self.blocks = self.host_blocks = self.chunk = 0
+        self.cached = self.computed = cached  # a prefix in the prefix cache: computed from the start, shared
+        if prefilled:  # a decode pool: its prompt's K/V and first token come with it (its time is not known here)
+            self.computed, self.generated = prompt, 1
         self.recomputes = self.swaps = 0
         self.scheduled = self.first_token = self.finish = -1.0
-        self.tokens = []
+        self.tokens = [-1.0] * self.generated
 
     def remaining(self):
         return self.prompt + self.generated - self.computed
@@ -74,20 +77,35 @@ def table_cost(table, p, d, c):
 
 
 class ReferenceLoop:
-    def __init__(self, arrival, prompt, output, config, table, time_cap):
+    def __init__(self, arrival, prompt, output, config, table, time_cap, cached=None, accepted=None,
+                 prefilled=False):
         self.cfg, self.table, self.time_cap = config, table, time_cap
         self.block = config.block_tokens
-        self.seqs = [Seq(i, float(a), int(p), int(o)) for i, (a, p, o) in enumerate(zip(arrival, prompt, output))]
+        cached = [0] * len(prompt) if cached is None else cached
+        self.accepted = accepted
+        self.seqs = [Seq(i, float(a), int(p), int(o), int(x), prefilled)
+                     for i, (a, p, o, x) in enumerate(zip(arrival, prompt, output, cached))]
+        offset = 0
+        for s in self.seqs:
+            s.offset, offset = offset, offset + s.output
         self.replicas = [Replica(config.blocks, config.host_capacity_tokens // config.block_tokens)
                          for _ in range(config.replicas)]
         self.now, self.rr, self.next = 0.0, 0, 0
         self.finished = self.rejected = self.recomputes = self.swap_outs = 0
+        self.verify_steps = self.verify_tokens = 0
         self.log = []
         self.status = "active"
 
     def nblocks(self, tokens):
         return -(-tokens // self.block)
 
+    def own(self, s, tokens):
+        """Blocks s owns holding `tokens` of K/V: its cached prefix is shared."""
+        return self.nblocks(tokens - s.cached)
+
+    def q(self, s):
+        """Tokens a decode of s processes: 1 + its drafts (none beyond its last output)."""
+        return 1 + max(0, min(self.cfg.spec_k, s.output - s.generated - 1))
     def waiting_total(self):
         return sum(len(r.waiting) for r in self.replicas)
 
@@ -135,10 +153,10 @@ class ReferenceLoop:
     def arrive(self, s):
         cfg = self.cfg
         on_demand_recompute = cfg.policy != "static" and cfg.admission != "reserve"
-        longest_prefill = s.prompt + s.output - 1 if on_demand_recompute else s.prompt
+        longest_prefill = (s.prompt + s.output - 1 if on_demand_recompute else s.prompt) - s.cached
         if s.prompt + s.output > cfg.max_context:
             s.reject = 1
-        elif self.nblocks(s.prompt + s.output) > cfg.blocks:
+        elif self.own(s, s.prompt + s.output) > cfg.blocks:
             s.reject = 2
         elif cfg.policy != "chunked" and longest_prefill > cfg.max_batched_tokens:
             s.reject = 3
@@ -155,11 +173,11 @@ class ReferenceLoop:
         s.replica, s.status = r, "waiting"
         rep = self.replicas[r]
         rep.waiting.append(s)
-        rep.outstanding += s.prompt + s.output - 1
+        rep.outstanding += s.prompt + s.output - 1 - s.computed
 
     # ---- helpers
     def grow(self, rep, s, tokens):
-        need = self.nblocks(tokens) - s.blocks
+        need = self.own(s, tokens) - s.blocks
         if need <= 0:
             return True
         if need > rep.free:
@@ -192,14 +210,14 @@ class ReferenceLoop:
             v.host_blocks, v.blocks = v.blocks, 0
             rep.swapped.append(v)
             v.status = "swapped"
-            rep.swap_tokens += v.computed
+            rep.swap_tokens += v.computed - v.cached
             v.swaps += 1
             self.swap_outs += 1
             return
         rep.free += v.blocks
         v.blocks = 0
-        rep.outstanding += v.computed
-        v.computed = 0
+        rep.outstanding += v.computed - v.cached
+        v.computed = v.cached
         rep.waiting.insert(0, v)
         v.status = "waiting"
         v.recomputes += 1
@@ -213,22 +231,32 @@ class ReferenceLoop:
         if rep.seqs > 0:
             rep.state = "pending"
 
+    def admit_ready(self, rep):
+        """Arrivals with their K/V (a decode pool) join the running list while they and one more token fit."""
+        while rep.waiting and not rep.swapped and len(rep.running) < self.cfg.max_seqs:
+            s = rep.waiting[0]
+            if not s.is_decode() or self.own(s, s.computed + 1) > rep.free:
+                return
+            self.admit(rep, s)
+            self.grow(rep, s, s.computed)
+
     def schedule_static(self, rep):
         if rep.running:
             for s in rep.running:
-                self.add(rep, s, 1, True)
+                self.add(rep, s, self.q(s), True)
             return
         tokens = 0
         while rep.waiting and len(rep.running) < self.cfg.max_seqs:
             s = rep.waiting[0]
-            need = self.nblocks(s.prompt + s.output)
-            if tokens + s.prompt > self.cfg.max_batched_tokens or need > rep.free:
+            need = self.own(s, s.prompt + s.output)
+            chunk = s.remaining()
+            if tokens + chunk > self.cfg.max_batched_tokens or need > rep.free:
                 break
             self.admit(rep, s)
             rep.free -= need
             s.blocks = need
-            tokens += s.prompt
-            self.add(rep, s, s.prompt, False)
+            tokens += chunk
+            self.add(rep, s, chunk, False)
 
     def decode_pass(self, rep, budget):
         used, preempted = 0, False
@@ -238,9 +266,10 @@ class ReferenceLoop:
             if not s.is_decode():
                 k += 1
                 continue
-            if used >= budget:
+            q = self.q(s)
+            if used + q > budget:
                 break
-            while not self.grow(rep, s, s.computed + 1):
+            while not self.grow(rep, s, s.computed + q):
                 victim = rep.running[-1]
                 self.preempt(rep, victim)
                 preempted = True
@@ -248,8 +277,8 @@ class ReferenceLoop:
                     break
             if s.status != "running":
                 break
-            self.add(rep, s, 1, True)
-            used += 1
+            self.add(rep, s, q, True)
+            used += q
             k += 1
         return used, preempted
 
@@ -258,10 +287,10 @@ class ReferenceLoop:
         while rep.swapped and len(rep.running) < self.cfg.max_seqs and used < budget:
             s = rep.swapped[0]
             decode = s.is_decode()
-            chunk = 1 if decode else s.remaining()
+            chunk = self.q(s) if decode else s.remaining()
             if chunked and not decode:
                 chunk = min(chunk, budget - used)
-            if used + chunk > budget or self.nblocks(s.computed + chunk) > rep.free:
+            if used + chunk > budget or self.own(s, s.computed + chunk) > rep.free:
                 break
             rep.swapped.pop(0)
             rep.host_free += s.host_blocks
@@ -269,21 +298,24 @@ class ReferenceLoop:
             self.grow(rep, s, s.computed + chunk)
             rep.running.append(s)
             s.status = "running"
-            rep.swap_tokens += s.computed
+            rep.swap_tokens += s.computed - s.cached
             self.add(rep, s, chunk, decode)
             used += chunk
         return used
 
     def schedule_continuous(self, rep):
         cfg = self.cfg
+        self.admit_ready(rep)
         if not rep.swapped:
             while rep.waiting:
                 s = rep.waiting[0]
+                if s.is_decode():
+                    break
                 chunk = s.remaining()
                 if rep.p + chunk > cfg.max_batched_tokens or len(rep.running) + 1 > cfg.max_seqs:
                     break
-                tokens = s.prompt + s.output if cfg.admission == "reserve" else chunk
-                if self.nblocks(tokens) > rep.free:
+                tokens = s.prompt + s.output if cfg.admission == "reserve" else s.computed + chunk
+                if self.own(s, tokens) > rep.free:
                     break
                 self.admit(rep, s)
                 self.grow(rep, s, tokens)
@@ -296,13 +328,14 @@ class ReferenceLoop:
 
     def schedule_chunked(self, rep):
         cfg, budget = self.cfg, self.cfg.chunk_tokens
+        self.admit_ready(rep)
         while True:
             used, preempted = self.decode_pass(rep, budget)
             for s in list(rep.running):
                 if used >= budget:
                     break
                 if s.chunk == 0 and not s.is_decode():
-                    room = (s.blocks + rep.free) * self.block - s.computed
+                    room = (s.blocks + rep.free) * self.block - (s.computed - s.cached)
                     chunk = min(s.remaining(), budget - used, room)
                     if chunk > 0:
                         self.grow(rep, s, s.computed + chunk)
@@ -313,13 +346,15 @@ class ReferenceLoop:
             if not rep.swapped:
                 while rep.waiting and used < budget and len(rep.running) < cfg.max_seqs:
                     s = rep.waiting[0]
+                    if s.is_decode():
+                        break
                     chunk = min(s.remaining(), budget - used)
                     if cfg.admission == "reserve":
                         tokens = s.prompt + s.output
                     else:
                         chunk = min(chunk, rep.free * self.block)
-                        tokens = chunk
-                    if chunk <= 0 or self.nblocks(tokens) > rep.free:
+                        tokens = s.computed + chunk
+                    if chunk <= 0 or self.own(s, tokens) > rep.free:
                         break
                     self.admit(rep, s)
                     self.grow(rep, s, tokens)
@@ -336,14 +371,24 @@ class ReferenceLoop:
             if s.chunk == 0:
                 continue
             chunk, s.chunk = s.chunk, 0
-            s.computed += chunk
             if s.status != "running":
+                s.computed += chunk
                 continue
-            rep.outstanding -= chunk
-            if s.computed == s.prompt + s.generated:
-                s.tokens.append(self.now)
-                s.generated += 1
-                if s.generated == 1:
+            if self.cfg.spec_k > 0 and s.is_decode():  # a verify step of `chunk` tokens
+                emit = 1 + (min(int(self.accepted[s.offset + s.generated]), chunk - 1) if chunk > 1 else 0)
+                s.computed += emit
+                rep.outstanding -= emit
+                self.verify_steps += 1
+                self.verify_tokens += emit
+            else:
+                s.computed += chunk
+                rep.outstanding -= chunk
+                emit = 1 if s.computed == s.prompt + s.generated else 0
+            if emit:
+                first = s.generated == 0
+                s.tokens += [self.now] * emit
+                s.generated += emit
+                if first:
                     s.first_token = self.now
                 if s.generated == s.output:
                     s.finish = self.now
@@ -361,11 +406,11 @@ class ReferenceLoop:
         rep.state = "idle"
 
 
-def reference_run(arrival, prompt, output, config, table):
+def reference_run(arrival, prompt, output, config, table, cached=None, accepted=None, prefilled=False):
     """Run the reference loop; `table` must be filled at every grid point."""
     assert table.filled.all()
     last = float(arrival[-1])
     cap = config.max_sim_time_s if config.max_sim_time_s is not None else last + max(last, 3600.0)
-    loop = ReferenceLoop(arrival, prompt, output, config, table, cap).run()
+    loop = ReferenceLoop(arrival, prompt, output, config, table, cap, cached, accepted, prefilled).run()
     assert math.isfinite(loop.now)
     return loop

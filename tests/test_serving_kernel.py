@@ -32,39 +32,53 @@ def assert_same(run, ref):
                                            "start_s", "seconds", "joules")]) if len(it["p"]) else np.zeros((0, 11))
     np.testing.assert_array_equal(got, log)
     assert run.counters["preempt_recompute"] == ref.recomputes and run.counters["preempt_swap"] == ref.swap_outs
+    assert run.counters["verify_steps"] == ref.verify_steps and run.counters["verify_tokens"] == ref.verify_tokens
 
 
 @st.composite
 def workloads(draw):
-    """A random workload (numpy, from a drawn seed, so lengths and gaps vary widely) and configuration."""
+    """A random workload (numpy, from a drawn seed, so lengths and gaps vary widely) and configuration, with
+    speculative decoding (accepted drafts drawn per token), cached prefixes and decode pools (requests that
+    arrive with their K/V) drawn on or off."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     n = int(rng.integers(1, 41))
     arrival = np.cumsum(rng.exponential(draw(st.sampled_from([0.0005, 0.005, 0.05])), n))
     if draw(st.booleans()):
         arrival = np.round(arrival, 2)  # simultaneous arrivals
     prompt, output = rng.integers(1, 121, n), rng.integers(1, 61, n)
+    spec_k = draw(st.sampled_from([0, 0, 1, 3]))
+    block = draw(st.sampled_from([4, 16]))
+    reserved = draw(st.sampled_from([0, 0, block, 2 * block]))
     config = LoopConfig(
         kv_capacity_tokens=draw(st.sampled_from([160, 64, 400, 2000])), max_context=draw(st.sampled_from([4096, 150])),
         policy=draw(st.sampled_from(["continuous", "chunked", "static"])),
         admission=draw(st.sampled_from(["on_demand", "reserve"])),
         preemption=draw(st.sampled_from(["recompute", "swap"])),
         max_seqs=draw(st.sampled_from([8, 3, 1])), max_batched_tokens=draw(st.sampled_from([300, 64])),
-        chunk_tokens=draw(st.sampled_from([50, 8])), block_tokens=draw(st.sampled_from([4, 16])),
+        chunk_tokens=draw(st.sampled_from([50, 8])), block_tokens=block, spec_k=spec_k, reserved_tokens=reserved,
         host_capacity_tokens=draw(st.sampled_from([64, 512])), swap_s_per_token=draw(st.sampled_from([1e-5, 0.0])),
         replicas=draw(st.sampled_from([1, 2, 3])), router=draw(st.sampled_from(["round_robin", "least_tokens"])),
         max_sim_time_s=draw(st.sampled_from([None, 0.5])), max_queue=draw(st.sampled_from([1000, 5])),
         points_per_octave=draw(st.sampled_from([1, 3])))
-    return arrival, prompt, output, config
+    hits = rng.integers(0, reserved // block + 1, n) * block
+    cached = np.minimum(hits, (prompt - 1) // block * block) if reserved else None
+    accepted = rng.integers(0, spec_k + 1, int(output.sum())) if spec_k else None
+    prefilled = config.policy != "static" and cached is None and draw(st.booleans())
+    if prefilled:
+        output = np.maximum(output, 2)  # the decode pool gets the requests that want more than their first token
+        accepted = rng.integers(0, spec_k + 1, int(output.sum())) if spec_k else None
+    return arrival, prompt, output, config, dict(cached_tokens=cached, accepted=accepted, prefilled=prefilled)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workloads())
 def test_kernel_equals_reference(workload):
-    arrival, prompt, output, config = workload
-    run = simulate_requests(arrival, prompt, output, cost, config)  # lazily filled table: many resumes
+    arrival, prompt, output, config, extra = workload
+    run = simulate_requests(arrival, prompt, output, cost, config, **extra)  # lazily filled table: many resumes
     full = IterationTable.for_limits(*config.table_limits(prompt, output), config.points_per_octave)
     full.fill_all(cost)
-    ref = reference_run(arrival, prompt, output, config, full)
+    ref = reference_run(arrival, prompt, output, config, full, extra["cached_tokens"], extra["accepted"],
+                        extra["prefilled"])
     assert_same(run, ref)
 
 
@@ -85,3 +99,32 @@ def test_a_busy_workload_with_preemption_matches_and_preempts():
             assert_same(run, reference_run(arrival, prompt, output, config, full))
             assert run.counters["preempt_recompute"] + run.counters["preempt_swap"] > 0, (policy, preemption)
             assert np.all(run.status == ST_FINISHED)
+
+
+def test_speculation_prefixes_and_decode_pools_match_and_are_exercised():
+    """Fixed busy cases for the features added to the loop: every policy with speculative decoding (k = 4),
+    cached prefixes, and a decode pool whose requests arrive with their K/V; preemption included."""
+    rng = np.random.default_rng(11)
+    n = 60
+    arrival = np.cumsum(rng.exponential(0.004, n))
+    prompt, output = rng.integers(20, 120, n), rng.integers(1, 80, n)
+    accepted = rng.integers(0, 5, int(output.sum()))
+    cached = np.minimum(rng.integers(0, 3, n) * 8, (prompt - 1) // 8 * 8)
+    for policy in ("continuous", "chunked", "static"):
+        for extra in (dict(accepted=accepted), dict(cached_tokens=cached), dict(prefilled=True)):
+            if policy == "static" and "prefilled" in extra:
+                continue
+            out = np.maximum(output, 2) if "prefilled" in extra else output
+            config = LoopConfig(kv_capacity_tokens=600, max_context=4096, policy=policy, max_seqs=16,
+                                max_batched_tokens=256, chunk_tokens=64, block_tokens=8, replicas=2,
+                                spec_k=4 if "accepted" in extra else 0,
+                                reserved_tokens=16 if "cached_tokens" in extra else 0)
+            run = simulate_requests(arrival, prompt, out, cost, config, **extra)
+            full = IterationTable.for_limits(*config.table_limits(prompt, out), config.points_per_octave)
+            full.fill_all(cost)
+            ref = reference_run(arrival, prompt, out, config, full, extra.get("cached_tokens"),
+                                extra.get("accepted"), extra.get("prefilled", False))
+            assert_same(run, ref)
+            assert np.all(run.status == ST_FINISHED), (policy, extra.keys())
+            if "accepted" in extra:
+                assert run.counters["verify_tokens"] > run.counters["verify_steps"] > 0

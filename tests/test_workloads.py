@@ -11,6 +11,8 @@ PUBLISHED_PARAMS_B = {
     "llama2-7b": 6.74, "llama2-13b": 13.02, "llama2-70b": 68.98, "llama3-8b": 8.03, "llama3.1-8b": 8.03,
     "llama3.1-70b": 70.55, "llama3.1-405b": 405.85, "codellama-34b": 33.74, "qwen2-72b": 72.71,
     "gpt3-175b": 174.6, "mixtral-8x7b": 46.70,
+    # Llama 3.2 model cards on HF: 1.24B and 3.21B parameters (safetensors); Vicuna-68M: 68M (its name)
+    "llama3.2-1b": 1.236, "llama3.2-3b": 3.213, "vicuna-68m": 0.068,
 }
 
 

@@ -1,6 +1,7 @@
 """Benchmark of the serving loop (prints figures; not a test).
 
     .venv/bin/python tools/bench_serve.py [--trace azure-conv] [--policy continuous] [--no-compile]
+        [--speculative draft=llama3.2-1b,k=4,alpha=0.8] [--disaggregate prefill=h100-sxm,decode=h100-sxm,link=nvlink]
 
 1. Cold compile: the kernel compiled from nothing (a fresh numba cache in a temporary directory, in
    a subprocess), then loaded from that cache by a second subprocess.
@@ -45,6 +46,8 @@ def main() -> None:
     p.add_argument("--policy", default="continuous", choices=("static", "continuous", "chunked"))
     p.add_argument("--fidelity", default="task")
     p.add_argument("--no-compile", action="store_true", help="skip the cold-compile measurement")
+    p.add_argument("--speculative", help="speculative decoding, as archsim serve --speculative")
+    p.add_argument("--disaggregate", help="disaggregated pools, as archsim serve --disaggregate")
     args = p.parse_args()
 
     if not args.no_compile:
@@ -55,12 +58,21 @@ def main() -> None:
     from archsim.serving.serve import prepare, serve
     from archsim.serving.spec import load_serving
 
-    spec = load_serving(flags={"trace": args.trace, "scheduler": args.policy})
+    spec = load_serving(flags={"trace": args.trace, "scheduler": args.policy, "speculative": args.speculative,
+                               "disaggregate": args.disaggregate})
     t0 = time.perf_counter()
-    setup = prepare(args.chip, args.model, spec, fidelity=args.fidelity)
-    first = serve(args.chip, args.model, spec, setup=setup)
-    t1 = time.perf_counter()
-    warm = serve(args.chip, args.model, spec, setup=setup)
+    if args.disaggregate:
+        from archsim.serving.disagg import prepare_disaggregated, serve_disaggregated
+
+        dsetup = prepare_disaggregated(args.chip, args.model, spec, fidelity=args.fidelity)
+        first = serve_disaggregated(dsetup, spec)
+        t1 = time.perf_counter()
+        warm = serve_disaggregated(dsetup, spec)
+    else:
+        setup = prepare(args.chip, args.model, spec, fidelity=args.fidelity)
+        first = serve(args.chip, args.model, spec, setup=setup)
+        t1 = time.perf_counter()
+        warm = serve(args.chip, args.model, spec, setup=setup)
     t2 = time.perf_counter()
     n = warm.summary["requests"]
     table = first.table

@@ -29,10 +29,20 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"prompt tokens for prefill (default {_DEFAULT.prompt_len}; prefill only)")
     p.add_argument("--context-len", type=int, default=None,
                    help=f"tokens already in the KV cache for decode (default {_DEFAULT.context_len}; decode only)")
+    p.add_argument("--prefix-len", type=int, default=0,
+                   help="prefill: tokens before the prompt already in the KV cache (a cached prefix: the prompt's "
+                        "--prompt-len tokens attend to them; default 0)")
     p.add_argument("--dtype", default="bf16", help="weight and activation dtype (default bf16)")
     p.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
     p.add_argument("--weight-dtype", default=None,
                    help="weight dtype (default: --dtype), e.g. int8 weights with bf16 activations")
+    add_speculative_argument(p)
+
+
+def add_speculative_argument(p) -> None:
+    p.add_argument("--speculative", metavar="SPEC", default=None,
+                   help="speculative decoding: draft=MODEL,k=4,alpha=0.8 (a draft model), method=ngram|eagle "
+                        "(prompt lookup; an EAGLE/MTP head), acceptance alpha=A, rates=R1/R2/.. or accept=P0/P1/..")
 
 
 def add_mapping_arguments(p: argparse.ArgumentParser) -> None:
@@ -56,6 +66,7 @@ def scenario_from_args(args) -> Scenario:
     return Scenario(phase=args.phase, batch=args.batch,
                     prompt_len=_DEFAULT.prompt_len if args.prompt_len is None else args.prompt_len,
                     context_len=_DEFAULT.context_len if args.context_len is None else args.context_len,
+                    prefix_len=getattr(args, "prefix_len", 0),
                     weight_dtype=getattr(args, "weight_dtype", None) or args.dtype, act_dtype=args.dtype,
                     kv_dtype=args.kv_dtype or args.dtype).check()
 

@@ -48,16 +48,23 @@ def run_one(args, chip: str):
 
     mapper, options = args.mapper, options_from_args(args)
     mapping_file = getattr(args, "mapping", None)
+    overrides = overrides_from_args(args)
     if mapping_file:
         from archsim.hw.load import load_system
         from archsim.mapping.file import checked_mapping
 
-        chip = load_system(chip, overrides_from_args(args))
+        chip = load_system(chip, overrides)
+        overrides = None
         mapper, options = checked_mapping(mapping_file, chip, args.workload, scenario_from_args(args), mapper,
                                           options)
-    result = run_pipeline(chip, args.workload, scenario_from_args(args), mapper=mapper,
-                          options=options, overrides=None if mapping_file else overrides_from_args(args),
-                          fidelity=args.fidelity)
+    if getattr(args, "speculative", None):
+        from archsim.speculative import load_speculative, speculative_run
+
+        result = speculative_run(chip, args.workload, scenario_from_args(args), load_speculative(args.speculative),
+                                 mapper=mapper, options=options, overrides=overrides, fidelity=args.fidelity)
+    else:
+        result = run_pipeline(chip, args.workload, scenario_from_args(args), mapper=mapper, options=options,
+                              overrides=overrides, fidelity=args.fidelity)
     add_whatif(result, whatif_mode(args))
     return result
 
@@ -82,6 +89,10 @@ def run(args) -> int:
         written = write_plots(result, args.plot)
         messages.append(f"plots: {', '.join(sorted(written))} in {args.plot} (PNG and SVG)")
     print(render(result, per_op=args.per_op, per_layer=args.per_layer))
+    if "speculative" in result.extra:
+        from archsim.speculative import render_speculative
+
+        print("\n".join(render_speculative(result.extra["speculative"])))
     for message in messages:
         print(message)
     if args.json:

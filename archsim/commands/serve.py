@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from archsim.commands.common import (add_html_argument, add_mapping_arguments, options_from_args,
-                                     overrides_from_args, write_html_report, write_json)
+from archsim.commands.common import (add_html_argument, add_mapping_arguments, add_speculative_argument,
+                                     options_from_args, overrides_from_args, write_html_report, write_json)
 from archsim.errors import ArchsimInputError
 
 NAME = "serve"
@@ -47,6 +47,18 @@ def add_serving_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--kv-capacity-tokens", type=int, help="KV tokens per replica (default: from memory)")
     g.add_argument("--preemption", help="recompute (default) | swap (needs --swap-space)")
     g.add_argument("--swap-space", help="host memory per GPU for swapped KV, e.g. '64 GiB'")
+    g.add_argument("--shared-prefix", type=int, help="prefix caching: every prompt starts with this many shared "
+                                                      "tokens (a system prompt), held once per replica")
+    g.add_argument("--prefix-hit-rate", type=float, help="share of requests that find the shared prefix cached "
+                                                         "(default 1)")
+    g.add_argument("--prefix-hashes", action="store_true", default=None,
+                   help="prefix caching from the trace's block hashes (hash_ids column), an LRU cache")
+    g.add_argument("--prefix-cache-tokens", type=int, help="with --prefix-hashes: KV tokens per replica for cached "
+                                                           "prefixes (default a tenth of the KV cache)")
+    g.add_argument("--disaggregate", metavar="SPEC",
+                   help="disaggregated prefill and decode pools: prefill=SYSTEM,decode=SYSTEM (default the "
+                        "command's), prefill_chips=N,decode_chips=N (a share of one system), *_replicas, *_tp, *_pp, "
+                        "link=nvlink|infiniband|ethernet|ideal, bandwidth=..., latency=..., energy=...")
     g.add_argument("--replicas", type=int, help="copies of the mapping (each with -o tp=..., pp=...)")
     g.add_argument("--router", help="round_robin (default) | least_tokens")
     g = p.add_argument_group("SLO and limits")
@@ -65,6 +77,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weight-dtype", default=None, help="weight dtype (default: --dtype)")
     g.add_argument("--kv-dtype", default=None, help="KV-cache dtype (default: --dtype)")
     add_mapping_arguments(g)
+    add_speculative_argument(g)
     g.add_argument("--direct", action="store_true", help="call the cost function for every iteration (no table)")
 
 
@@ -97,8 +110,10 @@ def _flags(args) -> dict:
     names = ("arrivals", "rate", "cv", "requests", "duration", "trace", "time_scale", "seed", "prompt_tokens",
              "output_tokens", "scheduler", "max_seqs", "max_batched_tokens", "chunk_tokens", "admission",
              "block_tokens", "kv_capacity_tokens", "preemption", "swap_space", "replicas", "router",
-             "max_sim_time", "max_queue")
+             "max_sim_time", "max_queue", "shared_prefix", "prefix_hit_rate", "prefix_hashes", "prefix_cache_tokens")
     flags = {n: getattr(args, n) for n in names}
+    flags["speculative"] = getattr(args, "speculative", None)
+    flags["disaggregate"] = getattr(args, "disaggregate", None)
     flags.update(parse_slo(args.slo))
     return flags
 

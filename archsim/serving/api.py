@@ -21,7 +21,7 @@ def run_serving(chip, workload: str, *, scenario_name: str | None = None, servin
     """(ServingResult or None, RateSearch or None); with `find_max_rate` the result is the best rate's."""
     from archsim.serving.scenarios import scenario_preset
     from archsim.serving.serve import prepare, serve
-    from archsim.serving.spec import arrival_process, load_serving
+    from archsim.serving.spec import arrival_process, disaggregated, load_serving
     from archsim.workload.model import Scenario
 
     model_name = Path(workload).stem if workload.endswith((".yaml", ".yml")) else workload
@@ -37,14 +37,28 @@ def run_serving(chip, workload: str, *, scenario_name: str | None = None, servin
         raise ArchsimInputError("--find-max-rate needs an SLO: --slo ttft_p99=2s,tpot_p99=200ms or an MLPerf "
                                 "--scenario")
     scenario = Scenario(phase="decode", **(dtypes or {})).check()
-    setup = prepare(chip, workload, spec, scenario=scenario, options=options, overrides=overrides, fidelity=fidelity,
-                    direct=direct)
-    setup.notes.extend(notes)
+    if disaggregated(spec):
+        from archsim.serving.disagg import prepare_disaggregated, serve_disaggregated
+
+        if direct:
+            raise ArchsimInputError("--direct times colocated iterations; a disaggregated run uses the cost tables")
+        dsetup = prepare_disaggregated(chip, workload, spec, scenario=scenario, options=options, overrides=overrides,
+                                       fidelity=fidelity)
+        dsetup.notes.extend(notes)
+
+        def one(rate=None):
+            return serve_disaggregated(dsetup, spec, rate=rate)
+    else:
+        setup = prepare(chip, workload, spec, scenario=scenario, options=options, overrides=overrides,
+                        fidelity=fidelity, direct=direct)
+        setup.notes.extend(notes)
+
+        def one(rate=None):
+            return serve(setup.system, workload, spec, setup=setup, rate=rate)
     if not find_max_rate:
-        return serve(setup.system, workload, spec, setup=setup), None
+        return one(), None
     from archsim.serving.rate_search import find_max_rate as search_rate
 
-    search = search_rate(lambda rate: serve(setup.system, workload, spec, setup=setup, rate=rate),
-                         spec.slo.ttft, spec.slo.tpot, start=spec.arrivals.rate, tolerance=rate_tolerance,
+    search = search_rate(one, spec.slo.ttft, spec.slo.tpot, start=spec.arrivals.rate, tolerance=rate_tolerance,
                          progress=progress)
     return search.best, search

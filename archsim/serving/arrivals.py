@@ -29,6 +29,7 @@ class Requests:
     prompt_tokens: np.ndarray
     output_tokens: np.ndarray
     description: str
+    block_hashes: tuple | None = None  # per request, its prompt's block hashes (traces that carry them)
 
     def __len__(self) -> int:
         return int(self.arrival_s.size)
@@ -61,7 +62,10 @@ def generate(spec, rate: float | None = None) -> Requests:
     n = arrival.size
     prompt = _lengths(spec, "prompt", n, streams[1], trace, index)
     output = _lengths(spec, "output", n, streams[2], trace, index)
-    return Requests(np.ascontiguousarray(arrival, dtype=np.float64), prompt, output, what)
+    hashes = None
+    if process == "trace" and trace.block_hashes is not None and length_distribution(spec, "prompt") == "trace":
+        hashes = tuple(trace.block_hashes[k] for k in index)
+    return Requests(np.ascontiguousarray(arrival, dtype=np.float64), prompt, output, what, hashes)
 
 
 def _generated(process, rate, cv, requests, duration, rng) -> np.ndarray:

@@ -30,6 +30,7 @@ class IterationCost:
         self.dtypes = dict(weight_dtype=scenario.weight_dtype, act_dtype=scenario.act_dtype,
                            kv_dtype=scenario.kv_dtype)
         self.pipeline_runs = 0
+        self.decode_q = 1  # tokens per decode: k + 1 when the decodes are speculative verify steps
         # Prefill tokens of an iteration are priced as equal prompts of at most this many tokens (attention is
         # quadratic in a prompt's length): the request stream's mean prompt, set by serve() from the first
         # requests it simulates, capped at the model's context; None: one chunk.
@@ -45,7 +46,7 @@ class IterationCost:
 
     def step(self, p: int, d: int, c: int, x: int = 0) -> tuple[float, float]:
         """One step: a chunk of p tokens after x cached ones, and d decodes sharing c cached tokens."""
-        scenario = iteration(p, d, -(-c // d) if d else 0, x, self.prompt_cap, **self.dtypes)
+        scenario = iteration(p, d, -(-c // d) if d else 0, x, self.prompt_cap, decode_q=self.decode_q, **self.dtypes)
         return self.run(scenario)
 
     def run(self, scenario: Scenario) -> tuple[float, float]:
@@ -62,3 +63,55 @@ class IterationCost:
             self.energy_note = f"no dynamic energy per iteration ({why}); iterations count 0 J"
             dynamic = 0.0
         return float(seconds), float(dynamic)
+
+
+class SpeculativeCost:
+    """One serving iteration with speculative decoding (archsim/speculative.py): the target's step with every
+    decode a verify step of k + 1 tokens, then the drafter's work for the same sequences, on the same chips one
+    after the other. A draft model (or EAGLE head) keeps its own K/V: it prefills the iteration's P prompt tokens
+    too (after the same cached prefix), and drafts k tokens for each of the D decoding sequences: k decode steps
+    with the same cached context C. Its prefill and its decode steps are priced apart (a draft model's weights
+    read once more than a fused step would: small beside the target's), each memoized, so grid cells that share
+    P or (D, C) reuse them. n-gram lookup costs nothing."""
+
+    def __init__(self, target: IterationCost, draft: IterationCost | None, k: int):
+        self.target, self.draft, self.k = target, draft, k
+        target.decode_q = k + 1
+        self.note = target.note
+        self._prefill: dict = {}
+        self._decode: dict = {}
+
+    @property
+    def prompt_cap(self):
+        return self.target.prompt_cap
+
+    @prompt_cap.setter
+    def prompt_cap(self, value):
+        self.target.prompt_cap = value
+        if self.draft is not None:
+            self.draft.prompt_cap = value
+
+    @property
+    def pipeline_runs(self) -> int:
+        return self.target.pipeline_runs + (self.draft.pipeline_runs if self.draft is not None else 0)
+
+    @property
+    def energy_note(self):
+        return self.target.energy_note or (self.draft.energy_note if self.draft is not None else None)
+
+    def __call__(self, p: int, d: int, c: int) -> tuple[float, float]:
+        seconds, joules = self.target(p, d, c)
+        if self.draft is None:
+            return seconds, joules
+        p, d, c = int(p), int(d), int(c)
+        parts = []
+        if p:
+            key = (p, 0 if d else c)  # a prefill attends to the cached context when no decode shares it
+            if key not in self._prefill:
+                self._prefill[key] = self.draft(p, 0, key[1])
+            parts.append(self._prefill[key])
+        if d:
+            if (d, c) not in self._decode:
+                self._decode[(d, c)] = self.draft(0, d, c)
+            parts += [self._decode[(d, c)]] * self.k
+        return seconds + sum(s for s, _ in parts), joules + sum(j for _, j in parts)

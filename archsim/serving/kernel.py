@@ -13,9 +13,16 @@ resumes exactly where it stopped. Semantics (docs/serving.md), in one place:
   sequence; when computed reaches p + g, a token is emitted at the end of the
   iteration. A sequence with g >= 1 and one token to compute is a decode;
   anything else is a prefill chunk. C counts `computed` before the iteration.
-- Blocks: a sequence holding t tokens of K/V needs ceil(t / block) blocks.
-  `reserve` admission takes blocks for p + output at admission; `on_demand`
-  takes them as tokens are scheduled and preempts when the cache is full.
+- Blocks: a sequence holding t tokens of K/V needs ceil(t / block) blocks,
+  less those of its prompt's prefix found in the prefix cache (R_CACHED,
+  computed from the start and shared). `reserve` admission takes blocks for
+  p + output at admission; `on_demand` takes them as tokens are scheduled and
+  preempts when the cache is full.
+- Speculative decoding (C_SPEC_K = k > 0): a decode processes q = 1 + up to
+  k drafts; when it ends, 1 + min(a, q - 1) tokens are emitted together,
+  a = accepted[token offset + generated] drawn by Python (seeded).
+- A request may arrive with its prompt's K/V and first token (a disaggregated
+  decode pool): it joins the running list when it fits and decodes.
 - Preemption (vLLM): the most recently admitted running sequence is the
   victim; by recompute (its K/V dropped, back to the front of the waiting
   queue, its prefill redone over p + g tokens) or by swap (its K/V moved to
@@ -34,9 +41,9 @@ purge_stale_cache(Path(__file__).parent, ("kernel.py", "kernel_ops.py", "kernel_
                                           "iteration_table.py", "../engine/jit.py"))
 
 from archsim.serving.iteration_table import _interpolate  # noqa: E402
-from archsim.serving.kernel_ops import RUN, WAIT, _blocks, _free, _push_back, _remove
+from archsim.serving.kernel_ops import RUN, WAIT, _free, _is_decode, _own_blocks, _push_back, _remove
 from archsim.serving.kernel_schedulers import _schedule
-from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_BLOCK_TOKENS, C_DIRECT, C_MAX_BATCHED,
+from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_DIRECT, C_MAX_BATCHED, C_SPEC_K,
                                    C_MAX_CONTEXT, C_MAX_QUEUE, C_POLICY, C_ROUTER, F_ARRIVAL, F_FINISH,
                                    F_FIRST_TOKEN, G_SWAP_S_PER_TOKEN, G_TIME_CAP, LF_JOULES, LF_SECONDS, LF_START,
                                    L_C, L_D, L_KV_BLOCKS, L_P, L_REPLICA, L_SEQS, L_SWAP, L_WAITING,
@@ -45,27 +52,29 @@ from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_BLOCK
                                    P_WAIT_N, Q_BUSY_S, Q_END, Q_JOULES, Q_START, REJECT_BATCH, REJECT_CONTEXT,
                                    REJECT_KV, RET_DONE, RET_LOG_FULL, RET_NEED_CELL, RET_NEED_DIRECT,
                                    RET_OUT_OF_RANGE, ROUTER_ROUND_ROBIN, RS_BUSY, RS_IDLE, RS_PENDING, RUN_ACTIVE,
-                                   RUN_DONE, RUN_QUEUE_CAP, RUN_STUCK, RUN_TIME_CAP, R_CHUNK, R_COMPUTED,
+                                   RUN_DONE, RUN_QUEUE_CAP, RUN_STUCK, RUN_TIME_CAP, R_CACHED, R_CHUNK, R_COMPUTED,
                                    R_GENERATED, R_NEXT, R_OUTPUT, R_PROMPT, R_REJECT, R_REPLICA, R_STATUS,
                                    R_TOKEN_OFFSET, ST_FINISHED, ST_REJECTED, ST_RUNNING, ST_WAITING, S_DIRECT_C,
                                    S_DIRECT_D, S_DIRECT_P, S_DIRECT_READY, S_FINISHED, S_ITERATIONS, S_LOG_N,
                                    S_LOOKUPS, S_MAX_QUEUE_SEEN, S_MISSES, S_NEED, S_NEED_N, S_NEXT_ARRIVAL,
-                                   S_REJECTED, S_ROUND_ROBIN, S_STATUS, S_WAITING, T_DIRECT_J, T_DIRECT_S, T_NOW)
+                                   S_REJECTED, S_ROUND_ROBIN, S_STATUS, S_VERIFY_STEPS, S_VERIFY_TOKENS, S_WAITING,
+                                   T_DIRECT_J, T_DIRECT_S, T_NOW)
 
 
 # ---------------------------------------------------------------- arrivals and routing
 @njit
 def _arrive(req_i, rep_i, sim_i, cfg_i, i):
-    prompt, output = req_i[i, R_PROMPT], req_i[i, R_OUTPUT]
+    prompt, output, cached = req_i[i, R_PROMPT], req_i[i, R_OUTPUT], req_i[i, R_CACHED]
     policy = cfg_i[C_POLICY]
     # Non-chunked schedulers prefill in one iteration: the prompt, and after a recompute
-    # (continuous, on demand) the prompt and all but the last output token.
+    # (continuous, on demand) the prompt and all but the last output token (a cached prefix excepted).
     longest_prefill = prompt + output - 1 if (policy != POLICY_STATIC
                                               and cfg_i[C_ADMISSION] != ADMIT_RESERVE) else prompt
+    longest_prefill -= cached
     reason = 0
     if prompt + output > cfg_i[C_MAX_CONTEXT]:
         reason = REJECT_CONTEXT
-    elif _blocks(prompt + output, cfg_i[C_BLOCK_TOKENS]) > cfg_i[C_BLOCKS]:
+    elif _own_blocks(req_i, cfg_i, i, prompt + output) > cfg_i[C_BLOCKS]:
         reason = REJECT_KV
     elif policy != POLICY_CHUNKED and longest_prefill > cfg_i[C_MAX_BATCHED]:
         reason = REJECT_BATCH
@@ -86,13 +95,13 @@ def _arrive(req_i, rep_i, sim_i, cfg_i, i):
     req_i[i, R_REPLICA] = r
     req_i[i, R_STATUS] = ST_WAITING
     _push_back(req_i, rep_i, r, WAIT, i)
-    rep_i[r, P_OUTSTANDING] += prompt + output - 1
+    rep_i[r, P_OUTSTANDING] += prompt + output - 1 - req_i[i, R_COMPUTED]
     sim_i[S_WAITING] += 1
 
 
 # ---------------------------------------------------------------- iteration end
 @njit
-def _complete(req_i, req_f, token_s, rep_i, sim_i, cfg_i, r, now):
+def _complete(req_i, req_f, token_s, accepted, rep_i, sim_i, cfg_i, r, now):
     """The iteration of replica r ends at `now`: advance its sequences, emit tokens, retire finished ones."""
     static = cfg_i[C_POLICY] == POLICY_STATIC
     i = rep_i[r, P_RUN_HEAD]
@@ -101,22 +110,36 @@ def _complete(req_i, req_f, token_s, rep_i, sim_i, cfg_i, r, now):
         chunk = req_i[i, R_CHUNK]
         if chunk > 0:
             req_i[i, R_CHUNK] = 0
-            req_i[i, R_COMPUTED] += chunk
-            if req_i[i, R_STATUS] == ST_RUNNING:  # (static padding of a finished member does no work for it)
-                rep_i[r, P_OUTSTANDING] -= chunk
-                if req_i[i, R_COMPUTED] == req_i[i, R_PROMPT] + req_i[i, R_GENERATED]:
-                    g = req_i[i, R_GENERATED]
-                    token_s[req_i[i, R_TOKEN_OFFSET] + g] = now
-                    req_i[i, R_GENERATED] = g + 1
-                    if g == 0:
-                        req_f[i, F_FIRST_TOKEN] = now
-                    if g + 1 == req_i[i, R_OUTPUT]:
-                        req_f[i, F_FINISH] = now
-                        req_i[i, R_STATUS] = ST_FINISHED
-                        sim_i[S_FINISHED] += 1
-                        if not static:
-                            _remove(req_i, rep_i, r, RUN, i)
-                            _free(req_i, rep_i, r, i)
+            running = req_i[i, R_STATUS] == ST_RUNNING  # (static padding of a finished member does no work for it)
+            g = req_i[i, R_GENERATED]
+            emit = 0
+            if running and cfg_i[C_SPEC_K] > 0 and _is_decode(req_i, i):  # a verify step of `chunk` tokens
+                emit = 1
+                if chunk > 1:
+                    emit += min(accepted[req_i[i, R_TOKEN_OFFSET] + g], chunk - 1)
+                req_i[i, R_COMPUTED] += emit
+                rep_i[r, P_OUTSTANDING] -= emit
+                sim_i[S_VERIFY_STEPS] += 1
+                sim_i[S_VERIFY_TOKENS] += emit
+            else:
+                req_i[i, R_COMPUTED] += chunk
+                if running:
+                    rep_i[r, P_OUTSTANDING] -= chunk
+                    if req_i[i, R_COMPUTED] == req_i[i, R_PROMPT] + g:
+                        emit = 1
+            if emit > 0:
+                for e in range(emit):
+                    token_s[req_i[i, R_TOKEN_OFFSET] + g + e] = now
+                req_i[i, R_GENERATED] = g + emit
+                if g == 0:
+                    req_f[i, F_FIRST_TOKEN] = now
+                if g + emit == req_i[i, R_OUTPUT]:
+                    req_f[i, F_FINISH] = now
+                    req_i[i, R_STATUS] = ST_FINISHED
+                    sim_i[S_FINISHED] += 1
+                    if not static:
+                        _remove(req_i, rep_i, r, RUN, i)
+                        _free(req_i, rep_i, r, i)
         i = nxt
     if static:  # the batch ends when its last member finishes
         done = True
@@ -182,7 +205,7 @@ def _price(req_i, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis, d_axis, c_ax
 
 # ---------------------------------------------------------------- the loop
 @njit
-def _run(req_i, req_f, token_s, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis, d_axis, c_axis,
+def _run(req_i, req_f, token_s, accepted, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis, d_axis, c_axis,
          tab_s, tab_j, tab_ok, log_i, log_f):
     n, replicas = req_i.shape[0], rep_i.shape[0]
     out = np.zeros(2)
@@ -210,7 +233,7 @@ def _run(req_i, req_f, token_s, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis
         sim_f[T_NOW] = t
         for r in range(replicas):
             if rep_i[r, P_STATE] == RS_BUSY and rep_f[r, Q_END] == t:
-                _complete(req_i, req_f, token_s, rep_i, sim_i, cfg_i, r, t)
+                _complete(req_i, req_f, token_s, accepted, rep_i, sim_i, cfg_i, r, t)
         while nxt < n and req_f[nxt, F_ARRIVAL] <= t:
             _arrive(req_i, rep_i, sim_i, cfg_i, nxt)
             nxt += 1

@@ -1,12 +1,17 @@
 """Operations on the serving loop's state (kernel.py): per-replica linked lists of requests (waiting,
-running, swapped), KV blocks, putting a sequence into an iteration, admission and preemption."""
+running, swapped), KV blocks, putting a sequence into an iteration, admission and preemption.
+
+A sequence owns the blocks of its K/V beyond its cached prefix (R_CACHED tokens, block-aligned, shared with
+the prefix cache and never freed by it); a decode processes 1 token, or with speculative decoding the last
+token and up to k drafts (`_decode_q`)."""
 from __future__ import annotations
 
 from archsim.engine.jit import njit
-from archsim.serving.state import (C_BLOCK_TOKENS, C_PREEMPTION, F_SCHEDULED, PREEMPT_SWAP, P_FREE_BLOCKS,
-                                   P_HOST_FREE, P_ITER_C, P_ITER_D, P_ITER_P, P_ITER_SEQS, P_ITER_SWAP,
-                                   P_OUTSTANDING, P_RUN_HEAD, P_SWAP_HEAD, P_WAIT_HEAD, R_BLOCKS, R_CHUNK,
-                                   R_COMPUTED, R_GENERATED, R_HOST_BLOCKS, R_NEXT, R_PREV, R_PROMPT, R_RECOMPUTES,
+from archsim.serving.state import (C_BLOCK_TOKENS, C_MAX_SEQS, C_PREEMPTION, C_SPEC_K, F_SCHEDULED,
+                                   PREEMPT_SWAP, P_FREE_BLOCKS, P_HOST_FREE, P_ITER_C, P_ITER_D, P_ITER_P,
+                                   P_ITER_SEQS, P_ITER_SWAP, P_OUTSTANDING, P_RUN_HEAD, P_RUN_N, P_SWAP_HEAD,
+                                   P_SWAP_N, P_WAIT_HEAD, P_WAIT_N, R_BLOCKS, R_CACHED, R_CHUNK, R_COMPUTED,
+                                   R_GENERATED, R_HOST_BLOCKS, R_NEXT, R_OUTPUT, R_PREV, R_PROMPT, R_RECOMPUTES,
                                    R_STATUS, R_SWAPS, ST_RUNNING, ST_SWAPPED, ST_WAITING, S_RECOMPUTES, S_SWAPS,
                                    S_WAITING, T_NOW)
 
@@ -63,6 +68,12 @@ def _blocks(tokens, block):
 
 
 @njit
+def _own_blocks(req_i, cfg_i, i, tokens):
+    """Blocks sequence i owns when it holds `tokens` of K/V (its cached prefix is shared, not its own)."""
+    return _blocks(tokens - req_i[i, R_CACHED], cfg_i[C_BLOCK_TOKENS])
+
+
+@njit
 def _remaining(req_i, i):
     return req_i[i, R_PROMPT] + req_i[i, R_GENERATED] - req_i[i, R_COMPUTED]
 
@@ -73,9 +84,17 @@ def _is_decode(req_i, i):
 
 
 @njit
+def _decode_q(req_i, cfg_i, i):
+    """Tokens a decode of sequence i processes: 1; with speculative decoding the last token and k drafts, fewer
+    near its end (no draft beyond its last output token: at most output - generated - 1 drafts)."""
+    drafts = min(cfg_i[C_SPEC_K], req_i[i, R_OUTPUT] - req_i[i, R_GENERATED] - 1)
+    return 1 + max(0, drafts)
+
+
+@njit
 def _grow(req_i, rep_i, cfg_i, r, i, tokens):
     """Blocks for `tokens` of K/V (taken from the free pool); False if there are not enough."""
-    need = _blocks(tokens, cfg_i[C_BLOCK_TOKENS]) - req_i[i, R_BLOCKS]
+    need = _own_blocks(req_i, cfg_i, i, tokens) - req_i[i, R_BLOCKS]
     if need <= 0:
         return True
     if need > rep_i[r, P_FREE_BLOCKS]:
@@ -109,6 +128,20 @@ def _admit(req_i, rep_i, sim_i, r, i):
 
 
 @njit
+def _admit_ready(req_i, rep_i, sim_i, cfg_i, r):
+    """Requests that arrive with their prompt's K/V and first token (a disaggregated decode pool) join the running
+    list at the head of the queue, FCFS, while their K/V and one more token fit; they decode from then on."""
+    while rep_i[r, P_WAIT_N] > 0 and rep_i[r, P_SWAP_N] == 0 and rep_i[r, P_RUN_N] < cfg_i[C_MAX_SEQS]:
+        i = rep_i[r, P_WAIT_HEAD]
+        if not _is_decode(req_i, i):
+            return
+        if _own_blocks(req_i, cfg_i, i, req_i[i, R_COMPUTED] + 1) > rep_i[r, P_FREE_BLOCKS]:
+            return
+        _admit(req_i, rep_i, sim_i, r, i)
+        _grow(req_i, rep_i, cfg_i, r, i, req_i[i, R_COMPUTED])
+
+
+@njit
 def _free(req_i, rep_i, r, i):
     rep_i[r, P_FREE_BLOCKS] += req_i[i, R_BLOCKS]
     req_i[i, R_BLOCKS] = 0
@@ -116,7 +149,8 @@ def _free(req_i, rep_i, r, i):
 
 @njit
 def _preempt(req_i, rep_i, sim_i, cfg_i, r, v):
-    """Evict running sequence v: swap its K/V to host memory if asked and it fits, else recompute."""
+    """Evict running sequence v: swap its K/V to host memory if asked and it fits, else recompute (its own K/V
+    dropped; a cached prefix stays in the prefix cache)."""
     _remove(req_i, rep_i, r, RUN, v)
     blocks = req_i[v, R_BLOCKS]
     if cfg_i[C_PREEMPTION] == PREEMPT_SWAP and blocks <= rep_i[r, P_HOST_FREE]:
@@ -125,13 +159,13 @@ def _preempt(req_i, rep_i, sim_i, cfg_i, r, v):
         req_i[v, R_HOST_BLOCKS] = blocks
         _push_back(req_i, rep_i, r, SWAP, v)
         req_i[v, R_STATUS] = ST_SWAPPED
-        rep_i[r, P_ITER_SWAP] += req_i[v, R_COMPUTED]
+        rep_i[r, P_ITER_SWAP] += req_i[v, R_COMPUTED] - req_i[v, R_CACHED]
         req_i[v, R_SWAPS] += 1
         sim_i[S_SWAPS] += 1
         return
     _free(req_i, rep_i, r, v)
-    rep_i[r, P_OUTSTANDING] += req_i[v, R_COMPUTED]
-    req_i[v, R_COMPUTED] = 0
+    rep_i[r, P_OUTSTANDING] += req_i[v, R_COMPUTED] - req_i[v, R_CACHED]
+    req_i[v, R_COMPUTED] = req_i[v, R_CACHED]
     _push_front(req_i, rep_i, r, WAIT, v)
     req_i[v, R_STATUS] = ST_WAITING
     sim_i[S_WAITING] += 1

@@ -3,13 +3,13 @@ policy) and chunked prefill (Sarathi-Serve), with the decode and swap-in passes 
 from __future__ import annotations
 
 from archsim.engine.jit import njit
-from archsim.serving.kernel_ops import (RUN, SWAP, _add, _admit, _blocks, _grow, _is_decode, _preempt, _push_back,
-                                        _remaining, _remove)
+from archsim.serving.kernel_ops import (RUN, SWAP, _add, _admit, _admit_ready, _decode_q, _grow, _is_decode,
+                                        _own_blocks, _preempt, _push_back, _remaining, _remove)
 from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCK_TOKENS, C_CHUNK, C_MAX_BATCHED, C_MAX_SEQS,
                                    C_POLICY, POLICY_CHUNKED, POLICY_STATIC, P_FREE_BLOCKS, P_HOST_FREE, P_ITER_C,
                                    P_ITER_D, P_ITER_P, P_ITER_SEQS, P_ITER_SWAP, P_RUN_HEAD, P_RUN_N, P_RUN_TAIL,
                                    P_STATE, P_SWAP_HEAD, P_SWAP_N, P_WAIT_HEAD, P_WAIT_N, RS_PENDING, R_BLOCKS,
-                                   R_CHUNK, R_COMPUTED, R_HOST_BLOCKS, R_NEXT, R_OUTPUT, R_PROMPT, R_STATUS,
+                                   R_CACHED, R_CHUNK, R_COMPUTED, R_HOST_BLOCKS, R_NEXT, R_OUTPUT, R_PROMPT, R_STATUS,
                                    ST_RUNNING)
 
 
@@ -21,22 +21,21 @@ def _schedule_static(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
     if rep_i[r, P_RUN_N] > 0:
         i = rep_i[r, P_RUN_HEAD]
         while i >= 0:
-            _add(req_i, req_f, rep_i, sim_f, r, i, 1, True)
+            _add(req_i, req_f, rep_i, sim_f, r, i, _decode_q(req_i, cfg_i, i), True)
             i = req_i[i, R_NEXT]
         return
-    block = cfg_i[C_BLOCK_TOKENS]
     tokens = 0
     while rep_i[r, P_WAIT_N] > 0 and rep_i[r, P_RUN_N] < cfg_i[C_MAX_SEQS]:
         i = rep_i[r, P_WAIT_HEAD]
-        prompt = req_i[i, R_PROMPT]
-        need = _blocks(prompt + req_i[i, R_OUTPUT], block)
-        if tokens + prompt > cfg_i[C_MAX_BATCHED] or need > rep_i[r, P_FREE_BLOCKS]:
+        chunk = _remaining(req_i, i)  # the prompt, less a cached prefix
+        need = _own_blocks(req_i, cfg_i, i, req_i[i, R_PROMPT] + req_i[i, R_OUTPUT])
+        if tokens + chunk > cfg_i[C_MAX_BATCHED] or need > rep_i[r, P_FREE_BLOCKS]:
             break
         _admit(req_i, rep_i, sim_i, r, i)
         rep_i[r, P_FREE_BLOCKS] -= need
         req_i[i, R_BLOCKS] = need
-        tokens += prompt
-        _add(req_i, req_f, rep_i, sim_f, r, i, prompt, False)
+        tokens += chunk
+        _add(req_i, req_f, rep_i, sim_f, r, i, chunk, False)
 
 
 @njit
@@ -50,9 +49,10 @@ def _decode_pass(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, budget):
         if not _is_decode(req_i, i):
             i = req_i[i, R_NEXT]
             continue
-        if used >= budget:
+        q = _decode_q(req_i, cfg_i, i)
+        if used + q > budget:
             break
-        while not _grow(req_i, rep_i, cfg_i, r, i, req_i[i, R_COMPUTED] + 1):
+        while not _grow(req_i, rep_i, cfg_i, r, i, req_i[i, R_COMPUTED] + q):
             victim = rep_i[r, P_RUN_TAIL]
             _preempt(req_i, rep_i, sim_i, cfg_i, r, victim)
             preempted = True
@@ -60,8 +60,8 @@ def _decode_pass(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, budget):
                 break
         if req_i[i, R_STATUS] != ST_RUNNING:
             break  # it preempted itself: nothing after it remains
-        _add(req_i, req_f, rep_i, sim_f, r, i, 1, True)
-        used += 1
+        _add(req_i, req_f, rep_i, sim_f, r, i, q, True)
+        used += q
         i = req_i[i, R_NEXT]
     return used, preempted
 
@@ -70,14 +70,14 @@ def _decode_pass(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, budget):
 def _swap_in_pass(req_i, req_f, rep_i, cfg_i, sim_f, r, budget, chunked):
     """Bring swapped sequences back, oldest first, while they fit; they join this iteration."""
     used = 0
-    block = cfg_i[C_BLOCK_TOKENS]
     while rep_i[r, P_SWAP_N] > 0 and rep_i[r, P_RUN_N] < cfg_i[C_MAX_SEQS] and used < budget:
         i = rep_i[r, P_SWAP_HEAD]
         decode = _is_decode(req_i, i)
-        chunk = 1 if decode else _remaining(req_i, i)
+        chunk = _decode_q(req_i, cfg_i, i) if decode else _remaining(req_i, i)
         if chunked and not decode:
             chunk = min(chunk, budget - used)
-        if used + chunk > budget or _blocks(req_i[i, R_COMPUTED] + chunk, block) > rep_i[r, P_FREE_BLOCKS]:
+        if used + chunk > budget or (_own_blocks(req_i, cfg_i, i, req_i[i, R_COMPUTED] + chunk)
+                                     > rep_i[r, P_FREE_BLOCKS]):
             break
         _remove(req_i, rep_i, r, SWAP, i)
         rep_i[r, P_HOST_FREE] += req_i[i, R_HOST_BLOCKS]
@@ -85,7 +85,7 @@ def _swap_in_pass(req_i, req_f, rep_i, cfg_i, sim_f, r, budget, chunked):
         _grow(req_i, rep_i, cfg_i, r, i, req_i[i, R_COMPUTED] + chunk)
         _push_back(req_i, rep_i, r, RUN, i)
         req_i[i, R_STATUS] = ST_RUNNING
-        rep_i[r, P_ITER_SWAP] += req_i[i, R_COMPUTED]
+        rep_i[r, P_ITER_SWAP] += req_i[i, R_COMPUTED] - req_i[i, R_CACHED]
         _add(req_i, req_f, rep_i, sim_f, r, i, chunk, decode)
         used += chunk
     return used
@@ -95,15 +95,19 @@ def _swap_in_pass(req_i, req_f, rep_i, cfg_i, sim_f, r, budget, chunked):
 def _schedule_continuous(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
     """vLLM's default (no chunking): whole prefills of waiting requests first (FCFS, up to max_seqs and
     max_batched_tokens, while the cache has room); if none, one decode step for every running sequence."""
-    block, budget = cfg_i[C_BLOCK_TOKENS], cfg_i[C_MAX_BATCHED]
+    budget = cfg_i[C_MAX_BATCHED]
+    _admit_ready(req_i, rep_i, sim_i, cfg_i, r)
     if rep_i[r, P_SWAP_N] == 0:
         while rep_i[r, P_WAIT_N] > 0:
             i = rep_i[r, P_WAIT_HEAD]
+            if _is_decode(req_i, i):
+                break  # it came with its K/V and waits for room to decode (_admit_ready)
             chunk = _remaining(req_i, i)
             if rep_i[r, P_ITER_P] + chunk > budget or rep_i[r, P_RUN_N] + 1 > cfg_i[C_MAX_SEQS]:
                 break
-            tokens = req_i[i, R_PROMPT] + req_i[i, R_OUTPUT] if cfg_i[C_ADMISSION] == ADMIT_RESERVE else chunk
-            if _blocks(tokens, block) > rep_i[r, P_FREE_BLOCKS]:
+            tokens = (req_i[i, R_PROMPT] + req_i[i, R_OUTPUT] if cfg_i[C_ADMISSION] == ADMIT_RESERVE
+                      else req_i[i, R_COMPUTED] + chunk)
+            if _own_blocks(req_i, cfg_i, i, tokens) > rep_i[r, P_FREE_BLOCKS]:
                 break
             _admit(req_i, rep_i, sim_i, r, i)
             _grow(req_i, rep_i, cfg_i, r, i, tokens)
@@ -121,13 +125,15 @@ def _schedule_chunked(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
     prefills, then swapped sequences, then new requests (FCFS); chunks shrink to the budget and the cache."""
     block, budget = cfg_i[C_BLOCK_TOKENS], cfg_i[C_CHUNK]
     reserve = cfg_i[C_ADMISSION] == ADMIT_RESERVE
+    _admit_ready(req_i, rep_i, sim_i, cfg_i, r)
     while True:
         used, preempted = _decode_pass(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, budget)
         i = rep_i[r, P_RUN_HEAD]
         while i >= 0 and used < budget:
             if req_i[i, R_CHUNK] == 0 and not _is_decode(req_i, i):
                 chunk = min(_remaining(req_i, i), budget - used)
-                room = (req_i[i, R_BLOCKS] + rep_i[r, P_FREE_BLOCKS]) * block - req_i[i, R_COMPUTED]
+                room = ((req_i[i, R_BLOCKS] + rep_i[r, P_FREE_BLOCKS]) * block
+                        - (req_i[i, R_COMPUTED] - req_i[i, R_CACHED]))
                 chunk = min(chunk, room)
                 if chunk > 0:
                     _grow(req_i, rep_i, cfg_i, r, i, req_i[i, R_COMPUTED] + chunk)
@@ -139,13 +145,15 @@ def _schedule_chunked(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
         if rep_i[r, P_SWAP_N] == 0:
             while rep_i[r, P_WAIT_N] > 0 and used < budget and rep_i[r, P_RUN_N] < cfg_i[C_MAX_SEQS]:
                 i = rep_i[r, P_WAIT_HEAD]
+                if _is_decode(req_i, i):
+                    break  # it came with its K/V and waits for room to decode (_admit_ready)
                 chunk = min(_remaining(req_i, i), budget - used)
                 if reserve:
                     tokens = req_i[i, R_PROMPT] + req_i[i, R_OUTPUT]
                 else:
                     chunk = min(chunk, rep_i[r, P_FREE_BLOCKS] * block)
-                    tokens = chunk
-                if chunk <= 0 or _blocks(tokens, block) > rep_i[r, P_FREE_BLOCKS]:
+                    tokens = req_i[i, R_COMPUTED] + chunk
+                if chunk <= 0 or _own_blocks(req_i, cfg_i, i, tokens) > rep_i[r, P_FREE_BLOCKS]:
                     break
                 _admit(req_i, rep_i, sim_i, r, i)
                 _grow(req_i, rep_i, cfg_i, r, i, tokens)

@@ -39,6 +39,8 @@ class LoopConfig:
     max_sim_time_s: float | None = None  # default: last arrival + max(last arrival, 1 h)
     max_queue: int = DEFAULT_MAX_QUEUE
     points_per_octave: int = DEFAULT_POINTS_PER_OCTAVE
+    spec_k: int = 0  # speculative decoding: tokens drafted per verify step (0: off)
+    reserved_tokens: int = 0  # KV tokens per replica held by the prefix cache's shared prefixes
 
     def check(self) -> "LoopConfig":
         def bad(message):
@@ -59,6 +61,16 @@ class LoopConfig:
         if self.policy != "chunked" and self.max_batched_tokens < self.max_seqs:
             bad(f"max_batched_tokens ({self.max_batched_tokens}) must be at least max_seqs ({self.max_seqs}): "
                 "every running sequence decodes one token per iteration")
+        for name in ("spec_k", "reserved_tokens"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                bad(f"{name} must be a non-negative integer, got {value!r}")
+        if self.kv_capacity_tokens - self.reserved_tokens < self.block_tokens:
+            bad(f"the prefix cache's {self.reserved_tokens} tokens leave less than one block of the "
+                f"{self.kv_capacity_tokens}-token KV cache")
+        if self.spec_k and self.policy == "continuous" and self.max_batched_tokens < self.max_seqs * (self.spec_k + 1):
+            bad(f"max_batched_tokens ({self.max_batched_tokens}) must be at least max_seqs x (k + 1) = "
+                f"{self.max_seqs * (self.spec_k + 1)}: every running sequence verifies k + 1 tokens per iteration")
         if self.host_capacity_tokens < 0 or not np.isfinite(self.swap_s_per_token) or self.swap_s_per_token < 0:
             bad("host capacity and swap time per token must be non-negative")
         if self.preemption == "swap" and self.host_capacity_tokens < self.block_tokens:
@@ -69,12 +81,18 @@ class LoopConfig:
 
     @property
     def blocks(self) -> int:
-        return self.kv_capacity_tokens // self.block_tokens
+        """Blocks the sequences share (the prefix cache's reserved tokens excepted)."""
+        return (self.kv_capacity_tokens - self.reserved_tokens) // self.block_tokens
 
     def table_limits(self, prompt: np.ndarray, output: np.ndarray) -> tuple[int, int, int]:
         """Largest P, D and C an iteration can have, so the table's axes cover them."""
         max_p = self.chunk_tokens if self.policy == "chunked" else self.max_batched_tokens
-        max_c = self.blocks * self.block_tokens
+        max_c = self.kv_capacity_tokens  # a cached prefix is attended to by every sequence that shares it
+        if self.reserved_tokens:
+            max_c = self.max_seqs * int((prompt + output).max()) if prompt.size else max_c
+            max_c = min(max_c, self.blocks * self.block_tokens + self.max_seqs * self.reserved_tokens)
+        else:
+            max_c = self.blocks * self.block_tokens
         if self.policy == "static" and prompt.size:  # finished members keep decoding as padding
             max_c = max(max_c, self.max_seqs * int((prompt + output).max()))
         return max_p, self.max_seqs, max_c
@@ -105,6 +123,7 @@ class LoopRun:
     end_s: float  # simulated time when the run ended
     run_status: str  # done | time_cap | queue_cap
     counters: dict = field(default_factory=dict)
+    cached_tokens: np.ndarray | None = None  # per request, its prompt's tokens found in the prefix cache
 
     def token_times(self, i: int) -> np.ndarray:
         start = self.token_offset[i]
@@ -129,10 +148,14 @@ def _requests(arrival_s, prompt_tokens, output_tokens):
     return arrival, prompt, output
 
 
-def _state(config: LoopConfig, arrival, prompt, output):
+def _state(config: LoopConfig, arrival, prompt, output, cached=None, prefilled: bool = False):
     n, replicas = arrival.size, config.replicas
     req_i = np.zeros((n, S.R_COLUMNS), dtype=np.int64)
     req_i[:, S.R_PROMPT], req_i[:, S.R_OUTPUT] = prompt, output
+    if cached is not None:  # a cached prefix is in the KV cache from the start
+        req_i[:, S.R_CACHED] = req_i[:, S.R_COMPUTED] = cached
+    if prefilled:  # a decode pool: the prompt's K/V arrives with the request, its first token already out
+        req_i[:, S.R_COMPUTED], req_i[:, S.R_GENERATED] = prompt, 1
     req_i[:, [S.R_REPLICA, S.R_NEXT, S.R_PREV]] = -1
     offsets = np.zeros(n, dtype=np.int64)
     np.cumsum(output[:-1], out=offsets[1:])
@@ -157,6 +180,7 @@ def _state(config: LoopConfig, arrival, prompt, output):
     cfg_i[S.C_HOST_BLOCKS] = config.host_capacity_tokens // config.block_tokens
     cfg_i[S.C_ROUTER], cfg_i[S.C_REPLICAS] = S.ROUTERS[config.router], replicas
     cfg_i[S.C_MAX_CONTEXT], cfg_i[S.C_MAX_QUEUE] = config.max_context, config.max_queue
+    cfg_i[S.C_SPEC_K] = config.spec_k
     cfg_f = np.zeros(S.G_COLUMNS)
     last = float(arrival[-1])
     cfg_f[S.G_TIME_CAP] = config.max_sim_time_s if config.max_sim_time_s is not None else last + max(last, 3600.0)
@@ -166,22 +190,36 @@ def _state(config: LoopConfig, arrival, prompt, output):
 
 
 def simulate_requests(arrival_s, prompt_tokens, output_tokens, cost_fn, config: LoopConfig, *,
-                      table: IterationTable | None = None, direct: bool = False) -> LoopRun:
+                      table: IterationTable | None = None, direct: bool = False, cached_tokens=None,
+                      accepted=None, prefilled: bool = False) -> LoopRun:
     """Serve the requests on `config.replicas` replicas; iterations priced by `cost_fn(P, D, C)`.
 
     table: an IterationTable to use and fill (shared across runs, e.g. a rate search); by default a
-    new one covering the limits of `config`. direct: call cost_fn for every iteration (no grid)."""
+    new one covering the limits of `config`. direct: call cost_fn for every iteration (no grid).
+    cached_tokens: per request, tokens of its prompt in the prefix cache (multiples of block_tokens, less
+    than the prompt). accepted: with config.spec_k > 0, per output token of each request (laid out as the
+    token times), the drafts accepted by a verify step made after that many outputs (0..k).
+    prefilled: every request arrives with its prompt's K/V and its first token (a decode pool)."""
     from archsim.serving.kernel import _run
 
     config = config.check()
     arrival, prompt, output = _requests(arrival_s, prompt_tokens, output_tokens)
+    cached = _cached(cached_tokens, prompt, config)
+    accept = _accepted(accepted, output, config)
+    if prefilled and config.policy == "static":
+        raise ArchsimInputError("serving: a decode pool (requests arriving with their K/V) needs continuous or "
+                                "chunked batching, not static")
+    if prefilled and output.min() < 2:
+        raise ArchsimInputError("serving: a request that arrives with its first token (a decode pool) must want "
+                                "at least one more (output tokens >= 2)")
     limits = config.table_limits(prompt, output)
     if table is None:
         table = IterationTable.for_limits(*limits, points_per_octave=config.points_per_octave)
     elif not table.covers(*limits):
         raise ArchsimInputError(f"serving: the iteration table covers P, D, C up to {table.limits}; "
                                 f"this configuration needs {limits}")
-    req_i, req_f, token_s, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f = _state(config, arrival, prompt, output)
+    req_i, req_f, token_s, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f = _state(config, arrival, prompt, output,
+                                                                             cached, prefilled)
     cfg_i[S.C_DIRECT] = 1 if direct else 0
     log_i = np.zeros((max(1024, 4 * arrival.size), S.L_COLUMNS), dtype=np.int64)
     log_f = np.zeros((log_i.shape[0], S.LF_COLUMNS))
@@ -191,8 +229,8 @@ def simulate_requests(arrival_s, prompt_tokens, output_tokens, cost_fn, config: 
     fill_s = 0.0
     while True:
         entries += 1
-        code = _run(req_i, req_f, token_s, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, table.p_axis, table.d_axis,
-                    table.c_axis, table.seconds, table.joules, table.filled, log_i, log_f)
+        code = _run(req_i, req_f, token_s, accept, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, table.p_axis,
+                    table.d_axis, table.c_axis, table.seconds, table.joules, table.filled, log_i, log_f)
         if code == S.RET_DONE:
             break
         t0 = time.perf_counter()
@@ -214,10 +252,36 @@ def simulate_requests(arrival_s, prompt_tokens, output_tokens, cost_fn, config: 
     wall_s = time.perf_counter() - started
     if sim_i[S.S_STATUS] == S.RUN_STUCK:
         raise AssertionError("serving loop stopped with requests it could never schedule (a bug)")
-    return _collect(config, arrival, prompt, output, req_i, req_f, token_s, rep_f, sim_i, sim_f, log_i, log_f,
-                    dict(kernel_entries=entries, wall_s=wall_s, fill_s=fill_s, direct=direct,
-                         cost_fn_calls=(len(direct_memo) if direct else table.fills - fills_before),
-                         table_points=int(table.seconds.size), table_filled=int(table.filled.sum())))
+    run = _collect(config, arrival, prompt, output, req_i, req_f, token_s, rep_f, sim_i, sim_f, log_i, log_f,
+                   dict(kernel_entries=entries, wall_s=wall_s, fill_s=fill_s, direct=direct,
+                        cost_fn_calls=(len(direct_memo) if direct else table.fills - fills_before),
+                        table_points=int(table.seconds.size), table_filled=int(table.filled.sum())))
+    run.cached_tokens = cached
+    return run
+
+
+def _cached(cached_tokens, prompt, config: LoopConfig):
+    if cached_tokens is None:
+        return None
+    cached = np.ascontiguousarray(cached_tokens, dtype=np.int64)
+    if cached.shape != prompt.shape or cached.min() < 0 or np.any(cached >= prompt) \
+            or np.any(cached % config.block_tokens):
+        raise ArchsimInputError("serving: cached prefix tokens must be one per request, whole blocks, and less "
+                                "than the request's prompt")
+    if cached.max() > config.reserved_tokens:
+        raise ArchsimInputError(f"serving: a cached prefix of {int(cached.max())} tokens is more than the prefix "
+                                f"cache holds ({config.reserved_tokens} tokens reserved)")
+    return cached
+
+
+def _accepted(accepted, output, config: LoopConfig):
+    if not config.spec_k:
+        return np.zeros(1, dtype=np.int64)
+    accept = np.ascontiguousarray(accepted if accepted is not None else [], dtype=np.int64)
+    if accept.shape != (int(output.sum()),) or accept.min() < 0 or accept.max() > config.spec_k:
+        raise ArchsimInputError(f"serving: speculative decoding needs one accepted-draft count (0..{config.spec_k}) "
+                                "per output token of every request")
+    return accept
 
 
 def _checked_cost(cost_fn, p, d, c):
@@ -239,7 +303,9 @@ def _collect(config, arrival, prompt, output, req_i, req_f, token_s, rep_f, sim_
                     hit_rate=(lookups - misses) / lookups if lookups else 1.0,
                     finished=int(sim_i[S.S_FINISHED]), rejected=int(sim_i[S.S_REJECTED]),
                     preempt_recompute=int(sim_i[S.S_RECOMPUTES]), preempt_swap=int(sim_i[S.S_SWAPS]),
-                    max_waiting=int(sim_i[S.S_MAX_QUEUE_SEEN]), arrived=int(sim_i[S.S_NEXT_ARRIVAL]))
+                    max_waiting=int(sim_i[S.S_MAX_QUEUE_SEEN]), arrived=int(sim_i[S.S_NEXT_ARRIVAL]),
+                    verify_steps=int(sim_i[S.S_VERIFY_STEPS]), verify_tokens=int(sim_i[S.S_VERIFY_TOKENS]),
+                    cached_tokens=int(req_i[:, S.R_CACHED].sum()))
     return LoopRun(config=config, arrival_s=arrival, prompt_tokens=prompt, output_tokens=output,
                    replica=req_i[:, S.R_REPLICA].copy(), status=req_i[:, S.R_STATUS].copy(),
                    reject_reason=req_i[:, S.R_REJECT].copy(), scheduled_s=req_f[:, S.F_SCHEDULED].copy(),

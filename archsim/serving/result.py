@@ -12,6 +12,7 @@ import numpy as np
 from archsim import __version__
 from archsim.energy.cost import cost_of
 from archsim.serving.metrics import per_request, summarize, timeseries
+from archsim.serving.prefix import summary as prefix_summary
 
 
 @dataclass
@@ -70,6 +71,17 @@ class ServingResult:
             "max_sim_time_s": loop.max_sim_time_s, "max_queue": loop.max_queue,
             "arrivals_seed": spec.arrivals.seed,
         }
+        summary["efficiency"] = efficiency(summary, cost, system.count)
+        prefix = prefix_summary(run.cached_tokens, requests, loop.reserved_tokens)
+        if prefix is not None:
+            summary["prefix_cache"] = prefix
+        if setup.speculation is not None:
+            setup_dict["speculative"] = dict(setup.speculative)
+            steps = c.get("verify_steps", 0)
+            summary["speculative"] = {
+                "verify_steps": steps, "tokens_from_verify_steps": c.get("verify_tokens", 0),
+                "tokens_per_verify_step": c["verify_tokens"] / steps if steps else None,
+                "expected_tokens_per_verify_step": setup.speculation.expected_tokens}
         provenance = {"archsim_version": __version__, "config_hash": system.config_hash,
                       "chip_source": system.source, "fidelity": setup.fidelity,
                       "cost": type(setup.cost_fn).__name__}
@@ -120,3 +132,18 @@ def _energy(system, run, setup) -> dict:
                     + (f" + {overhead:,.0f} W overhead" if overhead else "")
                     + f" over the {span:,.1f} s simulated (idle time included); dynamic: the sum of each "
                       "iteration's dynamic joules from the cost function"}
+
+
+def efficiency(summary: dict, cost: dict, chips: int) -> dict:
+    """Throughput and goodput per chip of the system and per dollar of the run (capital over the simulated time
+    and energy, archsim/energy/cost.py): what a chip, or a dollar, buys at this load and SLO."""
+    thr = summary["throughput"]
+    slo = summary.get("slo")
+    good = slo["goodput_output_tokens_per_s"] if slo else None
+    per_m = cost.get("cost_per_million_tokens_usd")
+    span = summary["simulated_s"]
+    usd = per_m * thr["output_tokens"] / 1e6 if per_m is not None else None
+    return {"chips": chips, "output_tokens_per_s_per_chip": thr["output_tokens_per_s"] / chips,
+            "goodput_output_tokens_per_s_per_chip": good / chips if good is not None else None,
+            "usd_per_hour": usd / span * 3600 if usd and span > 0 else None,
+            "goodput_output_tokens_per_usd": good * span / usd if good is not None and usd else None}

@@ -18,9 +18,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
-from archsim.spec import Field, SpecNode, check_value, load_yaml, validate
+from archsim.speculative import SPECULATIVE, from_node, parse_speculative
+from archsim.spec import Field, SpecNode, check_section, check_value, load_yaml, validate
 
 LENGTH_DISTRIBUTIONS = ("fixed", "uniform", "lognormal", "empirical", "trace")
+
+
+LINK_KINDS = ("nvlink", "infiniband", "ethernet", "ideal")
+
+
+def _pool(which: str) -> dict:
+    return {
+        "system": Field("str", f"the {which} pool's chip or system (default: the command's SYSTEM)", required=False),
+        "chips": Field("int", "chips of that system the pool takes (default all of them; two pools of one system "
+                              "share its chips)", required=False, positive=True),
+        "replicas": Field("int", "replicas in the pool, behind the router", required=False, default=1, positive=True),
+        "options": Field("mapping", "mapper options of its replicas, e.g. {tp: 4}", required=False),
+    }
 
 
 def _lengths(what: str) -> dict:
@@ -106,6 +120,33 @@ SERVING = {
         "points_per_octave": Field("int", "grid points per doubling on each axis of the cost table",
                                    required=False, default=4, positive=True),
     },
+    "speculative": SPECULATIVE,
+    "disaggregated": {
+        "prefill": _pool("prefill"),
+        "decode": _pool("decode"),
+        "link": {
+            "kind": Field("choice", "how K/V moves from a prefill to a decode replica: nvlink (one NVLink system), "
+                                    "infiniband, ethernet or ideal (no time, no energy); setting it makes serving "
+                                    "disaggregated", required=False, choices=LINK_KINDS),
+            "bandwidth": Field("bandwidth", "per transfer (default: the kind's, docs/serving.md)", required=False,
+                               positive=True),
+            "latency": Field("time", "per transfer (default: the kind's)", required=False, minimum=0),
+            "energy": Field("energy_per_byte", "per bit or byte moved (default: the kind's)", required=False,
+                            minimum=0),
+        },
+    },
+    "prefix_cache": {
+        "shared_tokens": Field("int", "a prefix every prompt starts with (a system prompt), in tokens; its K/V is "
+                                      "kept once per replica", required=False, positive=True),
+        "hit_rate": Field("float", "shared_tokens: the share of requests that find it in the cache (default 1)",
+                          required=False, minimum=0.0),
+        "hashes": Field("bool", "find cached prefixes from the trace's block hashes (hash_ids column): an LRU "
+                                "cache of blocks in arrival order", required=False, default=False),
+        "hash_block_tokens": Field("int", "hashes: tokens per hashed block of the trace (Mooncake's traces: 512)",
+                                   required=False, default=512, positive=True),
+        "capacity_tokens": Field("int", "hashes: KV tokens per replica kept for cached prefixes (default a tenth of "
+                                        "the KV cache)", required=False, positive=True),
+    },
 }
 
 # flag name -> key path in SERVING
@@ -121,6 +162,8 @@ FLAG_PATHS = {
     "swap_space": ("kv_cache", "swap_space"), "replicas": ("replicas", "count"), "router": ("replicas", "router"),
     "max_sim_time": ("limits", "max_sim_time"), "max_queue": ("limits", "max_queue"),
     "slo_ttft": ("slo", "ttft"), "slo_tpot": ("slo", "tpot"),
+    "shared_prefix": ("prefix_cache", "shared_tokens"), "prefix_hit_rate": ("prefix_cache", "hit_rate"),
+    "prefix_hashes": ("prefix_cache", "hashes"), "prefix_cache_tokens": ("prefix_cache", "capacity_tokens"),
 }
 
 
@@ -147,6 +190,23 @@ def load_serving(path: str | None = None, flags: dict | None = None, base: dict 
     flag_problems = []
     for flag, value in (flags or {}).items():
         if value is None:
+            continue
+        if flag == "disaggregate":  # --disaggregate decode=groq-lpu-576,link=infiniband: the whole section
+            section = parse_disaggregate(value)
+            _, found = check_section(section, SERVING["disaggregated"], "--disaggregate", {}, ("disaggregated",))
+            flag_problems += found
+            data["disaggregated"] = section
+            lines[("disaggregated",)] = None
+            for pool, values in section.items():
+                lines.update({("disaggregated", pool, key): None for key in values})
+            continue
+        if flag == "speculative":  # --speculative draft=MODEL,k=4,alpha=0.8: the whole section
+            section = parse_speculative(value)
+            _, found = check_section(section, SPECULATIVE, "--speculative", {}, ("speculative",))
+            flag_problems += found
+            data["speculative"] = section
+            lines.update({("speculative", key): None for key in section})
+            lines[("speculative",)] = None
             continue
         section, key = FLAG_PATHS[flag]
         ok, _, found = check_value(value, SERVING[section][key], "--" + flag.replace("_", "-"), {}, (section, key))
@@ -203,7 +263,76 @@ def _cross_checks(spec: SpecNode, file: str, lines: dict) -> list[Problem]:
             problem((which, "trace"), "empirical lengths need a trace to resample (or arrivals.trace)")
     if spec.kv_cache.preemption == "swap" and not spec.kv_cache.swap_space:
         problem(("kv_cache", "swap_space"), "preemption by swap needs host memory: set swap_space (e.g. '64 GiB')")
+    pc = spec.prefix_cache
+    if pc.hit_rate is not None and pc.hit_rate > 1.0:
+        problem(("prefix_cache", "hit_rate"), f"a hit rate is at most 1, got {pc.hit_rate:g}")
+    if pc.hit_rate is not None and pc.shared_tokens is None:
+        problem(("prefix_cache", "hit_rate"), "hit_rate is the share of requests that find shared_tokens cached: "
+                                              "set shared_tokens (--shared-prefix)")
+    if pc.hashes and pc.shared_tokens is not None:
+        problem(("prefix_cache", "hashes"), "cached prefixes come either from shared_tokens or from the trace's "
+                                            "block hashes, not both")
+    if pc.hashes and process != "trace":
+        problem(("prefix_cache", "hashes"), "block hashes come with trace replay (a trace with a hash_ids column)")
+    if pc.capacity_tokens is not None and not pc.hashes:
+        problem(("prefix_cache", "capacity_tokens"), "capacity_tokens sizes the cache of hashed blocks (hashes: "
+                                                     "true); a shared prefix takes its own blocks")
+    d = spec.disaggregated
+    pools_set = any(d.get(pool).get(key) is not None for pool in ("prefill", "decode")
+                    for key in ("system", "chips", "options"))
+    if pools_set and d.link.kind is None:
+        problem(("disaggregated", "link"), "disaggregated serving needs the link between its pools: kind nvlink, "
+                                           "infiniband, ethernet or ideal")
+    if d.link.kind is not None and spec.scheduler.policy == "static":
+        problem(("scheduler", "policy"), "disaggregated serving needs continuous or chunked batching")
+    try:
+        from_node(spec.speculative, file, lines)
+    except SpecError as err:
+        for p in err.problems:
+            flagged = lines.get(("speculative",), 0) is None
+            problems.append(Problem("--speculative" if flagged else file, p.line, p.path, p.message))
     return problems
+
+
+def speculation(spec: SpecNode):
+    """The Speculation a checked serving description asks for, or None."""
+    return from_node(spec.speculative)
+
+
+DISAGGREGATE_KEYS = {
+    "prefill": ("prefill", "system"), "decode": ("decode", "system"), "prefill_chips": ("prefill", "chips"),
+    "decode_chips": ("decode", "chips"), "prefill_replicas": ("prefill", "replicas"),
+    "decode_replicas": ("decode", "replicas"), "link": ("link", "kind"), "bandwidth": ("link", "bandwidth"),
+    "latency": ("link", "latency"), "energy": ("link", "energy"),
+    "prefill_tp": ("prefill", "options", "tp"), "prefill_pp": ("prefill", "options", "pp"),
+    "decode_tp": ("decode", "options", "tp"), "decode_pp": ("decode", "options", "pp"),
+}
+
+
+def parse_disaggregate(text: str) -> dict:
+    """'decode=groq-lpu-576,decode_chips=288,link=infiniband' -> the disaggregated section as a dict."""
+    import yaml
+
+    out: dict = {"prefill": {}, "decode": {}, "link": {}}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not value:
+            raise ArchsimInputError(f"--disaggregate expects KEY=VALUE pairs like decode=groq-lpu-576,link=infiniband, "
+                                    f"got {part!r}")
+        if key not in DISAGGREGATE_KEYS:
+            raise ArchsimInputError(f"--disaggregate: unknown key {key!r}; keys: {', '.join(DISAGGREGATE_KEYS)}")
+        path = DISAGGREGATE_KEYS[key]
+        parsed = yaml.safe_load(value) if path[-1] in ("chips", "replicas", "tp", "pp") else value
+        target = out[path[0]]
+        if len(path) == 3:
+            target = target.setdefault("options", {})
+        target[path[-1]] = parsed
+    return {k: v for k, v in out.items() if v}
+
+
+def disaggregated(spec: SpecNode) -> bool:
+    return spec.disaggregated.link.kind is not None
 
 
 def _flag(path: tuple) -> str:

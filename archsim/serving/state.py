@@ -24,7 +24,8 @@ R_RECOMPUTES = 11  # times it was preempted by recompute
 R_SWAPS = 12  # times it was swapped out
 R_TOKEN_OFFSET = 13  # where its token times start in `token_s`
 R_REJECT = 14  # REJECT_* reason, 0 if admitted
-R_COLUMNS = 15
+R_CACHED = 15  # tokens of its prompt found in the prefix cache (block-aligned): shared K/V it does not own
+R_COLUMNS = 16
 
 # ---- per request, float64 columns of `req_f`
 F_ARRIVAL = 0
@@ -81,7 +82,9 @@ S_NEED = 13  # 13..20: flat cell indices
 S_DIRECT_READY = 21  # direct mode: a cost for the pending iteration is in sim_f
 S_DIRECT_P, S_DIRECT_D, S_DIRECT_C = 22, 23, 24
 S_MAX_QUEUE_SEEN = 25
-S_COLUMNS = 26
+S_VERIFY_STEPS = 26  # speculative decoding: decode (verify) steps completed
+S_VERIFY_TOKENS = 27  # tokens they emitted
+S_COLUMNS = 28
 
 # ---- scalars of the run, float64 `sim_f`
 T_NOW = 0
@@ -104,7 +107,8 @@ C_REPLICAS = 10
 C_MAX_CONTEXT = 11
 C_MAX_QUEUE = 12
 C_DIRECT = 13  # 1: ask Python for every iteration's cost (no table)
-C_COLUMNS = 14
+C_SPEC_K = 14  # speculative decoding: tokens drafted per verify step (0: off)
+C_COLUMNS = 15
 
 # ---- configuration, float64 `cfg_f`
 G_TIME_CAP = 0  # simulated seconds after which the run stops

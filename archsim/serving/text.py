@@ -59,6 +59,31 @@ def render(result) -> str:
                  f"unfinished: {s['unfinished']:,}")
     stab = s["stability"]
     lines.append(f"stability: {'stable' if stab['stable'] else 'UNSTABLE'} ({stab['reason']})")
+    link = s.get("link")
+    if link:
+        st_p, st_d = result.setup["prefill"], result.setup["decode"]
+        lines.append(f"pools: prefill {st_p['system']} busy {st_p['busy_fraction']:.1%}, decode {st_d['system']} busy "
+                     f"{st_d['busy_fraction']:.1%}; K/V over {link['kind']}: {link['transfers']:,} transfers, "
+                     f"{link['bytes'] / 1e9:,.2f} GB, {_ms(link['transfer_s']['mean'])} ms each on average (P99 "
+                     f"{_ms(link['transfer_s']['p99'])} ms, waiting {_ms(link['wait_s']['mean'])} ms), "
+                     f"{link['energy_j']:,.1f} J")
+    eff = s.get("efficiency")
+    if eff:
+        lines.append(f"per chip ({eff['chips']}): {eff['output_tokens_per_s_per_chip']:,.2f} output tokens/s"
+                     + (f", goodput {eff['goodput_output_tokens_per_s_per_chip']:,.2f}"
+                        if eff["goodput_output_tokens_per_s_per_chip"] is not None else "")
+                     + (f"; goodput per dollar: {eff['goodput_output_tokens_per_usd']:,.0f} output tokens"
+                        if eff["goodput_output_tokens_per_usd"] is not None else ""))
+    pc = s.get("prefix_cache")
+    if pc:
+        lines.append(f"prefix cache: {pc['requests_with_hits']:,} requests ({pc['request_hit_rate']:.1%}) found a "
+                     f"cached prefix; {pc['cached_prompt_tokens']:,} of {pc['prompt_tokens']:,} prompt tokens "
+                     f"({pc['cached_share_of_prompt_tokens']:.1%}) not prefilled; "
+                     f"{pc['reserved_tokens_per_replica']:,} KV tokens per replica set aside")
+    sp = s.get("speculative")
+    if sp and sp["tokens_per_verify_step"] is not None:
+        lines.append(f"speculative decoding: {sp['tokens_per_verify_step']:.3f} tokens per verify step over "
+                     f"{sp['verify_steps']:,} steps (expected {sp['expected_tokens_per_verify_step']:.3f})")
     lines += energy_lines(r)
     t = r.table
     if t["mode"] == "direct":
@@ -82,11 +107,13 @@ def energy_lines(r) -> list[str]:
            f"{e['avg_power_w']:,.0f} W; {e['note']}"
            if e.get("energy_per_output_token_j") is not None else f"energy {e['energy_j'] / 1e3:,.1f} kJ"]
     if c.get("cost_per_million_tokens_usd") is not None:
-        i = c["inputs"]
+        inputs = c["inputs"] if isinstance(c["inputs"], list) else [c["inputs"]]  # disaggregated: both pools
+        prices = " + ".join(f"{i['source']}: ${i['capital_usd']:,.0f} over {i['amortization_years']:g} years"
+                            for i in inputs)
+        i = inputs[0]
         out.append(f"cost ${c['cost_per_million_tokens_usd']:,.2f} per million output tokens: capital "
                    f"${c['capital_usd_per_million_tokens']:,.2f} + electricity "
-                   f"${c['energy_usd_per_million_tokens']:,.2f} ({i['source']}: ${i['capital_usd']:,.0f} over "
-                   f"{i['amortization_years']:g} years; "
+                   f"${c['energy_usd_per_million_tokens']:,.2f} ({prices}; "
                    f"${i['electricity_usd_per_kwh']:g}/kWh, PUE {i['pue']:g}; busy all the time at this load)")
     else:
         out.append(f"cost: {c.get('note')}")

@@ -4,7 +4,9 @@ A trace file has a header row naming its columns. Recognized names (case does no
 - arrival time: TIMESTAMP, timestamp, arrival_s, time_s: seconds (a number) or a date-time
   ('2023-11-16 18:17:03.9799600'); times are taken relative to the first row;
 - prompt tokens: ContextTokens, prompt_tokens, input_tokens;
-- output tokens: GeneratedTokens, output_tokens.
+- output tokens: GeneratedTokens, output_tokens;
+- optional, block hashes of the prompt (prefix caching): hash_ids, block_hashes: integers separated by spaces
+  (or a bracketed list, Mooncake's trace style), one per block of the prompt, equal hashes for equal blocks.
 Rows must be in time order. A problem is reported with the file, line and column.
 Bundled traces (archsim/data/traces/README.md has their license and attribution): azure-conv, azure-code.
 """
@@ -28,12 +30,16 @@ COLUMNS = {  # matched without regard to case
 }
 
 
+HASH_COLUMNS = ("hash_ids", "block_hashes")
+
+
 @dataclass(frozen=True)
 class Trace:
     source: str
     arrival_s: np.ndarray  # float64, from 0
     prompt_tokens: np.ndarray  # int64
     output_tokens: np.ndarray  # int64
+    block_hashes: tuple | None = None  # per request, a tuple of the prompt's block hashes (prefix caching)
 
     def __len__(self) -> int:
         return int(self.arrival_s.size)
@@ -92,7 +98,21 @@ def _read(path: Path) -> Trace:
     arrival = _times(file, body, where["arrival"], rows[0][where["arrival"]])
     prompt = _tokens(file, body, where["prompt"], rows[0][where["prompt"]])
     output = _tokens(file, body, where["output"], rows[0][where["output"]])
-    return Trace(file, arrival, prompt, output)
+    hashed = [header.index(n) for n in HASH_COLUMNS if n in header]
+    hashes = _hashes(file, body, hashed[0], rows[0][hashed[0]]) if hashed else None
+    return Trace(file, arrival, prompt, output, hashes)
+
+
+def _hashes(file, body, col, name) -> tuple:
+    out = []
+    for line, row in body:
+        text = row[col].strip().strip("[]") if col < len(row) else ""
+        try:
+            out.append(tuple(int(x) for x in text.replace(",", " ").split()))
+        except ValueError:
+            raise SpecError([Problem(file, line, name, f"expected block hashes as integers separated by spaces, "
+                                                       f"got {row[col]!r}")]) from None
+    return tuple(out)
 
 
 def _cell(file, line, row, col, name):

@@ -120,7 +120,7 @@ def validation_case(case_id: str, family: str, tolerance: float, command: str, r
 
 
 # Cases that compare families with each other (energy ratios, power) and belong to none.
-CORE_CASE_MODULES = ("archsim.validation.energy", "archsim.validation.serving")
+CORE_CASE_MODULES = ("archsim.validation.energy", "archsim.validation.serving", "archsim.validation.speculative")
 
 
 def load_all_cases() -> list[Case]:

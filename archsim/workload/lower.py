@@ -18,6 +18,11 @@ Conventions (each is a modelling choice, stated here once):
 - The LM head is applied to the last position of each sequence only (what
   inference servers do): m = batch in prefill and decode; in a mixed step,
   one per decoding sequence plus one per chunk.
+- A speculative verify step (`decode_q` = k + 1 > 1) is a decode group of
+  q = k + 1 queries per sequence after its cached context, causal among
+  them (the attention kernels of a decode: split-KV over the cache, the
+  group marked `decode` in its attrs), with the LM head at every one of its
+  positions (each drafted token is checked against the target's logits).
 - MoE: each token goes to `top_k` experts; with uniform routing the expected
   number of distinct experts a step touches is E(1 - (1 - k/E)^T). Their
   weights are read once; the tokens are spread evenly over them.
@@ -68,7 +73,7 @@ def kv_cache_bytes(model: Transformer, scenario: Scenario, length: int | None = 
     if length is not None:
         return per_token * length * scenario.batch
     prefill = scenario.prefix_len + scenario.prompt_len
-    decode = scenario.context_len + 1
+    decode = scenario.context_len + scenario.decode_q
     held = {"prefill": prefill * scenario.batch, "decode": decode * scenario.batch,
             "mixed": prefill * scenario.prefill_batch + decode * scenario.batch}[scenario.phase]
     return per_token * held
@@ -119,20 +124,23 @@ def lower(model: Transformer, scenario: Scenario) -> OpGraph:
         elementwise(p + "ffn_residual", L, "elementwise", T * H, 1, reads=2)
     norm("final_norm", model.layers)
     sequences = B + scenario.prefill_batch if scenario.phase == "mixed" else B  # each sequence's last position
-    gemm("lm_head", model.layers, sequences, model.vocab, H)
+    logits = sequences + (B * (scenario.decode_q - 1) if scenario.phase != "prefill" else 0)  # + verified drafts
+    gemm("lm_head", model.layers, logits, model.vocab, H)
     return OpGraph(model.name, tuple(ops), model.layers, T, scenario.phase, sequences, model=model)
 
 
 @dataclass(frozen=True)
 class AttentionGroup:
     """Sequences whose attention runs as one kernel: `batch` of them, `q` new tokens each, after `cached`
-    tokens in the KV cache; a prefill group is causal among its new tokens."""
+    tokens in the KV cache; a prefill group is causal among its new tokens, and so is a decode group of
+    q > 1 (a speculative verify step); `decode` marks the decode groups."""
 
     prefix: str  # op-name prefix: "" (L0.attn_score) or "dec_" (L0.dec_attn_score, a mixed step's decodes)
     batch: int
     q: int
     cached: int
     causal: bool
+    decode: bool = False
 
     @property
     def kv_len(self) -> int:
@@ -146,7 +154,8 @@ class AttentionGroup:
 
 def attention_groups(scenario: Scenario) -> list[AttentionGroup]:
     s = scenario
-    decode = AttentionGroup("dec_" if s.phase == "mixed" else "", s.batch, 1, s.context_len, False)
+    decode = AttentionGroup("dec_" if s.phase == "mixed" else "", s.batch, s.decode_q, s.context_len, s.decode_q > 1,
+                            True)
     prefill = AttentionGroup("", s.prefill_batch if s.phase == "mixed" else s.batch, s.prompt_len, s.prefix_len, True)
     return {"decode": [decode], "prefill": [prefill], "mixed": [prefill, decode]}[s.phase]
 
@@ -159,6 +168,8 @@ def _attention(ops: list, model: Transformer, L: int, g: AttentionGroup, a: floa
     scores = g.batch * model.heads * g.pairs
     attn = dict(batch=g.batch, q_len=g.q, kv_len=g.kv_len, heads=model.heads, kv_heads=model.kv_heads,
                 head_dim=hd, causal=g.causal, cached=g.cached)
+    if g.decode and g.q > 1:
+        attn["decode"] = True  # a verify step: a decode kernel with q queries per sequence
     ops.append(Op(p + "attn_score", L, "attn_score", flops=2.0 * scores * hd,
                   kv_read_bytes=g.batch * g.cached * kv_row * c, kv_write_bytes=2 * tokens * kv_row * c,
                   act_read_bytes=tokens * (model.heads * hd + kv_row) * a,

@@ -96,9 +96,24 @@ def workload_path(name: str) -> Path:
     return resolve_spec_path(name, workload_paths(), "workload")
 
 
+# Models derived in this process from a loaded one (a speculative decoder's EAGLE head: archsim/speculative.py),
+# found by name like a bundled workload, so every stage (and a mapper's own memory accounting) can load them.
+_DERIVED: dict[str, Transformer] = {}
+
+
+def register_derived(model: Transformer) -> str:
+    """Make `model` loadable by its name in this process; its name (it must not shadow a workload file)."""
+    if model.name in workload_paths():
+        raise ArchsimInputError(f"a derived model cannot take the name of workload {model.name!r}")
+    _DERIVED[model.name] = model
+    return model.name
+
+
 def load_transformer(name_or_path: str) -> Transformer:
     """The model of a bundled workload name or a workload file; a file is parsed once per process while it
     is unchanged (a serving run or a sweep lowers the same model thousands of times)."""
+    if name_or_path in _DERIVED:
+        return _DERIVED[name_or_path]
     path = resolve_spec_path(name_or_path, workload_paths(), "workload", "; or gemm:MxNxK / gemv:NxK")
     try:
         stat = path.stat()
@@ -151,7 +166,10 @@ class Scenario:
     - decode: one decode step with `context_len` tokens already in the KV cache;
     - mixed: one serving iteration (continuous batching): `prefill_batch` prefill chunks of `prompt_len`
       tokens, each after `prefix_len` cached ones, and one decode step for each of `batch` other sequences,
-      each with `context_len` cached tokens; the linear layers run over all their tokens at once."""
+      each with `context_len` cached tokens; the linear layers run over all their tokens at once.
+    `decode_q` > 1 makes every decode step a speculative verify step: each decoding sequence processes
+    `decode_q` new tokens (the last accepted token and k = decode_q - 1 drafted ones) after its
+    `context_len` cached ones, causally among themselves, with logits at every position."""
 
     phase: str = "decode"
     batch: int = 1
@@ -162,6 +180,7 @@ class Scenario:
     kv_dtype: str = "bf16"
     prefix_len: int = 0
     prefill_batch: int = 1  # mixed steps: prefill chunks beside the decodes
+    decode_q: int = 1  # new tokens per decoding sequence (speculative verify: k + 1)
 
     def check(self, model: Transformer | None = None) -> "Scenario":
         def bad(what):
@@ -180,6 +199,10 @@ class Scenario:
             bad(f"prefix_len must be a non-negative integer, got {self.prefix_len!r}")
         if self.prefix_len > MAX_CONTEXT:
             bad(f"prefix_len must be at most {MAX_CONTEXT:,} (archsim's limit), got {self.prefix_len:,}")
+        if isinstance(self.decode_q, bool) or not isinstance(self.decode_q, int) or self.decode_q < 1:
+            bad(f"decode_q must be a positive integer, got {self.decode_q!r}")
+        if self.decode_q > 1 and self.phase == "prefill":
+            bad("decode_q (tokens per decoding sequence) applies to decode and mixed steps")
         if self.prefix_len and self.phase == "decode":
             bad("prefix_len applies to prefill and mixed steps (a decode step's cache is its context_len)")
         for key in ("weight_dtype", "act_dtype", "kv_dtype"):
@@ -191,17 +214,18 @@ class Scenario:
             if self.phase != "decode" and self.prefix_len + self.prompt_len > model.max_context:
                 what = f"prefix_len {self.prefix_len} + prompt_len" if self.prefix_len else "prompt_len"
                 bad(f"{what} {self.prompt_len} exceeds {model.name}'s max_context of {model.max_context}")
-            if self.phase != "prefill" and self.context_len + 1 > model.max_context:
-                bad(f"context_len {self.context_len} plus the decoded token exceeds {model.name}'s max_context "
-                    f"of {model.max_context} (context_len can be at most {model.max_context - 1})")
+            if self.phase != "prefill" and self.context_len + self.decode_q > model.max_context:
+                what = "the decoded token" if self.decode_q == 1 else f"the {self.decode_q} verified tokens"
+                bad(f"context_len {self.context_len} plus {what} exceeds {model.name}'s max_context "
+                    f"of {model.max_context} (context_len can be at most {model.max_context - self.decode_q})")
         return self
 
     @property
     def tokens(self) -> int:
         """Tokens processed in this step, over the batch."""
         if self.phase == "mixed":
-            return self.prefill_batch * self.prompt_len + self.batch
-        return self.batch * (self.prompt_len if self.phase == "prefill" else 1)
+            return self.prefill_batch * self.prompt_len + self.batch * self.decode_q
+        return self.batch * (self.prompt_len if self.phase == "prefill" else self.decode_q)
 
     def with_(self, **changes) -> "Scenario":
         return replace(self, **changes)
@@ -211,7 +235,7 @@ PHASES = ("prefill", "decode", "mixed")
 
 
 def iteration(prefill_tokens: int, decode_seqs: int, decode_context: int, prefill_prefix: int = 0,
-              prompt_cap: int | None = None, **dtypes) -> Scenario:
+              prompt_cap: int | None = None, decode_q: int = 1, **dtypes) -> Scenario:
     """The scenario of one serving iteration: `prefill_tokens` of prefill after `prefill_prefix` cached
     tokens in all, as equal chunks of at most about `prompt_cap` tokens (default: one chunk), and
     `decode_seqs` decode steps with `decode_context` cached tokens each. Either part may be empty (then it
@@ -224,9 +248,10 @@ def iteration(prefill_tokens: int, decode_seqs: int, decode_context: int, prefil
     if decode_seqs == 0:
         return Scenario(phase="prefill", batch=chunks, prompt_len=length, prefix_len=prefix, **dtypes)
     if prefill_tokens == 0:
-        return Scenario(phase="decode", batch=decode_seqs, context_len=max(1, decode_context), **dtypes)
+        return Scenario(phase="decode", batch=decode_seqs, context_len=max(1, decode_context), decode_q=decode_q,
+                        **dtypes)
     return Scenario(phase="mixed", batch=decode_seqs, prompt_len=length, context_len=max(1, decode_context),
-                    prefix_len=prefix, prefill_batch=chunks, **dtypes)
+                    prefix_len=prefix, prefill_batch=chunks, decode_q=decode_q, **dtypes)
 
 
 def _prompts(tokens: int, cap: int | None) -> int:

@@ -98,10 +98,12 @@ def prefill_attention(chip: GpuChip, label: str, layer: int, batch: int, q_len: 
 
 def decode_attention(chip: GpuChip, label: str, layer: int, batch: int, kv_len: int, heads: int,
                      kv_heads: int, head_dim: int, b_act: float, b_kv: float,
-                     covers: tuple[str, ...]) -> list[Kernel]:
-    """Split-KV decode attention: one query per sequence against `kv_len` cached keys; with more than
-    one split, then the kernel that combines the fp32 partials (read from L2) into the outputs."""
-    group = heads // kv_heads
+                     covers: tuple[str, ...], q_len: int = 1) -> list[Kernel]:
+    """Split-KV decode attention: `q_len` queries per sequence (1; k + 1 in a speculative verify step,
+    the query heads of a K/V head and its q_len positions sharing each K/V block) against `kv_len` keys;
+    with more than one split, then the kernel that combines the fp32 partials (read from L2) into the
+    outputs."""
+    group = heads // kv_heads * q_len
     groups = batch * kv_heads
     splits = max(1, min(math.ceil(kv_len / DECODE_BLOCK), math.ceil(2 * chip.sms / groups)))
     keys = math.ceil(kv_len / splits)
@@ -113,16 +115,17 @@ def decode_attention(chip: GpuChip, label: str, layer: int, batch: int, kv_len: 
     inflight = DECODE_BLOCK * head_dim * 2 * b_kv
     occupancy = int(max(1, min(chip.max_blocks, chip.smem_per_sm // (2 * inflight))))
     cache = batch * kv_len * kv_heads * head_dim * 2 * b_kv
-    new_rows = batch * kv_heads * head_dim * 2 * b_kv
-    q_o = batch * heads * head_dim * b_act * 2
+    new_rows = batch * q_len * kv_heads * head_dim * 2 * b_kv
+    q_o = batch * q_len * heads * head_dim * b_act * 2
     hbm = cache + new_rows + q_o
     main = Kernel(label, layer, ctas, np.array([cycles]), np.array([kv_bytes + partial]), inflight, occupancy,
                   hbm_bytes=hbm, l2_bytes=hbm + ctas * partial,
-                  desc=f"split-KV decode attention, {ctas} CTAs ({splits} splits of {keys} keys)",
+                  desc=f"split-KV decode attention, {ctas} CTAs ({splits} splits of {keys} keys"
+                       + (f", {q_len} queries per sequence)" if q_len > 1 else ")"),
                   covers=covers)
     if splits == 1:
         return [main]
-    combine = streaming_kernel(chip, label, layer, ctas * partial + batch * heads * head_dim * b_act,
+    combine = streaming_kernel(chip, label, layer, ctas * partial + batch * q_len * heads * head_dim * b_act,
                                ctas * group * (head_dim + 2) * 3, rows=groups, exps=ctas * group, l2_resident=True)
     combine.desc = f"combine of {splits} split partials, {groups} CTAs, from L2"
     return [main, combine]

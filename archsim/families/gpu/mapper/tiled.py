@@ -176,9 +176,9 @@ def kernels_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip 
     if op.kind == "attn_score":
         g = op.attrs
         covers = tuple(op.name.replace("attn_score", s) for s in FUSED_INTO_ATTENTION)
-        if g["q_len"] == 1:
+        if g["q_len"] == 1 or g.get("decode"):  # a decode, or a speculative verify step's q = k + 1 queries
             return decode_attention(attn_chip, op.name, op.layer, g["batch"], g["kv_len"], g["heads"], g["kv_heads"],
-                                    g["head_dim"], a, c, covers)
+                                    g["head_dim"], a, c, covers, q_len=g["q_len"])
         return [prefill_attention(attn_chip, op.name, op.layer, g["batch"], g["q_len"], g["kv_len"], g["heads"],
                                   g["kv_heads"], g["head_dim"], g["causal"], a, c, covers)]
     if op.kind == "gemm" and op.m and op.n and op.k:

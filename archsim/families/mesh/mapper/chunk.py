@@ -117,9 +117,9 @@ def scaled_graph(graph: OpGraph, batch: int, q_len: int, prefix: int) -> OpGraph
         elif op.attrs.get("moe"):
             new = _experts(op, tokens, graph.tokens, experts)
         elif op.kind == "gemm" and op.layer >= graph.layers:  # the LM head sees each sequence's last position
-            f_seq = batch / full_batch
+            f_seq = batch / full_batch  # (every position of a speculative verify step: m = batch x q_len)
             new = replace(op, flops=op.flops * f_seq, act_read_bytes=op.act_read_bytes * f_seq,
-                          act_write_bytes=op.act_write_bytes * f_seq, m=batch)
+                          act_write_bytes=op.act_write_bytes * f_seq, m=op.m * batch // full_batch)
         else:  # the embedding reads a table row per token; GEMM rows are the tokens
             new = replace(op, flops=op.flops * f_tok, act_read_bytes=op.act_read_bytes * f_tok,
                           act_write_bytes=op.act_write_bytes * f_tok, m=tokens if op.kind == "gemm" else op.m,

@@ -67,7 +67,7 @@ def piece_graph(graph, split: Split, size: int, prefix: int):
     rep = representative(graph)
     if split.option == "prefill_chunk":
         return scaled_graph(rep, a["batch"], size, prefix)
-    return scaled_graph(rep, size, 1, a["kv_len"] - a["q_len"])
+    return scaled_graph(rep, size, a["q_len"], a["kv_len"] - a["q_len"])
 
 
 def piece_footprint(graph, scenario, option: str, total: int, size: int):
@@ -80,7 +80,7 @@ def piece_footprint(graph, scenario, option: str, total: int, size: int):
     rep = representative(graph)
     if option == "prefill_chunk":  # the last chunk's cache is the whole prompt's
         return footprint(scaled_graph(rep, a["batch"], size, total - size), scenario)
-    part = footprint(scaled_graph(rep, size, 1, a["kv_len"] - a["q_len"]), scenario)
+    part = footprint(scaled_graph(rep, size, a["q_len"], a["kv_len"] - a["q_len"]), scenario)
     return replace(part, layer_kv=whole.layer_kv)
 
 
