@@ -288,6 +288,23 @@ def check_value(value, f: Field, file: str, lines: Lines | None = None,
 
 
 # ---------------------------------------------------------------- overrides
+def key_value_pairs(text: str, flag: str, example: str, keys) -> list[tuple[str, str]]:
+    """'a=1,b=x' -> [('a', '1'), ('b', 'x')] for a command-line flag of KEY=VALUE pairs; a part without
+    '=' or a value, or a key not in `keys`, is one clear error naming the flag (`example` shows the form)."""
+    from archsim.errors import ArchsimInputError
+
+    pairs = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not value:
+            raise ArchsimInputError(f"{flag} expects KEY=VALUE pairs like {example}, got {part!r}")
+        if key not in keys:
+            raise ArchsimInputError(f"{flag}: unknown key {key!r}; keys: {', '.join(keys)}")
+        pairs.append((key, value))
+    return pairs
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """'hbm.bandwidth=6 TB/s' -> ('hbm.bandwidth', '6 TB/s'); YAML scalars typed (8 -> int)."""
     from archsim.errors import ArchsimInputError

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
-from archsim.spec import Field, SpecNode, validate
+from archsim.spec import Field, SpecNode, key_value_pairs, validate
 
 METHODS = ("draft", "ngram", "eagle")
 MAX_K = 64
@@ -148,14 +148,7 @@ def from_node(node: SpecNode | None, where: str = "speculative", lines: dict | N
 def parse_speculative(text: str, flag: str = "--speculative") -> dict:
     """'draft=llama3.2-1b,k=4,alpha=0.8' (rates and accept as 0.9/0.8/...) -> the section as a dict."""
     out: dict = {}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        key, sep, value = part.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not value:
-            raise ArchsimInputError(f"{flag} expects KEY=VALUE pairs like draft=llama3.2-1b,k=4,alpha=0.8, "
-                                    f"got {part!r}")
-        if key not in SPECULATIVE:
-            raise ArchsimInputError(f"{flag}: unknown key {key!r}; keys: {', '.join(SPECULATIVE)}")
+    for key, value in key_value_pairs(text, flag, "draft=llama3.2-1b,k=4,alpha=0.8", SPECULATIVE):
         try:
             if key == "k":
                 out[key] = int(value)

@@ -8,6 +8,7 @@ import pytest
 from archsim.cli import main
 from archsim.serving.api import run_serving
 from archsim.serving.disagg import Link, _transfers
+from cli_checks import bad as _bad
 
 SPREAD = {"rate": 0.05, "requests": 8, "prompt_tokens": 300, "output_tokens": 20}  # far apart: no queueing
 
@@ -62,14 +63,6 @@ def test_two_systems_and_the_json(tmp_path):
     assert doc["setup"]["chips"] == 9 and doc["summary"]["finished"] == 20
     assert doc["summary"]["link"]["kind"] == "ethernet" and doc["summary"]["efficiency"]["chips"] == 9
     assert doc["summary"]["efficiency"]["goodput_output_tokens_per_usd"] > 0
-
-
-def _bad(argv, capsys, *words):
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    for word in words:
-        assert word in err, f"{word!r} not in {err!r}"
 
 
 def test_bad_disaggregated_input(capsys):

@@ -4,10 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archsim.cli import main
 from archsim.serving.loop import LoopConfig, simulate_requests
 from archsim.serving.serve import serve
 from archsim.serving.spec import load_serving
+from cli_checks import bad as _bad
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "serving"
 
@@ -70,14 +70,6 @@ def test_cached_prefixes_from_a_traces_block_hashes():
     assert big.summary["prefix_cache"]["cached_prompt_tokens"] == 80
     small = serve("h100-sxm", "tiny", load_serving(file, flags={"trace": trace, "prefix_cache_tokens": 48}))
     assert small.run.cached_tokens.tolist() == [0, 32, 0, 0]
-
-
-def _bad(argv, capsys, *words):
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    for word in words:
-        assert word in err, f"{word!r} not in {err!r}"
 
 
 def test_bad_prefix_input(capsys):

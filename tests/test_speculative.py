@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archsim.cli import main
 from archsim.pipeline import run
 from archsim.serving.loop import LoopConfig, simulate_requests
 from archsim.speculative import Speculation, expected_tokens, load_speculative, speculative_run
 from archsim.workload.lower import attention_groups, kv_cache_bytes, lower
 from archsim.workload.model import Scenario, load_transformer
+from cli_checks import bad as _bad
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "serving"
 
@@ -126,14 +126,6 @@ def test_serving_with_a_drafter_reports_the_measured_acceptance():
         "kv_capacity_tokens_per_replica"]
     plain, _ = run_serving("h100-sxm", "llama3.1-8b", flags=dict(flags, speculative=None))
     assert result.summary["latency"]["tpot_s"]["mean"] < plain.summary["latency"]["tpot_s"]["mean"]
-
-
-def _bad(argv, capsys, *words):
-    assert main([str(a) for a in argv]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    for word in words:
-        assert word in err, f"{word!r} not in {err!r}"
 
 
 def test_bad_speculative_input(capsys):

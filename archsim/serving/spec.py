@@ -19,7 +19,7 @@ from pathlib import Path
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
 from archsim.speculative import SPECULATIVE, from_node, parse_speculative
-from archsim.spec import Field, SpecNode, check_section, check_value, load_yaml, validate
+from archsim.spec import Field, SpecNode, check_section, check_value, key_value_pairs, load_yaml, validate
 
 LENGTH_DISTRIBUTIONS = ("fixed", "uniform", "lognormal", "empirical", "trace")
 
@@ -314,14 +314,8 @@ def parse_disaggregate(text: str) -> dict:
     import yaml
 
     out: dict = {"prefill": {}, "decode": {}, "link": {}}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        key, sep, value = part.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not value:
-            raise ArchsimInputError(f"--disaggregate expects KEY=VALUE pairs like decode=groq-lpu-576,link=infiniband, "
-                                    f"got {part!r}")
-        if key not in DISAGGREGATE_KEYS:
-            raise ArchsimInputError(f"--disaggregate: unknown key {key!r}; keys: {', '.join(DISAGGREGATE_KEYS)}")
+    for key, value in key_value_pairs(text, "--disaggregate", "decode=groq-lpu-576,link=infiniband",
+                                      DISAGGREGATE_KEYS):
         path = DISAGGREGATE_KEYS[key]
         parsed = yaml.safe_load(value) if path[-1] in ("chips", "replicas", "tp", "pp") else value
         target = out[path[0]]
