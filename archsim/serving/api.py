@@ -17,11 +17,16 @@ from archsim.errors import ArchsimInputError
 def run_serving(chip, workload: str, *, scenario_name: str | None = None, serving_file: str | None = None,
                 flags: dict | None = None, dtypes: dict | None = None, options: dict | None = None,
                 overrides: list | None = None, fidelity: str = "task", direct: bool = False,
-                find_max_rate: bool = False, rate_tolerance: float = 0.02, progress=None):
-    """(ServingResult or None, RateSearch or None); with `find_max_rate` the result is the best rate's."""
+                find_max_rate: bool = False, rate_tolerance: float = 0.02, progress=None,
+                serving: dict | None = None, step_memo: dict | None = None):
+    """(ServingResult or None, RateSearch or None); with `find_max_rate` the result is the best rate's.
+
+    serving: the description as data (a sweep point's), instead of `serving_file`. step_memo: a dict that keeps
+    the pipeline's step costs across calls (a sweep's points on one chip and model): the same numbers, fewer
+    pipeline runs."""
     from archsim.serving.scenarios import scenario_preset
     from archsim.serving.serve import prepare, serve
-    from archsim.serving.spec import arrival_process, disaggregated, load_serving
+    from archsim.serving.spec import arrival_process, disaggregated, load_serving, serving_from_data
     from archsim.workload.model import Scenario
 
     model_name = Path(workload).stem if workload.endswith((".yaml", ".yml")) else workload
@@ -29,7 +34,10 @@ def run_serving(chip, workload: str, *, scenario_name: str | None = None, servin
     flags = {k: v for k, v in (flags or {}).items()}
     if find_max_rate and flags.get("rate") is None:
         flags["rate"] = 1.0  # the search's starting rate
-    spec = load_serving(serving_file, flags, base)
+    if serving is not None:
+        spec = serving_from_data({"version": 1, "kind": "serving", **serving}, "serving", {}, flags, base)
+    else:
+        spec = load_serving(serving_file, flags, base)
     if find_max_rate and arrival_process(spec) not in ("poisson", "gamma"):
         raise ArchsimInputError("--find-max-rate searches over Poisson (or gamma) arrival rates; "
                                 f"the arrivals here are {arrival_process(spec)!r}")
@@ -50,7 +58,7 @@ def run_serving(chip, workload: str, *, scenario_name: str | None = None, servin
             return serve_disaggregated(dsetup, spec, rate=rate)
     else:
         setup = prepare(chip, workload, spec, scenario=scenario, options=options, overrides=overrides,
-                        fidelity=fidelity, direct=direct)
+                        fidelity=fidelity, direct=direct, step_memo=step_memo)
         setup.notes.extend(notes)
 
         def one(rate=None):

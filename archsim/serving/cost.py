@@ -22,11 +22,18 @@ from __future__ import annotations
 from archsim.errors import InfeasibleError
 from archsim.workload.model import Scenario, iteration
 
+MAX_MEMO_STEPS = 100_000  # a shared memo is emptied when it reaches this many steps (bounded memory)
+
 
 class IterationCost:
     def __init__(self, system, workload: str, scenario: Scenario, options: dict, *, fidelity: str = "task",
-                 family_serving=None):
+                 family_serving=None, memo: dict | None = None):
         self.system, self.workload, self.options, self.fidelity = system, workload, dict(options), fidelity
+        # memo: step results shared by the cost functions of several runs (a sweep's points in one worker),
+        # keyed by everything a step depends on; a step is a pure function of them, so sharing changes no number.
+        self.memo = memo
+        self._memo_key = (system.name, system.config_hash, str(workload), repr(sorted(self.options.items())),
+                          fidelity)
         self.dtypes = dict(weight_dtype=scenario.weight_dtype, act_dtype=scenario.act_dtype,
                            kv_dtype=scenario.kv_dtype)
         self.pipeline_runs = 0
@@ -52,13 +59,21 @@ class IterationCost:
     def run(self, scenario: Scenario) -> tuple[float, float]:
         from archsim.pipeline import step_cost
 
-        self.pipeline_runs += 1
-        try:
-            seconds, dynamic, why = step_cost(self.system, self.workload, scenario, options=self.options,
-                                              fidelity=self.fidelity)
-        except InfeasibleError as exc:
-            raise InfeasibleError(f"iteration ({scenario.phase}, {scenario.tokens} tokens): {exc.reason}",
-                                  exc.details) from None
+        self.pipeline_runs += 1  # steps this run priced (a shared memo may have priced them before)
+        key = (self._memo_key, repr(scenario)) if self.memo is not None else None
+        if key is not None and key in self.memo:
+            seconds, dynamic, why = self.memo[key]
+        else:
+            try:
+                seconds, dynamic, why = step_cost(self.system, self.workload, scenario, options=self.options,
+                                                  fidelity=self.fidelity)
+            except InfeasibleError as exc:
+                raise InfeasibleError(f"iteration ({scenario.phase}, {scenario.tokens} tokens): {exc.reason}",
+                                      exc.details) from None
+            if key is not None:
+                if len(self.memo) >= MAX_MEMO_STEPS:
+                    self.memo.clear()
+                self.memo[key] = (seconds, dynamic, why)
         if dynamic is None:
             self.energy_note = f"no dynamic energy per iteration ({why}); iterations count 0 J"
             dynamic = 0.0

@@ -53,8 +53,10 @@ class ServeSetup:
 
 
 def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, options: dict | None = None,
-            overrides: list | None = None, fidelity: str = "task", cost_fn=None, direct: bool = False) -> ServeSetup:
-    """Resolve parallelism, KV capacity and the iteration cost for `spec` (a serving SpecNode)."""
+            overrides: list | None = None, fidelity: str = "task", cost_fn=None, direct: bool = False,
+            step_memo: dict | None = None) -> ServeSetup:
+    """Resolve parallelism, KV capacity and the iteration cost for `spec` (a serving SpecNode).
+    step_memo: step costs kept across setups (IterationCost's `memo`)."""
     system = system if isinstance(system, System) else load_system(system, overrides)
     model = load_transformer(workload)
     scenario = (scenario or Scenario()).check()
@@ -94,14 +96,14 @@ def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, op
 
         prefer_compiled()  # hundreds of iteration runs follow: pay numba's start-up once
         cost_fn = IterationCost(system, workload, scenario, options, fidelity=fidelity,
-                                family_serving=family_serving(system))
+                                family_serving=family_serving(system), memo=step_memo)
         if cost_fn.note:
             notes.append(cost_fn.note)
         if speculation is not None:
             draft = None
             if draft_options is not None:
                 draft = IterationCost(system, spec_info["drafter"], scenario, draft_options, fidelity=fidelity,
-                                      family_serving=family_serving(system))
+                                      family_serving=family_serving(system), memo=step_memo)
             cost_fn = SpeculativeCost(cost_fn, draft, speculation.k)
     if speculation is not None:
         notes.append(speculation.describe() + "; every decode is a verify step of k + 1 tokens (fewer drafts near "

@@ -15,6 +15,7 @@ and key (or the flag). Every key, its default and meaning: SERVING below and doc
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from archsim.errors import ArchsimInputError, Problem, SpecError
@@ -182,6 +183,14 @@ def load_serving(path: str | None = None, flags: dict | None = None, base: dict 
     else:
         file, lines = "command line", {}
         data = {"version": 1, "kind": "serving"}
+    return serving_from_data(data, file, lines, flags, base)
+
+
+def serving_from_data(data: dict, file: str, lines: dict | None = None, flags: dict | None = None,
+                      base: dict | None = None) -> SpecNode:
+    """`load_serving` on a description already read (a sweep's `serving:` block with a point's axis values):
+    `lines` maps key paths (relative to the description) to lines of `file`. `data` is not changed."""
+    data, lines = copy.deepcopy(data), dict(lines or {})
     for section, values in (base or {}).items():  # presets (mlperf scenarios) under the file's own values
         if isinstance(values, dict):
             merged = dict(values)

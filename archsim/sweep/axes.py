@@ -7,6 +7,8 @@ Axis names:
     system.<key path>      a system value (`count`, `interconnect.link_bandwidth`)
     scenario.<field>       a Scenario field (phase, batch, prompt_len, ...)
     options.<name>         a mapper option
+    serving.<key>          a key of the serving description (serving.arrivals.rate, or its flag name
+                           serving.rate): the points are serving runs (archsim/sweep/serving.py)
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from archsim.errors import ArchsimInputError, Problem, SpecError
 from archsim.limits import MAX_BATCH, MAX_CONTEXT
 from archsim.spec import OVERRIDE_NOTE, Field, Lines, SpecNode, check_value, did_you_mean
 from archsim.sweep.ranges import expand_range
+from archsim.sweep.serving import check_values as check_serving_values
+from archsim.sweep.serving import serving_key, unknown_serving_axis
 from archsim.workload.model import DTYPE_BYTES, Scenario
 
 _DEFAULTS = {f.name: f.default for f in fields(Scenario)}
@@ -42,15 +46,17 @@ SCENARIO = {
                       choices=_DTYPES),
 }
 
-KIND_OF_PREFIX = {"chip": "chip_key", "system": "system_key", "scenario": "scenario", "options": "option"}
+KIND_OF_PREFIX = {"chip": "chip_key", "system": "system_key", "scenario": "scenario", "options": "option",
+                  "serving": "serving"}
 AXIS_HELP = ("axes are chip, workload, chip.<key path>, system.<key path>, "
-             f"scenario.<field> ({', '.join(SCENARIO)}) and options.<mapper option>")
+             f"scenario.<field> ({', '.join(SCENARIO)}), options.<mapper option> and serving.<key> "
+             "(with a serving: block)")
 
 
 @dataclass(frozen=True)
 class Axis:
     name: str  # as written: "chip.hbm.bandwidth"
-    kind: str  # chip | workload | chip_key | system_key | scenario | option
+    kind: str  # chip | workload | chip_key | system_key | scenario | option | serving
     values: tuple  # as written (unit strings stay strings)
     parsed: tuple  # what constraints see: chip/system values parsed to base units
 
@@ -58,6 +64,11 @@ class Axis:
     def key(self) -> str:
         """The part after the prefix: hbm.bandwidth, batch, tp."""
         return self.name.split(".", 1)[1] if "." in self.name else self.name
+
+    @property
+    def serving_key(self) -> str:
+        """A serving axis's key path in the serving description: arrivals.rate (also for serving.rate)."""
+        return serving_key(self.name) or ""
 
     @property
     def override(self) -> str:
@@ -74,11 +85,15 @@ def axis_kind(name: str) -> str | None:
         return None
     if head == "scenario" and rest not in SCENARIO:
         return None
+    if head == "serving" and serving_key(name) is None:
+        return None
     return KIND_OF_PREFIX[head]
 
 
 def unknown_axis_message(name: str) -> str:
     head, dot, rest = name.partition(".")
+    if head == "serving":
+        return unknown_serving_axis(name)
     if dot and head not in KIND_OF_PREFIX:
         hint = did_you_mean(head, list(KIND_OF_PREFIX))
     else:
@@ -148,6 +163,10 @@ class ValueChecker:
             return tuple(values)
         if kind in ("chip_key", "system_key"):
             return self._check_chip_values(kind, name, values, path)
+        if kind == "serving":
+            parsed, problems = check_serving_values(name, values, self.file, self.lines)
+            self.problems += problems
+            return parsed
         return tuple(values)  # chip and workload names are checked when loaded
 
     def check_mapper(self, options: dict) -> bool:

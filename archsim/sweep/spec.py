@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from archsim import __version__
@@ -46,6 +46,12 @@ SWEEP = {
     "combine": Field("choice", "product of the axes, or zip them in step", required=False, default="product",
                      choices=("product", "zip")),
     "constraints": Field("list_str", "expressions a point must satisfy to run", required=False, default=()),
+    "serving": Field("mapping", "a serving description (the keys of a --serving file): each point is a serving "
+                                "run, with serving.<key> axes", required=False),
+    "find_max_rate": Field("bool", "serving: each point searches the highest rate meeting serving.slo",
+                           required=False, default=False),
+    "rate_tolerance": Field("float", "serving: the rate search stops at this relative width", required=False,
+                            default=0.02, positive=True),
 }
 
 
@@ -63,11 +69,15 @@ class Point:
     mapper: str
     options: dict
     fidelity: str
+    serving: dict | None = None  # a serving point: description (as written), find_max_rate, rate_tolerance
 
     def config(self) -> dict:
-        return dict(chip=self.chip, overrides=[list(o) for o in self.overrides], workload=self.workload,
-                    scenario=dict(self.scenario), mapper=self.mapper, options=dict(self.options),
-                    fidelity=self.fidelity)
+        config = dict(chip=self.chip, overrides=[list(o) for o in self.overrides], workload=self.workload,
+                      scenario=dict(self.scenario), mapper=self.mapper, options=dict(self.options),
+                      fidelity=self.fidelity)
+        if self.serving is not None:
+            config["serving"] = dict(self.serving)
+        return config
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,12 @@ class SweepSpec:
     constraints: tuple[tuple[Constraint, int | None], ...]  # (constraint, line in the file)
     digests: dict  # chip/workload name -> digest of its effective configuration
     _expanded: dict = field(default_factory=dict, compare=False, repr=False)  # fidelity -> (points, dropped)
+    serving: dict | None = None  # the serving block as written (None: each point is one step)
+    serving_env: dict = field(default_factory=dict)  # the block's values by key path, units parsed
+    find_max_rate: bool = False
+    rate_tolerance: float = 0.02
+    lines: dict = field(default_factory=dict, compare=False, repr=False)  # key path -> line (serving checks)
+    _serving_checked: dict = field(default_factory=dict, compare=False, repr=False)  # axis values -> checked
 
     def points(self, fidelity: str | None = None) -> list[Point]:
         """Every point that satisfies the constraints, in axis order (the last axis varies fastest)."""
@@ -105,15 +121,45 @@ class SweepSpec:
     def _expand(self, fidelity: str) -> tuple[list[Point], int]:
         if fidelity in self._expanded:
             return self._expanded[fidelity]
-        points, dropped = [], 0
+        points, dropped, problems = [], 0, {}
         for combo in self._combos():
             point, env = self._point(len(points), combo, fidelity)
-            if self._keep(env):
-                points.append(point)
-            else:
+            if not self._keep(env):
                 dropped += 1
+                continue
+            if self.serving is not None:
+                point, found = self._serving_point(point, combo)
+                problems.update({(p.path, p.message.split(" (at ")[0]): p for p in found})  # once per problem
+                if point is None:
+                    continue
+            points.append(point)
+        if problems:
+            raise SpecError(list(problems.values()))
         self._expanded[fidelity] = (points, dropped)
         return points, dropped
+
+    def _serving_point(self, point: Point, combo: tuple) -> tuple[Point | None, list]:
+        """The point as a serving run: its description checked (once per combination of serving values) and
+        its key over the effective description; or None and the problems."""
+        from archsim.sweep.serving import check_point, file_digests
+
+        chosen = tuple((a.serving_key, a.name, i, a.values[i]) for a, i in zip(self.axes, combo)
+                       if a.kind == "serving")
+        if chosen not in self._serving_checked:
+            self._serving_checked[chosen] = check_point(self.serving, list(chosen), self.file, self.lines,
+                                                        self.find_max_rate)
+        effective, problems = self._serving_checked[chosen]
+        if effective is None:
+            return None, problems
+        from archsim.sweep.serving import apply
+
+        run = dict(description=apply(self.serving, [(k, v) for k, _, _, v in chosen]),
+                   find_max_rate=self.find_max_rate, rate_tolerance=self.rate_tolerance)
+        keyed = dict(effective=effective, files=file_digests(effective), find_max_rate=self.find_max_rate,
+                     rate_tolerance=self.rate_tolerance if self.find_max_rate else None)
+        key = point_key(self.digests[point.chip], self.digests[point.workload], list(point.overrides),
+                        point.scenario, point.mapper, point.options, point.fidelity, serving=keyed)
+        return replace(point, key=key, serving=run), []
 
     def _keep(self, env: dict) -> bool:
         for i, (c, line) in enumerate(self.constraints):
@@ -140,8 +186,15 @@ class SweepSpec:
                 overrides.append((axis.override, value))
             elif axis.kind == "scenario":
                 scenario[axis.key] = axis.parsed[i]
+            elif axis.kind == "serving":
+                env[f"serving.{axis.serving_key}"] = axis.parsed[i]
             else:
                 options[axis.key] = value
+        if self.serving is not None:  # a serving run takes the dtypes of the scenario, nothing else
+            from archsim.sweep.serving import SERVING_SCENARIO
+
+            scenario = {k: scenario[k] for k in SERVING_SCENARIO}
+            env.update({f"serving.{k}": v for k, v in self.serving_env.items() if f"serving.{k}" not in env})
         env.update({f"scenario.{k}": v for k, v in scenario.items()})
         env.update({f"options.{k}": v for k, v in options.items()})
         env.update(chip=chip, workload=workload, mapper=self.mapper)
@@ -153,12 +206,16 @@ class SweepSpec:
 
 
 def point_key(chip_digest: str, workload_digest: str, overrides: list, scenario: dict, mapper: str, options: dict,
-              fidelity: str) -> str:
+              fidelity: str, serving: dict | None = None) -> str:
     """The key of a point's result: a hash of its effective configuration and the archsim version (a search's
-    points are keyed the same way, so sweeps and searches share one store)."""
-    return config_hash(dict(archsim=__version__, chip=chip_digest, workload=workload_digest,
-                            overrides=[list(o) for o in overrides], scenario=scenario, mapper=mapper,
-                            options=options, fidelity=fidelity))
+    points are keyed the same way, so sweeps and searches share one store). `serving`: a serving point's
+    effective description and rate search (a step point's key has no such entry, so it did not change)."""
+    config = dict(archsim=__version__, chip=chip_digest, workload=workload_digest,
+                  overrides=[list(o) for o in overrides], scenario=scenario, mapper=mapper, options=options,
+                  fidelity=fidelity)
+    if serving is not None:
+        config["serving"] = serving
+    return config_hash(config)
 
 
 def workload_digest(workload: str) -> str:
@@ -220,13 +277,52 @@ def load_sweep(path: str | Path) -> SweepSpec:
                                 + ", ".join(f"{a.name}: {len(a.values)}" for a in axes)))
     constraints = _parse_constraints(node.get("constraints", ()) if node is not None else (), file, lines,
                                      problems)
+    serving, serving_env = _read_serving(data, node, kinds, mapper, workloads, file, lines, base_dir, problems)
     if problems:
         raise SpecError(problems)
     spec = SweepSpec(file, node.get("name") or Path(path).stem, node.description, chip, workload,
                      node.scenario.to_dict(), mapper, dict(node.get("options") or {}), node.fidelity,
-                     tuple(axes), combine, constraints, digests)
+                     tuple(axes), combine, constraints, digests, serving=serving, serving_env=serving_env,
+                     find_max_rate=node.find_max_rate, rate_tolerance=node.rate_tolerance, lines=lines)
     _check_constraints(spec)
+    if serving is not None:
+        spec.size()  # checks every combination of serving values the sweep runs (SpecError with each problem)
     return spec
+
+
+def _read_serving(data: dict, node, kinds: dict, mapper: str, workloads: list, file: str, lines, base_dir: Path,
+                  problems: list) -> tuple[dict | None, dict]:
+    """The serving block (trace paths relative to this file) and its values by key path, units parsed; the
+    problems of a serving sweep (axes or find_max_rate without a block, a block with step-shaped settings)."""
+    from archsim.sweep import serving as sv
+
+    block = data.get("serving")
+    find = bool(node.get("find_max_rate")) if node is not None else False
+    serving_axes = [name for name, kind in kinds.items() if kind == "serving"]
+    if not isinstance(block, dict):  # missing, or not a mapping (the schema said so)
+        if block is None:
+            problems += [Problem(file, lines.get(("axes", name)), f"axes.{name}",
+                                 "a serving axis needs a `serving:` block: the request stream and scheduler each "
+                                 "point serves (the keys of a --serving file, docs/serving.md)")
+                         for name in serving_axes]
+            if find:
+                problems.append(Problem(file, lines.get(("find_max_rate",)), "find_max_rate",
+                                        "find_max_rate needs a `serving:` block with arrivals and an slo"))
+        return None, {}
+    block = dict(block)
+    for section in ("arrivals", "prompt", "output"):
+        part = block.get(section)
+        if isinstance(part, dict) and isinstance(part.get("trace"), str):
+            block[section] = {**part, "trace": resolve_relative(part["trace"], base_dir)}
+    base, found = sv.check_block(block, file, lines, find)
+    problems += found
+    problems += sv.scenario_problems(dict(data.get("scenario") or {}), list(kinds), mapper, workloads, file, lines)
+    if find:
+        problems += [Problem(file, lines.get(("axes", name)), f"axes.{name}",
+                             "find_max_rate searches the arrival rate itself (from serving.arrivals.rate, or 1/s); "
+                             "drop this axis, or find_max_rate")
+                     for name in serving_axes if sv.serving_key(name) == "arrivals.rate"]
+    return block, sv.flatten(base.to_dict()) if base is not None else {}
 
 
 def _read_axes(raw_axes: dict, file: str, lines, base_dir: Path, problems: list) -> tuple[dict, dict]:

@@ -27,6 +27,10 @@ BULKY = ("ops", "per_layer", "resource_groups")
 
 _WORKER_ID = None
 
+# Serving points: pipeline step costs kept across the points this process runs (IterationCost's memo), so
+# points on one chip, model and mapping price each iteration shape once. Bounded in archsim/serving/cost.py.
+_STEPS: dict = {}
+
 
 def worker_id() -> str:
     global _WORKER_ID
@@ -79,9 +83,14 @@ def run_point(key: str, config: dict, plugins: tuple[str, ...] = ()) -> dict:
         for spec in plugins:
             load_plugin(spec)
         system = _system(config["chip"], tuple(tuple(o) for o in config["overrides"]))
-        result = run(system, config["workload"], Scenario(**config["scenario"]), mapper=config["mapper"],
-                     options=config["options"], fidelity=config["fidelity"])
-        row.update(status="ok", metrics=metrics_of(result))
+        if config.get("serving") is not None:
+            from archsim.sweep.serving import run_serving_point
+
+            row.update(status="ok", metrics=run_serving_point(system, config, _STEPS))
+        else:
+            result = run(system, config["workload"], Scenario(**config["scenario"]), mapper=config["mapper"],
+                         options=config["options"], fidelity=config["fidelity"])
+            row.update(status="ok", metrics=metrics_of(result))
     except InfeasibleError as exc:
         row.update(error_kind="infeasible", error=exc.reason, metrics={"details": exc.details} if exc.details
                    else None)
