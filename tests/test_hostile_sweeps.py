@@ -113,7 +113,7 @@ def test_non_integer_schema_version_is_a_clear_error(tmp_path, capsys):
     db = _filled_db(tmp_path, capsys)
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE meta SET value = 'one' WHERE name = 'schema_version'")
-    _bad(["results", db], capsys, "has results schema 'one', this archsim reads 1")
+    _bad(["results", db], capsys, "has results schema 'one', this archsim reads 2 (and upgrades 1)")
 
 
 def test_row_with_bad_metrics_json_is_shown_as_damaged_and_rerun(tmp_path, capsys):

@@ -35,7 +35,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from archsim.errors import ArchsimInputError
     from archsim.sweep.db import ResultsDB
-    from archsim.sweep.table import CSV_METRICS, DEFAULT_METRICS, check_columns, metrics_of, render, select
+    from archsim.sweep.table import check_columns, default_metrics, metrics_of, render, select
 
     with ResultsDB(args.db, create=False) as db:
         sweeps = db.sweeps()
@@ -69,10 +69,9 @@ def run(args) -> int:
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
         check_columns(rows, metrics)
     elif args.format == "table":
-        metrics = [m for m in DEFAULT_METRICS if m in metrics_of(rows)] if not args.errors else []
+        metrics = default_metrics(rows, "table") if not args.errors else []
     elif args.format == "csv":
-        present = metrics_of(rows)
-        metrics = present if args.all else [m for m in CSV_METRICS if m in present]
+        metrics = metrics_of(rows) if args.all else default_metrics(rows, "csv")
     else:
         metrics = []
     sys.stdout.write(render(rows, metrics, args.format, errors=args.errors or any(r["status"] != "ok" for r in rows)))

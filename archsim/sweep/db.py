@@ -15,12 +15,25 @@ from pathlib import Path
 
 from archsim.errors import ArchsimInputError
 
-SCHEMA_VERSION = 1
+# 2: the serving columns. A schema-1 file is upgraded in place when a sweep writes to it (columns added, rows
+# kept); an older archsim then refuses the file by its version rather than failing on the new columns.
+SCHEMA_VERSION = 2
 
 # Metrics copied out of the JSON into real columns, for SQL users; every
 # metric is in the `metrics` JSON as well.
-METRIC_COLUMNS = ("latency_s", "ttft_s", "tpot_s", "tokens_per_s", "tokens_per_s_per_user",
-                  "roofline_latency_s", "bottleneck", "chips_used", "compute_s", "memory_s", "comm_s", "wait_s")
+STEP_COLUMNS = ("latency_s", "ttft_s", "tpot_s", "tokens_per_s", "tokens_per_s_per_user",
+                "roofline_latency_s", "bottleneck", "chips_used", "compute_s", "memory_s", "comm_s", "wait_s")
+# A serving point's headline numbers (archsim/sweep/serving.py; tokens_per_s and chips_used above too).
+SERVING_COLUMNS = ("ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "requests_per_s", "goodput_tokens_per_s",
+                   "goodput_requests_per_s", "max_rate_requests_per_s", "cost_per_million_tokens",
+                   "energy_per_token_j", "preemptions", "rejected", "stable")
+METRIC_COLUMNS = STEP_COLUMNS + SERVING_COLUMNS
+_TEXT_COLUMNS = ("bottleneck",)
+_INT_COLUMNS = ("preemptions", "rejected", "stable")
+
+def _column_type(name: str) -> str:
+    return "TEXT" if name in _TEXT_COLUMNS else "INTEGER" if name in _INT_COLUMNS else "REAL"
+
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,7 +48,7 @@ CREATE TABLE IF NOT EXISTS points (
     status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
     error_kind TEXT,
     error TEXT,
-    {", ".join(f"{c} {'TEXT' if c == 'bottleneck' else 'REAL'}" for c in METRIC_COLUMNS)},
+    {", ".join(f"{c} {_column_type(c)}" for c in METRIC_COLUMNS)},
     metrics TEXT,
     run_s REAL,
     worker TEXT
@@ -83,9 +96,24 @@ class ResultsDB:
             number = int(version[0]) if version is not None else None
         except (TypeError, ValueError):
             number = None
-        if number != SCHEMA_VERSION:
+        if number not in (1, SCHEMA_VERSION):
             raise ArchsimInputError(f"{self.path} has results schema {version and version[0]!r}, "
-                                    f"this archsim reads {SCHEMA_VERSION}")
+                                    f"this archsim reads {SCHEMA_VERSION} (and upgrades 1)")
+        if number == 1 and create:
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Schema 1 -> 2: add the serving columns (rows and keys unchanged)."""
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                have = {row[1] for row in self.conn.execute("PRAGMA table_info(points)")}
+                for c in METRIC_COLUMNS:
+                    if c not in have:
+                        self.conn.execute(f"ALTER TABLE points ADD COLUMN {c} {_column_type(c)}")
+                self.conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
 
     def _error(self, exc: sqlite3.Error) -> ArchsimInputError:
         if "not a database" in str(exc) or "unable to open" in str(exc):
@@ -155,9 +183,10 @@ class ResultsDB:
                   row["status"], row.get("error_kind"), row.get("error"),
                   *(_scalar(metrics.get(c)) for c in METRIC_COLUMNS),
                   json.dumps(metrics, default=_jsonable) if metrics else None, row.get("run_s"), row.get("worker")]
+        names = ("key", "config", "status", "error_kind", "error", *METRIC_COLUMNS, "metrics", "run_s", "worker")
         marks = ", ".join("?" * len(values))
-        try:
-            self.conn.execute(f"INSERT OR REPLACE INTO points VALUES ({marks})", values)
+        try:  # by name: an upgraded schema-1 file has its columns in another order
+            self.conn.execute(f"INSERT OR REPLACE INTO points ({', '.join(names)}) VALUES ({marks})", values)
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
 

@@ -128,9 +128,12 @@ def _heatmap(fig, ax, rows, x: str, y: str, metric: str) -> None:
 
 
 def direction(metric: str) -> str:
-    """'min' for times (`latency_s`, `tpot_s`), 'max' for rates and the rest; `name:min` overrides."""
+    """'min' for times (`latency_s`, `tpot_s`), costs (`cost_per_million_tokens`) and energies (`*_j`), 'max' for
+    rates and the rest; `name:min` overrides."""
     if metric.endswith((":min", ":max")):
         return metric.rsplit(":", 1)[1]
+    if metric.startswith("cost") or metric.endswith("_j"):
+        return "min"
     return "min" if metric.endswith("_s") and "_per_s" not in metric else "max"
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from archsim.sweep.table import axes_of, metrics_of, numeric, value
 
 # The default pair for the Pareto plot when none is asked for: interactivity against throughput.
-DEFAULT_PARETO = (("tokens_per_s_per_user", "tokens_per_s"), ("latency_s", "tokens_per_s"))
+DEFAULT_PARETO = (("tokens_per_s_per_user", "tokens_per_s"), ("latency_s", "tokens_per_s"),
+                  ("tpot_p99_s", "tokens_per_s"))  # the last: a serving sweep's (archsim/sweep/serving.py)
 
 
 @dataclass

@@ -244,6 +244,7 @@ def serving_metrics(result, search=None) -> dict:
             energy_per_token_j=energy.get("energy_per_output_token_j"), avg_power_w=energy.get("avg_power_w"),
             preemptions=s["preemptions"]["recompute"] + s["preemptions"]["swap"], rejected=s["rejected"],
             unfinished=s["unfinished"], stable=s["stability"]["stable"], chips_used=result.setup["chips_used"])
+        out = {k: v for k, v in out.items() if v is not None}  # no SLO, no price: no such column
     else:  # the search found no rate meeting the SLO
         doc = {}
     if search is not None:

@@ -19,6 +19,13 @@ DEFAULT_METRICS = ("latency_s", "tokens_per_s", "bottleneck")
 # The narrow CSV: the headline numbers of every point (--all: every metric, over 200 columns).
 CSV_METRICS = ("latency_s", "ttft_s", "tpot_s", "tokens_per_s", "tokens_per_s_per_user", "bottleneck", "chips_used",
                "roofline_latency_s", "energy_per_token_j", "avg_power_w", "cost_per_million_tokens")
+# A serving sweep's points (archsim/sweep/serving.py): the table's and the narrow CSV's columns.
+SERVING_METRICS = ("ttft_p99_s", "tpot_p99_s", "tokens_per_s", "goodput_tokens_per_s", "max_rate_requests_per_s",
+                   "cost_per_million_tokens", "stable")
+SERVING_CSV_METRICS = ("ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "e2e_p99_s", "tokens_per_s",
+                       "requests_per_s", "goodput_tokens_per_s", "goodput_requests_per_s", "goodput_fraction",
+                       "max_rate_requests_per_s", "cost_per_million_tokens", "energy_per_token_j", "avg_power_w",
+                       "preemptions", "rejected", "unfinished", "stable", "chips_used")
 # Error text in a table is cut to one line of this many characters (csv and json keep all of it).
 TABLE_ERROR_CHARS = 100
 
@@ -66,6 +73,14 @@ def _flatten(d: dict, prefix: str = ""):
             yield from _flatten(value, name + ".")
         elif value is None or isinstance(value, (int, float, str)):
             yield name, value
+
+
+def default_metrics(rows: list[dict], fmt: str) -> list[str]:
+    """The columns shown without --metrics: a step point's headline numbers, a serving point's, or both (a
+    database holding both kinds); those the rows have."""
+    step, serving = (DEFAULT_METRICS, SERVING_METRICS) if fmt == "table" else (CSV_METRICS, SERVING_CSV_METRICS)
+    present = set(metrics_of(rows))
+    return [m for m in dict.fromkeys(step + serving) if m in present]
 
 
 def value(row: dict, column: str):
