@@ -65,6 +65,24 @@ CASES = {
     "range_stop_nan.yaml": [":5: axes.scenario.batch.stop: expected a finite number, got nan"],
     "too_many_points.yaml": [":4: axes: the sweep has 10,000,000,000 points (100,000 (scenario.batch) x 100,000 "
                              "(scenario.prompt_len)); archsim runs at most 100,000 per sweep"],
+    # serving sweeps (archsim/sweep/serving.py): the serving block and serving.<key> axes
+    "serving_unknown_key.yaml": [":6: axes.serving.scheduler.max_seq: unknown serving key 'scheduler.max_seq' "
+                                 "(did you mean 'scheduler.max_seqs'?)", "keys of scheduler: policy, max_seqs"],
+    "serving_value_type.yaml": [":8: axes.serving.max_seqs.1: expected an integer, got 'many'"],
+    "serving_axis_without_block.yaml": [":5: axes.serving.arrivals.rate: a serving axis needs a `serving:` block"],
+    "serving_block_unknown_key.yaml": [":9: serving.scheduler.polcy: unknown key 'polcy' (did you mean 'policy'?)"],
+    "serving_block_not_mapping.yaml": [":4: serving: expected a mapping of keys, got int 5"],
+    "serving_block_rule.yaml": [":5: serving.arrivals.rate: a poisson process needs a rate"],
+    "serving_combination.yaml": [":4: serving.kv_cache.swap_space: preemption by swap needs host memory",
+                                 "(at serving.kv_cache.preemption=swap)"],
+    "serving_combination_axis.yaml": [":6: serving.prompt.min: a uniform distribution needs min and max "
+                                      "(at serving.prompt.distribution=uniform)"],
+    "serving_find_max_rate_no_slo.yaml": [":4: find_max_rate: the rate search needs an SLO"],
+    "serving_find_max_rate_rate_axis.yaml": [":7: axes.serving.rate: find_max_rate searches the arrival rate itself"],
+    "serving_find_max_rate_without_block.yaml": [":4: find_max_rate: find_max_rate needs a `serving:` block"],
+    "serving_mapper.yaml": [":4: mapper: serving times iterations with the family's default mapper"],
+    "serving_step_scenario.yaml": ["2 problems", ":4: scenario.batch: a serving point takes only the dtypes",
+                                   ":7: axes.scenario.context_len: a serving point takes only the dtypes"],
     "many_problems.yaml": ["3 problems in", ":4: fidelity:", ":6: axes.scenario.batch.1: must be greater than zero",
                            ":7: axes.chip.hbm.bandwith: no key 'bandwith'"],
 }
