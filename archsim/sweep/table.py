@@ -79,8 +79,10 @@ def default_metrics(rows: list[dict], fmt: str) -> list[str]:
     """The columns shown without --metrics: a step point's headline numbers, a serving point's, or both (a
     database holding both kinds); those the rows have."""
     step, serving = (DEFAULT_METRICS, SERVING_METRICS) if fmt == "table" else (CSV_METRICS, SERVING_CSV_METRICS)
+    kinds = {r["metrics"].get("kind") == "serving" for r in rows if r["status"] == "ok"}
+    wanted = (step if False in kinds or not kinds else ()) + (serving if True in kinds else ())
     present = set(metrics_of(rows))
-    return [m for m in dict.fromkeys(step + serving) if m in present]
+    return [m for m in dict.fromkeys(wanted) if m in present]
 
 
 def value(row: dict, column: str):
