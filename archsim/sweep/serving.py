@@ -22,8 +22,6 @@ from archsim.spec import Field, check_value, did_you_mean
 SERVING_SCENARIO = ("weight_dtype", "act_dtype", "kv_dtype")
 # The mappers `archsim serve` accepts (commands/serve.py): serving times iterations with the family's default.
 SERVING_MAPPERS = ("auto", "gpu-tiled")
-# Fields of a run's wall clock: diagnostics that differ between two runs of one point.
-WALL_CLOCK = ("loop_wall_s", "fill_wall_s")
 
 
 def _leaves(schema: dict, prefix: str = "") -> dict[str, Field]:
@@ -95,6 +93,40 @@ def check_block(block, file: str, lines: dict, find_max_rate: bool) -> tuple[obj
         return serving_from_data(with_defaults(block), file, block_lines(lines), flags), []
     except SpecError as exc:
         return None, [_rebase(p, lines, {}) for p in exc.problems]
+
+
+def read_block(data: dict, node, kinds: dict, mapper: str, workloads: list, file: str, lines, resolve,
+               problems: list) -> tuple[dict | None, dict]:
+    """A sweep file's serving block (trace paths through `resolve`: relative to the sweep file) and its values
+    by key path, units parsed; appends the problems of a serving sweep (axes or find_max_rate without a block,
+    the block's own, step-shaped settings beside it)."""
+    block = data.get("serving")
+    find = bool(node.get("find_max_rate")) if node is not None else False
+    serving_axes = [name for name, kind in kinds.items() if kind == "serving"]
+    if not isinstance(block, dict):  # missing, or not a mapping (the schema said so)
+        if block is None:
+            problems += [Problem(file, lines.get(("axes", name)), f"axes.{name}",
+                                 "a serving axis needs a `serving:` block: the request stream and scheduler each "
+                                 "point serves (the keys of a --serving file, docs/serving.md)")
+                         for name in serving_axes]
+            if find:
+                problems.append(Problem(file, lines.get(("find_max_rate",)), "find_max_rate",
+                                        "find_max_rate needs a `serving:` block with arrivals and an slo"))
+        return None, {}
+    block = dict(block)
+    for section in ("arrivals", "prompt", "output"):
+        part = block.get(section)
+        if isinstance(part, dict) and isinstance(part.get("trace"), str):
+            block[section] = {**part, "trace": resolve(part["trace"])}
+    base, found = check_block(block, file, lines, find)
+    problems += found
+    problems += scenario_problems(dict(data.get("scenario") or {}), list(kinds), mapper, workloads, file, lines)
+    if find:
+        problems += [Problem(file, lines.get(("axes", name)), f"axes.{name}",
+                             "find_max_rate searches the arrival rate itself (from serving.arrivals.rate, or 1/s); "
+                             "drop this axis, or find_max_rate")
+                     for name in serving_axes if serving_key(name) == "arrivals.rate"]
+    return block, flatten(base.to_dict()) if base is not None else {}
 
 
 def apply(block: dict, assignments: list[tuple[str, object]]) -> dict:

@@ -141,7 +141,7 @@ class SweepSpec:
     def _serving_point(self, point: Point, combo: tuple) -> tuple[Point | None, list]:
         """The point as a serving run: its description checked (once per combination of serving values) and
         its key over the effective description; or None and the problems."""
-        from archsim.sweep.serving import check_point, file_digests
+        from archsim.sweep.serving import apply, check_point, file_digests
 
         chosen = tuple((a.serving_key, a.name, i, a.values[i]) for a, i in zip(self.axes, combo)
                        if a.kind == "serving")
@@ -151,8 +151,6 @@ class SweepSpec:
         effective, problems = self._serving_checked[chosen]
         if effective is None:
             return None, problems
-        from archsim.sweep.serving import apply
-
         run = dict(description=apply(self.serving, [(k, v) for k, _, _, v in chosen]),
                    find_max_rate=self.find_max_rate, rate_tolerance=self.rate_tolerance)
         keyed = dict(effective=effective, files=file_digests(effective), find_max_rate=self.find_max_rate,
@@ -277,7 +275,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
                                 + ", ".join(f"{a.name}: {len(a.values)}" for a in axes)))
     constraints = _parse_constraints(node.get("constraints", ()) if node is not None else (), file, lines,
                                      problems)
-    serving, serving_env = _read_serving(data, node, kinds, mapper, workloads, file, lines, base_dir, problems)
+    from archsim.sweep.serving import read_block
+
+    serving, serving_env = read_block(data, node, kinds, mapper, workloads, file, lines,
+                                      lambda name: resolve_relative(name, base_dir), problems)
     if problems:
         raise SpecError(problems)
     spec = SweepSpec(file, node.get("name") or Path(path).stem, node.description, chip, workload,
@@ -288,41 +289,6 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if serving is not None:
         spec.size()  # checks every combination of serving values the sweep runs (SpecError with each problem)
     return spec
-
-
-def _read_serving(data: dict, node, kinds: dict, mapper: str, workloads: list, file: str, lines, base_dir: Path,
-                  problems: list) -> tuple[dict | None, dict]:
-    """The serving block (trace paths relative to this file) and its values by key path, units parsed; the
-    problems of a serving sweep (axes or find_max_rate without a block, a block with step-shaped settings)."""
-    from archsim.sweep import serving as sv
-
-    block = data.get("serving")
-    find = bool(node.get("find_max_rate")) if node is not None else False
-    serving_axes = [name for name, kind in kinds.items() if kind == "serving"]
-    if not isinstance(block, dict):  # missing, or not a mapping (the schema said so)
-        if block is None:
-            problems += [Problem(file, lines.get(("axes", name)), f"axes.{name}",
-                                 "a serving axis needs a `serving:` block: the request stream and scheduler each "
-                                 "point serves (the keys of a --serving file, docs/serving.md)")
-                         for name in serving_axes]
-            if find:
-                problems.append(Problem(file, lines.get(("find_max_rate",)), "find_max_rate",
-                                        "find_max_rate needs a `serving:` block with arrivals and an slo"))
-        return None, {}
-    block = dict(block)
-    for section in ("arrivals", "prompt", "output"):
-        part = block.get(section)
-        if isinstance(part, dict) and isinstance(part.get("trace"), str):
-            block[section] = {**part, "trace": resolve_relative(part["trace"], base_dir)}
-    base, found = sv.check_block(block, file, lines, find)
-    problems += found
-    problems += sv.scenario_problems(dict(data.get("scenario") or {}), list(kinds), mapper, workloads, file, lines)
-    if find:
-        problems += [Problem(file, lines.get(("axes", name)), f"axes.{name}",
-                             "find_max_rate searches the arrival rate itself (from serving.arrivals.rate, or 1/s); "
-                             "drop this axis, or find_max_rate")
-                     for name in serving_axes if sv.serving_key(name) == "arrivals.rate"]
-    return block, sv.flatten(base.to_dict()) if base is not None else {}
 
 
 def _read_axes(raw_axes: dict, file: str, lines, base_dir: Path, problems: list) -> tuple[dict, dict]:
