@@ -80,6 +80,8 @@ CASES = {
     "serving_find_max_rate_no_slo.yaml": [":4: find_max_rate: the rate search needs an SLO"],
     "serving_find_max_rate_rate_axis.yaml": [":7: axes.serving.rate: find_max_rate searches the arrival rate itself"],
     "serving_find_max_rate_without_block.yaml": [":4: find_max_rate: find_max_rate needs a `serving:` block"],
+    "serving_axis_twice.yaml": [":7: axes.serving.rate: sets arrivals.rate, as axis 'serving.arrivals.rate' does"],
+    "serving_rate_tolerance_alone.yaml": [":4: rate_tolerance: rate_tolerance is the width of the rate search"],
     "serving_mapper.yaml": [":4: mapper: serving times iterations with the family's default mapper"],
     "serving_step_scenario.yaml": ["2 problems", ":4: scenario.batch: a serving point takes only the dtypes",
                                    ":7: axes.scenario.context_len: a serving point takes only the dtypes"],

@@ -103,6 +103,15 @@ def read_block(data: dict, node, kinds: dict, mapper: str, workloads: list, file
     block = data.get("serving")
     find = bool(node.get("find_max_rate")) if node is not None else False
     serving_axes = [name for name, kind in kinds.items() if kind == "serving"]
+    first: dict = {}
+    for name in serving_axes:  # serving.rate and serving.arrivals.rate: one key, two axes
+        other = first.setdefault(serving_key(name), name)
+        if other != name:
+            problems.append(Problem(file, lines.get(("axes", name)), f"axes.{name}",
+                                    f"sets {serving_key(name)}, as axis {other!r} does: keep one of them"))
+    if data.get("rate_tolerance") is not None and not find:
+        problems.append(Problem(file, lines.get(("rate_tolerance",)), "rate_tolerance",
+                                "rate_tolerance is the width of the rate search: set find_max_rate: true too"))
     if not isinstance(block, dict):  # missing, or not a mapping (the schema said so)
         if block is None:
             problems += [Problem(file, lines.get(("axes", name)), f"axes.{name}",
