@@ -97,6 +97,10 @@ def test_results_table_plots_and_resume(example_db, tmp_path, capsys):
     assert main(["results", str(db), "--plot", "pareto", "--x", "tpot_p99_s", "--y", "cost_per_million_tokens",
                  "-o", str(out)]) == 0
     assert out.stat().st_size > 1000
+    page = tmp_path / "page.html"
+    assert main(["results", str(db), "--html", str(page)]) == 0  # Pareto default: P99 TPOT vs tokens/s
+    assert "tpot_p99_s" in page.read_text()
+    capsys.readouterr()
     assert main(["sweep", str(EXAMPLE), "--db", str(db), "-j", "1", "-q"]) == 0
     again = capsys.readouterr().out
     assert "8 already done" in again and "ran" not in again
