@@ -82,12 +82,8 @@ def with_defaults(block: dict) -> dict:
     return {"version": 1, "kind": "serving", **block}
 
 
-def check_block(block, file: str, lines: dict, find_max_rate: bool) -> tuple[object, list[Problem]]:
+def check_block(block: dict, file: str, lines: dict, find_max_rate: bool) -> tuple[object, list[Problem]]:
     """The serving block alone (before any axis): (validated SpecNode or None, problems)."""
-    if not isinstance(block, dict):
-        return None, [Problem(file, lines.get(("serving",)), "serving",
-                              f"expected the mapping of a serving description (arrivals, prompt, output, "
-                              f"scheduler, ...), got {type(block).__name__}")]
     flags = {"rate": 1.0} if find_max_rate and (block.get("arrivals") or {}).get("rate") is None else {}
     try:
         return serving_from_data(with_defaults(block), file, block_lines(lines), flags), []
@@ -195,7 +191,7 @@ def _rebase(p: Problem, lines: dict, where: dict, at: str = "") -> Problem:
                    p.message + (f" (at {at})" if at else ""))
 
 
-def scenario_problems(scenario: dict, axes: dict, mapper: str, workload_names: list, file: str,
+def scenario_problems(scenario: dict, axes: list, mapper: str, workload_names: list, file: str,
                       lines: dict) -> list[Problem]:
     """What a serving sweep cannot take: step-shaped scenario fields, another mapper, an inline workload."""
     from archsim.workload.inline import is_inline
