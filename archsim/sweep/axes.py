@@ -21,8 +21,6 @@ from archsim.errors import ArchsimInputError, Problem, SpecError
 from archsim.limits import MAX_BATCH, MAX_CONTEXT
 from archsim.spec import OVERRIDE_NOTE, Field, Lines, SpecNode, check_value, did_you_mean
 from archsim.sweep.ranges import expand_range
-from archsim.sweep.serving import check_values as check_serving_values
-from archsim.sweep.serving import serving_key, unknown_serving_axis
 from archsim.workload.model import DTYPE_BYTES, Scenario
 
 _DEFAULTS = {f.name: f.default for f in fields(Scenario)}
@@ -68,6 +66,8 @@ class Axis:
     @property
     def serving_key(self) -> str:
         """A serving axis's key path in the serving description: arrivals.rate (also for serving.rate)."""
+        from archsim.sweep.serving import serving_key
+
         return serving_key(self.name) or ""
 
     @property
@@ -85,14 +85,18 @@ def axis_kind(name: str) -> str | None:
         return None
     if head == "scenario" and rest not in SCENARIO:
         return None
-    if head == "serving" and serving_key(name) is None:
-        return None
+    if head == "serving":  # imported here: the serving schema brings numpy, which `archsim --help` must not
+        from archsim.sweep.serving import serving_key
+
+        return "serving" if serving_key(name) is not None else None
     return KIND_OF_PREFIX[head]
 
 
 def unknown_axis_message(name: str) -> str:
     head, dot, rest = name.partition(".")
     if head == "serving":
+        from archsim.sweep.serving import unknown_serving_axis
+
         return unknown_serving_axis(name)
     if dot and head not in KIND_OF_PREFIX:
         hint = did_you_mean(head, list(KIND_OF_PREFIX))
@@ -164,7 +168,9 @@ class ValueChecker:
         if kind in ("chip_key", "system_key"):
             return self._check_chip_values(kind, name, values, path)
         if kind == "serving":
-            parsed, problems = check_serving_values(name, values, self.file, self.lines)
+            from archsim.sweep.serving import check_values
+
+            parsed, problems = check_values(name, values, self.file, self.lines)
             self.problems += problems
             return parsed
         return tuple(values)  # chip and workload names are checked when loaded
