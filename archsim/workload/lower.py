@@ -66,6 +66,17 @@ def parameter_count(model: Transformer) -> int:
     return int(total)
 
 
+def expert_parameter_count(model: Transformer) -> int:
+    """Parameters of the routed experts of every layer (what expert parallelism splits), 0 for a dense model."""
+    if not model.is_moe:
+        return 0
+    mats = 3 if model.activation == "swiglu" else 2
+    expert = mats * model.hidden * model.ffn
+    if model.bias:
+        expert += (2 if model.activation == "swiglu" else 1) * model.ffn + model.hidden
+    return int(model.layers * model.experts * expert)
+
+
 def kv_cache_bytes(model: Transformer, scenario: Scenario, length: int | None = None) -> float:
     """Bytes of K and V for `length` tokens per sequence over the batch (default: what the scenario holds
     after its step, every sequence of a mixed step included)."""

@@ -108,12 +108,15 @@ def collective_after(op: Op, tp: int, act_bytes: float) -> tuple[str, str, float
     return None
 
 
-def memory_parts(graph: OpGraph, scenario, tp: int, pp: int) -> dict:
-    """Bytes one GPU of a tp x pp group holds for `graph` (weights, KV cache, activation workspace),
-    by part; a bare GEMM holds its operands. Shared by check_capacity and the serving layer's KV capacity."""
+def memory_parts(graph: OpGraph, scenario, tp: int, pp: int, ep: int = 1) -> dict:
+    """Bytes one GPU of a tp x pp group (tp x ep x pp with expert parallelism) holds for `graph` (weights,
+    KV cache, activation workspace), by part; a bare GEMM holds its operands. Shared by check_capacity and
+    the serving layer's KV capacity. With ep > 1 (mapper/experts.py) the routed experts' weights are split
+    over tp x ep GPUs, the rest over tp, and the K/V of the step's sequences over the ep groups (each
+    group holds its own sequences': 1/ep of them under an even spread)."""
     if not geometry(graph) or graph.model is None:  # a bare GEMM (or a graph built by hand): its operands
         return {"operands_bytes": sum(op.bytes for op in graph.ops) / tp}
-    from archsim.workload.lower import kv_cache_bytes, parameter_count
+    from archsim.workload.lower import expert_parameter_count, kv_cache_bytes, parameter_count
     from archsim.workload.model import DTYPE_BYTES
 
     model = graph.model  # the model the graph was lowered from (a file's, not the bundled one of its name)
@@ -125,6 +128,10 @@ def memory_parts(graph: OpGraph, scenario, tp: int, pp: int) -> dict:
     _, kv_local = _local_heads(tp, geometry(graph)) if tp > 1 else (0, model.kv_heads)
     kv = kv_cache_bytes(model, scenario) * kv_local / model.kv_heads * stage_layers
     weights = layers * stage_layers / tp + table + (0 if model.tied_embeddings else table / tp)
+    if ep > 1:
+        kv /= ep
+        experts = expert_parameter_count(model) * w
+        weights -= experts * stage_layers / tp * (1.0 - 1.0 / ep)
     # the live activations at the largest operator: its inputs and outputs on one GPU (column/row-parallel
     # ops hold 1/tp), plus the residual stream; the fused attention kernel never stores its scores and
     # probabilities (FlashAttention)
@@ -136,15 +143,16 @@ def memory_parts(graph: OpGraph, scenario, tp: int, pp: int) -> dict:
     return {"weights_bytes": weights, "kv_cache_bytes": kv, "activations_bytes": acts}
 
 
-def check_capacity(system, graph: OpGraph, scenario, tp: int, pp: int, hbm_capacity: float) -> dict:
+def check_capacity(system, graph: OpGraph, scenario, tp: int, pp: int, hbm_capacity: float, ep: int = 1) -> dict:
     """Bytes one GPU holds (weights, KV cache, activations); InfeasibleError if over its HBM."""
-    parts = memory_parts(graph, scenario, tp, pp)
+    parts = memory_parts(graph, scenario, tp, pp, ep)
     need = sum(parts.values())
     if need > hbm_capacity:
         detail = ", ".join(f"{k[:-6].replace('_', ' ')} {v / 1e9:.2f} GB" for k, v in parts.items())
         raise InfeasibleError(
-            f"{graph.workload} needs {need / 1e9:.1f} GB per GPU ({detail}) with tp={tp}, pp={pp}, "
+            f"{graph.workload} needs {need / 1e9:.1f} GB per GPU ({detail}) with tp={tp}, pp={pp}"
+            f"{f', ep={ep}' if ep > 1 else ''}, "
             f"batch {scenario.batch}; {system.chip.name} has {hbm_capacity / 1e9:.1f} GB of HBM. "
             "Raise tp/pp (on a multi-GPU system) or lower the batch or context.",
-            dict(parts, need_bytes=need, capacity_bytes=hbm_capacity, tp=tp, pp=pp))
+            dict(parts, need_bytes=need, capacity_bytes=hbm_capacity, tp=tp, pp=pp, ep=ep))
     return dict(parts, need_bytes=need, capacity_bytes=hbm_capacity)

@@ -19,7 +19,8 @@ from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.calibration import HOST_DISPATCH_S, L2_RESIDENT_FRACTION
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip, sm_share_idle
-from archsim.families.gpu.mapper.collectives import ALGORITHMS, choose, net_of
+from archsim.families.gpu.mapper.collectives import ALGORITHMS, alltoall, choose, net_of, p2p
+from archsim.families.gpu.mapper.experts import check_ep, ep_collectives, ep_experts, split_scenario
 from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.gemm import PARTIAL_BYTES, choose_gemm, parse_tile, plan_gemm
 from archsim.families.gpu.mapper.kernels import (decode_attention, prefill_attention, sampling_kernels,
@@ -35,6 +36,12 @@ OPTIONS = (
                               "auto: the most GPUs not used by pp that divide the heads",
            check=lambda raw: resolve_tp(raw, 1, 1, None)),
     Option("pp", int, 1, "pipeline-parallel degree: stages of consecutive layers"),
+    Option("microbatches", str, "1", "micro-batches the step's sequences are split into through the pp stages "
+                                     "(a step takes (m + pp - 1) stage times of a micro-batch); auto: pp",
+           check=lambda raw: resolve_microbatches(raw, 1, None)),
+    Option("ep", int, 1, "expert-parallel degree (MoE): ep groups of tp GPUs per stage, each holding experts / ep "
+                         "experts and attending its 1/ep of the sequences; all-to-all dispatch and combine"),
+    Option("ep_imbalance", float, 1.0, "busiest expert group's routed tokens over the mean (1: uniform routing)"),
     Option("cuda_graphs", bool, True, "launch the whole step as one CUDA-graph replay (what serving stacks do "
                                       "for decode); false: one eager host dispatch per kernel"),
     Option("host_overhead", bool, True, "charge the host's dispatch time; false: steady-state back-to-back "
@@ -63,10 +70,14 @@ def check_algorithm(raw: str) -> str:
                  description="SM-level GPU model: tiled GEMMs in waves, Little's-law memory kernels, fused "
                              "attention, launch overhead, tensor/pipeline parallelism over NVLink")
 def map_gpu(system, graph, scenario, options) -> Mapping:
-    options = dict(options, tp=resolve_tp(options["tp"], options["pp"], system.count,
+    ep, imbalance = options.get("ep", 1), options.get("ep_imbalance", 1.0)
+    options = dict(options, tp=resolve_tp(options["tp"], options["pp"] * max(1, ep), system.count,
                                           geometry(graph).get("heads")))
     tp, pp = options["tp"], options["pp"]
     check_parallel(system, tp, pp, graph.layers, graph.workload)
+    check_ep(system, graph.model, tp, pp, ep, imbalance)
+    micro = resolve_microbatches(options.get("microbatches", "1"), pp, scenario.batch)
+    work = step_graph(graph, scenario, micro, ep, imbalance)  # what one GPU runs for one micro-batch
     if tp < 2 and any(op.kind == "collective" for op in graph.ops):
         raise ArchsimInputError(f"{graph.workload} needs at least 2 GPUs: run it on a multi-GPU system (e.g. "
                                 f"dgx-h100) with tp >= 2; {system.name} gives tp={tp}")
@@ -75,12 +86,15 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype, scenario.act_dtype))
     tile = parse_tile(options["tile"])
     gemm = parse_gemm_choices(options.get("gemm") or {})
-    memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity)
+    memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity, ep)
     geo = geometry(graph)
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
     quant = Quant(math_key, DTYPE_BYTES[scenario.weight_dtype] < DTYPE_BYTES[math_key])
-    groups = [("pre", graph.pre_ops, 1), ("layer", graph.layer_ops(0), graph.layers), ("post", graph.post_ops, 1)]
-    net = net_of(system, tp) if tp * pp > 1 else None
+    last_stage = math.ceil(graph.layers / pp)  # the slowest stage: the last (its layers and the LM head)
+    groups = [("pre", work.pre_ops, 1), ("layer", work.layer_ops(0), graph.layers + (micro - 1) * last_stage),
+              ("post", work.post_ops, micro)]
+    net = net_of(system, tp) if tp * pp * ep > 1 else None
+    a2a_net = net_of(system, tp * ep) if ep > 1 else None
     segments, plan, gaps_s, host_s, kernels, chosen = [], [], 0.0, 0.0, 0, {}
     share = {"kernels": 0, "idle_cycles": 0.0, "all_cycles": 0.0}  # kernels limited by one SM's share
     fused: dict[str, str] = {}
@@ -91,8 +105,11 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
         em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=first)
         first = False
         for op in ops:
-            if op.kind == "collective":  # a single-collective workload (allreduce:SIZE)
-                cost = choose(op.attrs["bytes"], net, "allreduce", options["allreduce"]) if net else None
+            if op.kind == "collective":  # a single-collective workload (allreduce:SIZE, alltoall:SIZE)
+                if op.attrs.get("collective") == "alltoall":  # over all tp GPUs (NVLink and NICs)
+                    cost = alltoall(op.attrs["bytes"], net_of(system, tp), tp) if net else None
+                else:
+                    cost = choose(op.attrs["bytes"], net, "allreduce", options["allreduce"]) if net else None
                 if cost is not None:
                     em.collective(op.name, op.layer, cost)
                     chosen[op.name] = cost.algorithm
@@ -117,11 +134,14 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                 if idle > 0:
                     share["kernels"] += repeat
                     share["idle_cycles"] += idle * est * repeat
-            coll = collective_after(local, tp, sizes[1])
-            if coll is not None:
-                suffix, kind, size = coll
+            if ep > 1 and op.short_name in ("router", "experts_down"):
+                after = ep_collectives(op, work.tokens, _hidden(graph), sizes[1], graph.model, tp, ep, imbalance)
+            else:
+                after = [c for c in (collective_after(local, tp, sizes[1]),) if c is not None]
+            for suffix, kind, size in after:
                 name = f"L{op.layer}.{suffix}" if 0 <= op.layer < graph.layers else f"{op.name}_{suffix}"
-                cost = choose(size, net, kind, options["allreduce"])
+                cost = (alltoall(size, a2a_net, ep, tp) if kind == "alltoall"
+                        else choose(size, net, kind, options["allreduce"]))
                 em.collective(name, op.layer, cost)
                 chosen[name] = f"{cost.algorithm} ({size / 1e3:.1f} KB)"
             if op.short_name == "lm_head":
@@ -130,16 +150,24 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
         segments.append(Segment(em.build(), repeat, label))
         gap, host = em.overhead_s()
         gaps_s, host_s, kernels = gaps_s + gap * repeat, host_s + host * repeat, kernels + em.kernels * repeat
-    if pp > 1:
-        em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=False)
-        em.collective("pp_send", graph.layers, choose(graph.tokens * _hidden(graph) * sizes[1], net, "p2p"))
-        segments.append(Segment(em.build(), pp - 1, "pipeline"))
+    crossing = stage_crossings(system, tp * ep, pp)
+    for across, repeat in ((False, pp - 1 - crossing), (True, crossing)):
+        if repeat > 0:  # the first micro-batch's sends; later ones overlap the stages' compute
+            em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=False)
+            cost = p2p(work.tokens * _hidden(graph) * sizes[1], net, across)
+            em.collective("pp_send" + ("_net" if across else ""), graph.layers, cost)
+            chosen["pp_send" + ("_net" if across else "")] = f"{cost.algorithm} x{repeat}"
+            segments.append(Segment(em.build(), repeat, "pipeline"))
     notes = _notes(system, chip, options, tp, pp, memory, kernels, chosen) + _sm_share_note(chip, share, kernels)
+    notes += _multinode_notes(pp, micro, ep, imbalance, crossing, work, graph)
     idle = share["idle_cycles"] / share["all_cycles"] if share["all_cycles"] else 0.0
     extra = dict(gpu_kernels_per_step=kernels, sm_share_idle=round(idle, 4), launch_gap_s=gaps_s,
                  host_dispatch_s=host_s, hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan,
                  gpu_collectives=chosen)
-    return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp,
+    if micro > 1 or ep > 1:
+        extra.update(microbatches=micro, pipeline_bubble=round((pp - 1) / (micro + pp - 1), 4), ep=ep,
+                     sequences_per_gpu=work.batch)
+    return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp * ep,
                    notes=notes, extra=extra, fused=fused)
 
 
@@ -263,6 +291,68 @@ def check_gemm_choice(chip: GpuChip, op, tile, split, b_in: float, layers: int) 
                                                                   "k_steps": steps})
 
 
+def resolve_microbatches(raw, pp: int, batch: int | None) -> int:
+    """`auto`: pp micro-batches (every stage busy in steady state, as vLLM's and TensorRT-LLM's pipeline
+    schedulers keep pp batches in flight), at most the batch; else a positive integer up to the batch."""
+    raw = str(raw)
+    if raw == "auto":
+        return max(1, min(pp, batch or pp))
+    try:
+        m = int(raw)
+    except ValueError:
+        m = 0
+    if m < 1:
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option microbatches must be a positive integer or auto, "
+                                f"got {raw!r}")
+    if batch is not None and m > batch:
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option microbatches={m} exceeds the batch of {batch} "
+                                "sequences (a micro-batch holds at least one)")
+    return m
+
+
+def step_graph(graph, scenario, micro: int, ep: int, imbalance: float):
+    """What one GPU runs for one micro-batch: `graph` itself without micro-batches or expert parallelism;
+    else the model lowered again for a micro-batch (ceil(batch / microbatches) sequences) and, with ep > 1,
+    for the group's share of it, with the routed experts of the group (mapper/experts.py)."""
+    if micro == 1 and ep == 1:
+        return graph
+    if graph.model is None:
+        raise ArchsimInputError(f"mapper 'gpu-tiled' options microbatches and ep apply to model workloads, not "
+                                f"{graph.workload}")
+    from archsim.workload.lower import lower
+
+    share = split_scenario(scenario, micro)
+    full = lower(graph.model, share) if micro > 1 else graph
+    if ep == 1:
+        return full
+    return ep_experts(full, lower(graph.model, split_scenario(share, ep)), ep, imbalance)
+
+
+def stage_crossings(system, stage_gpus: int, pp: int) -> int:
+    """Pipeline stage boundaries (of pp - 1) that cross nodes: stages of `stage_gpus` consecutive GPUs,
+    nodes of interconnect.group_size GPUs."""
+    ic = system.interconnect
+    node = int(ic.group_size or system.count) if ic is not None else system.count
+    return sum(1 for s in range(1, pp) if (s * stage_gpus) % node == 0 or stage_gpus > node)
+
+
+def _multinode_notes(pp, micro, ep, imbalance, crossing, work, graph) -> list[str]:
+    notes = []
+    if pp > 1 and micro > 1:
+        notes.append(f"pipeline: {micro} micro-batches of {work.batch if ep == 1 else '<='} sequences through {pp} "
+                     f"stages: (m + pp - 1) = {micro + pp - 1} times the slowest (last) stage, bubble "
+                     f"{(pp - 1) / (micro + pp - 1):.1%}; the first micro-batch's stage sends are on the path "
+                     f"({crossing} of {pp - 1} over the NIC), later sends overlap compute")
+    elif pp > 1 and crossing:
+        notes.append(f"pipeline: {crossing} of {pp - 1} stage boundaries cross nodes (send over the NIC)")
+    if ep > 1:
+        m = graph.model
+        notes.append(f"expert parallelism: ep={ep} groups, {m.experts // ep} of {m.experts} experts each; "
+                     f"{work.batch} sequences' attention per group (data parallel); all-to-all dispatch and "
+                     f"combine per MoE layer; routing {'uniform' if imbalance == 1 else f'busiest group x{imbalance:g}'}")
+    return notes
+
+
 def _hidden(graph) -> int:
     for op in graph.ops:
         if op.short_name == "o_proj":
@@ -321,7 +411,8 @@ def _notes(system, chip, options, tp, pp, memory, kernels, chosen) -> list[str]:
     ]
     if tp > 1 or pp > 1:
         notes.append(f"parallelism: tp={tp} (column/row-parallel layers, two all-reduces per layer, "
-                     f"vocab-parallel LM head), pp={pp} (stages run one after another at batch 1)")
+                     f"vocab-parallel LM head), pp={pp} (stages run one after another"
+                     f"{' at batch 1' if options.get('microbatches', '1') in ('1', 1) else ', micro-batched'})")
     if chosen:
         shown = dict(list({n.split(".", 1)[-1]: a for n, a in chosen.items()}.items())[:4])
         notes.append(f"collectives (allreduce={options['allreduce']}): "
