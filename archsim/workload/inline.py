@@ -63,3 +63,13 @@ def reject_collective(graph: OpGraph, mapper: str) -> None:
     if any(op.kind == "collective" for op in graph.ops):
         raise ArchsimInputError(f"mapper {mapper!r} does not run {graph.workload}: the allreduce:BYTES workload "
                                 "models NCCL and custom all-reduce on multi-GPU systems (e.g. dgx-h100)")
+
+
+def require_uniform_layers(graph: OpGraph, mapper: str) -> None:
+    """Mappers that simulate one decoder layer for all say so for models whose layers differ (dense layers
+    before the MoE ones, multi-head latent attention): the GPU family models those."""
+    model = graph.model
+    if model is not None and not model.uniform_layers:
+        what = "multi-head latent attention" if model.is_mla else f"{model.dense_layers} dense layers before its MoE layers"
+        raise ArchsimInputError(f"mapper {mapper!r} does not model {model.name}: it simulates one decoder layer for "
+                                f"all, and {model.name} has {what}; run it on a GPU system (e.g. dgx-b200x2)")

@@ -72,13 +72,16 @@ def check(system, graph, scenario, options) -> None:
     from archsim.workload.model import DTYPE_BYTES
 
     geo = geometry(graph)
-    tp = resolve_tp(str(options.get("tp", "auto")), int(options.get("pp", 1)), system.count, geo.get("heads"))
+    ep = int(options.get("ep", 1))
+    tp = resolve_tp(str(options.get("tp", "auto")), int(options.get("pp", 1)) * ep, system.count, geo.get("heads"))
     pp = int(options.get("pp", 1))
     check_parallel(system, tp, pp)
     chip = gpu_chip(system.chip, scenario.weight_dtype)
-    check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity)
+    check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity, ep)
     choices = parse_gemm_choices(options.get("gemm") or {})
-    ops = [op for op in (*graph.pre_ops, *graph.layer_ops(0), *graph.post_ops) if _is_gemm(op)] \
+    runs = graph.model.layer_runs() if graph.model is not None else [(0, graph.layers)]
+    layer_ops = [op for first, _ in runs for op in graph.layer_ops(first)]
+    ops = [op for op in (*graph.pre_ops, *layer_ops, *graph.post_ops) if _is_gemm(op)] \
         if graph.layers else [op for op in graph.ops if _is_gemm(op)]
     names = {op.short_name for op in ops}
     for name in choices:

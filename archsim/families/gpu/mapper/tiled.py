@@ -91,8 +91,13 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
     quant = Quant(math_key, DTYPE_BYTES[scenario.weight_dtype] < DTYPE_BYTES[math_key])
     last_stage = math.ceil(graph.layers / pp)  # the slowest stage: the last (its layers and the LM head)
-    groups = [("pre", work.pre_ops, 1), ("layer", work.layer_ops(0), graph.layers + (micro - 1) * last_stage),
-              ("post", work.post_ops, micro)]
+    runs = graph.model.layer_runs() if graph.model is not None else [(0, graph.layers)]
+    tail = graph.layers - last_stage
+    groups = [("pre", work.pre_ops, 1)]
+    for first_layer, count in runs:  # each run of identical layers simulated once (its first layer) and repeated
+        in_last = max(0, min(first_layer + count, graph.layers) - max(first_layer, tail))
+        groups.append(("layer", work.layer_ops(first_layer), count + (micro - 1) * in_last))
+    groups.append(("post", work.post_ops, micro))
     net = net_of(system, tp) if tp * pp * ep > 1 else None
     a2a_net = net_of(system, tp * ep) if ep > 1 else None
     segments, plan, gaps_s, host_s, kernels, chosen = [], [], 0.0, 0.0, 0, {}
@@ -206,7 +211,7 @@ def kernels_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip 
         covers = tuple(op.name.replace("attn_score", s) for s in FUSED_INTO_ATTENTION)
         if g["q_len"] == 1 or g.get("decode"):  # a decode, or a speculative verify step's q = k + 1 queries
             return decode_attention(attn_chip, op.name, op.layer, g["batch"], g["kv_len"], g["heads"], g["kv_heads"],
-                                    g["head_dim"], a, c, covers, q_len=g["q_len"])
+                                    g["head_dim"], a, c, covers, q_len=g["q_len"], latent=bool(g.get("latent")))
         return [prefill_attention(attn_chip, op.name, op.layer, g["batch"], g["q_len"], g["kv_len"], g["heads"],
                                   g["kv_heads"], g["head_dim"], g["causal"], a, c, covers)]
     if op.kind == "gemm" and op.m and op.n and op.k:
