@@ -125,7 +125,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                 kernel, *choice = gemm_for(chip, local, sizes, tile, gemm.get(op.short_name), graph.layers, quant)
                 found = [kernel]
             else:
-                found = kernels_for(chip, local, graph.tokens, sizes, tile, attn_chip, quant)
+                found = kernels_for(chip, local, work.tokens, sizes, tile, attn_chip, quant)
             for kernel in found:
                 em.kernel(kernel)
                 est = estimate_cycles(kernel, chip)
@@ -150,7 +150,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                 em.collective(name, op.layer, cost)
                 chosen[name] = f"{cost.algorithm} ({size / 1e3:.1f} KB)"
             if op.short_name == "lm_head":
-                for kernel in sampling_kernels(chip, op.name, op.layer, graph.batch, op.n):
+                for kernel in sampling_kernels(chip, op.name, op.layer, work.batch, op.n):
                     em.kernel(kernel)
         segments.append(Segment(em.build(), repeat, label))
         gap, host = em.overhead_s()
