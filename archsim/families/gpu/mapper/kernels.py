@@ -134,7 +134,8 @@ def decode_attention(chip: GpuChip, label: str, layer: int, batch: int, kv_len: 
     if splits == 1:
         return [main]
     combine = streaming_kernel(chip, label, layer, ctas * partial + batch * q_len * heads * head_dim * b_act,
-                               ctas * group * (head_dim + 2) * 3, rows=groups, exps=ctas * group, l2_resident=True)
+                               ctas * group * (head_dim + 2) * 3, rows=groups * (group if latent else 1),
+                               exps=ctas * group, l2_resident=True)  # MLA: one row per query head (FlashMLA's combine)
     combine.desc = f"combine of {splits} split partials, {groups} CTAs, from L2"
     return [main, combine]
 
