@@ -160,14 +160,20 @@ def test_deepseek_v3_decode_on_two_b200_nodes_runs():
     (["dgx-h100x2", "mixtral-8x7b", "-o", "ep=3", "-o", "tp=2"], ["ep=3", "must divide", "8 experts"]),
     (["dgx-h100", "mixtral-8x7b", "-o", "tp=4", "-o", "ep=4"], ["tp x ep x pp", "16 GPUs", "has 8"]),
     (["dgx-h100", "llama3.1-8b", "-o", "ep=2"], ["ep=2", "dense"]),
-    (["dgx-h100x2", "mixtral-8x7b", "--batch", "4", "-o", "pp=2", "-o", "microbatches=8"], ["microbatches=8",
-                                                                                              "batch of 4"]),
+    (["dgx-h100x2", "mixtral-8x7b", "-o", "pp=2", "-o", "microbatches=0"], ["microbatches", "positive integer"]),
     (["dgx-h100x2", "mixtral-8x7b", "-o", "microbatches=zero"], ["microbatches", "positive integer"]),
     (["dgx-h100x2", "mixtral-8x7b", "-o", "ep=2", "-o", "ep_imbalance=0.5"], ["ep_imbalance", "at least 1"]),
     (["cs3x4", "deepseek-v3"], ["does not model deepseek-v3", "latent attention"]),
 ])
 def test_bad_multinode_options_exit_2(argv, words, capsys):
     bad(["run", *argv, "--phase", "decode"], capsys, *words)
+
+
+def test_microbatches_capped_at_the_batch_and_said():
+    r = run("dgx-h100x2", "mixtral-8x7b", Scenario(phase="decode", batch=4), options={"pp": 2, "microbatches": "8"})
+    capped = run("dgx-h100x2", "mixtral-8x7b", Scenario(phase="decode", batch=4), options={"pp": 2, "microbatches": "4"})
+    assert r.latency_s == capped.latency_s and r.extra["microbatches"] == 4
+    assert any("microbatches=8 capped at the batch of 4" in n for n in r.notes)
 
 
 def test_serve_with_ep_counts_the_replica_and_its_kv():

@@ -165,6 +165,9 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
             segments.append(Segment(em.build(), repeat, "pipeline"))
     notes = _notes(system, chip, options, tp, pp, memory, kernels, chosen) + _sm_share_note(chip, share, kernels)
     notes += _multinode_notes(pp, micro, ep, imbalance, crossing, work, graph)
+    asked = str(options.get("microbatches", "1"))
+    if asked.isdigit() and int(asked) > micro:
+        notes.append(f"microbatches={asked} capped at the batch of {scenario.batch} sequences (one per micro-batch)")
     idle = share["idle_cycles"] / share["all_cycles"] if share["all_cycles"] else 0.0
     extra = dict(gpu_kernels_per_step=kernels, sm_share_idle=round(idle, 4), launch_gap_s=gaps_s,
                  host_dispatch_s=host_s, hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan,
@@ -298,7 +301,9 @@ def check_gemm_choice(chip: GpuChip, op, tile, split, b_in: float, layers: int) 
 
 def resolve_microbatches(raw, pp: int, batch: int | None) -> int:
     """`auto`: pp micro-batches (every stage busy in steady state, as vLLM's and TensorRT-LLM's pipeline
-    schedulers keep pp batches in flight), at most the batch; else a positive integer up to the batch."""
+    schedulers keep pp batches in flight); else a positive integer. Either is capped at the batch (a
+    micro-batch holds at least one sequence; a serving step may hold fewer sequences than the option
+    asks for), and the run's notes say so."""
     raw = str(raw)
     if raw == "auto":
         return max(1, min(pp, batch or pp))
@@ -309,10 +314,7 @@ def resolve_microbatches(raw, pp: int, batch: int | None) -> int:
     if m < 1:
         raise ArchsimInputError(f"mapper 'gpu-tiled' option microbatches must be a positive integer or auto, "
                                 f"got {raw!r}")
-    if batch is not None and m > batch:
-        raise ArchsimInputError(f"mapper 'gpu-tiled' option microbatches={m} exceeds the batch of {batch} "
-                                "sequences (a micro-batch holds at least one)")
-    return m
+    return min(m, batch) if batch is not None else m
 
 
 def step_graph(graph, scenario, micro: int, ep: int, imbalance: float):
