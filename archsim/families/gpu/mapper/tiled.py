@@ -7,8 +7,9 @@ streaming kernels limited by HBM or by the bytes their warps keep in flight
 split-KV over the KV cache in decode). Kernels run one after another on one
 representative GPU (tensor-parallel ranks are symmetric), with launch gaps,
 host dispatch (eager) or one CUDA-graph replay, and the tensor-parallel
-collectives over NVLink (gpu_parallel, gpu_emit). Identical decoder layers are
-simulated once (layer 0) and repeated.
+collectives over NVLink (gpu_parallel, gpu_emit), across nodes over the NICs;
+expert parallelism (experts.py) and micro-batched pipelines (stages.py). Each run
+of identical decoder layers is simulated once (its first layer) and repeated.
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def check_algorithm(raw: str) -> str:
 
 @register_mapper("gpu-tiled", family="gpu", default_for=("gpu",), options=OPTIONS,
                  description="SM-level GPU model: tiled GEMMs in waves, Little's-law memory kernels, fused "
-                             "attention, launch overhead, tensor/pipeline parallelism over NVLink")
+                             "attention, launch overhead, tensor/pipeline/expert parallelism over NVLink and InfiniBand")
 def map_gpu(system, graph, scenario, options) -> Mapping:
     ep, imbalance = options.get("ep", 1), options.get("ep_imbalance", 1.0)
     options = dict(options, tp=resolve_tp(options["tp"], options["pp"] * max(1, ep), system.count,
