@@ -171,7 +171,8 @@ def test_bad_multinode_options_exit_2(argv, words, capsys):
 
 def test_microbatches_capped_at_the_batch_and_said():
     r = run("dgx-h100x2", "mixtral-8x7b", Scenario(phase="decode", batch=4), options={"pp": 2, "microbatches": "8"})
-    capped = run("dgx-h100x2", "mixtral-8x7b", Scenario(phase="decode", batch=4), options={"pp": 2, "microbatches": "4"})
+    capped = run("dgx-h100x2", "mixtral-8x7b", Scenario(phase="decode", batch=4),
+                 options={"pp": 2, "microbatches": "4"})
     assert r.latency_s == capped.latency_s and r.extra["microbatches"] == 4
     assert any("microbatches=8 capped at the batch of 4" in n for n in r.notes)
 

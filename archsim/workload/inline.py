@@ -70,6 +70,7 @@ def require_uniform_layers(graph: OpGraph, mapper: str) -> None:
     before the MoE ones, multi-head latent attention): the GPU family models those."""
     model = graph.model
     if model is not None and not model.uniform_layers:
-        what = "multi-head latent attention" if model.is_mla else f"{model.dense_layers} dense layers before its MoE layers"
+        what = ("multi-head latent attention" if model.is_mla
+                else f"{model.dense_layers} dense layers before its MoE layers")
         raise ArchsimInputError(f"mapper {mapper!r} does not model {model.name}: it simulates one decoder layer for "
                                 f"all, and {model.name} has {what}; run it on a GPU system (e.g. dgx-b200x2)")

@@ -15,9 +15,10 @@
       qkv: {tile: 32x128x64, split_k: 12}
       lm_head: {tile: 64x128x32}
 
-What gpu-tiled honours is what the file may say (docs/mapping.md): tp, pp, micro-batches and ep, the launch mode, one GEMM tile
-and split-K per operator (the same in every decoder layer: one layer is simulated), and the attention kernel
-that exists. Softmax and the attention context are always fused into the attention kernel.
+What gpu-tiled honours is what the file may say (docs/mapping.md): tp, pp, micro-batches and ep, the launch
+mode, one GEMM tile and split-K per operator (the same in every decoder layer of a run of identical layers: one
+layer is simulated), and the attention kernel that exists. Softmax and the attention context are always fused
+into the attention kernel.
 """
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def effective(result) -> dict:
     for entry in result.extra.get("gpu_kernel_plan", []):
         if "tile" in entry:
             operators.setdefault(entry["op"].split(".", 1)[-1], {"tile": entry["tile"], "split_k": entry["split_k"]})
-    return {"tp": int(options["tp"]), "pp": int(options["pp"]), "microbatches": int(result.extra.get("microbatches", 1)),
+    return {"tp": int(options["tp"]), "pp": int(options["pp"]),
+            "microbatches": int(result.extra.get("microbatches", 1)),
             "ep": int(options.get("ep", 1)), "ep_imbalance": float(options.get("ep_imbalance", 1.0)),
             "cuda_graphs": bool(options["cuda_graphs"]),
             "host_overhead": bool(options["host_overhead"]), "attention": "fused", "operators": operators}

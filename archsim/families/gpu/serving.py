@@ -54,7 +54,8 @@ def kv_capacity(system, workload: str, model, scenario, options: dict, *, max_ba
     per_token = parts[1]["kv_cache_bytes"] / (max_seqs * 2)  # decode context 1: two tokens per sequence
     hbm = float(system.chip.hbm.capacity)
     free = hbm - weights - workspace
-    where = (f"{model.name} with tp={tp}, pp={pp}{f', ep={ep}' if ep > 1 else ''}: {hbm / 1e9:.1f} GB of HBM per GPU - {weights / 1e9:.2f} GB "
+    degrees = f"tp={tp}, pp={pp}" + (f", ep={ep}" if ep > 1 else "")
+    where = (f"{model.name} with {degrees}: {hbm / 1e9:.1f} GB of HBM per GPU - {weights / 1e9:.2f} GB "
              f"weights - {workspace / 1e9:.2f} GB activation workspace (largest iteration: a {prompt:,}-token "
              f"prefill or a {max_seqs}-sequence decode)")
     if free <= per_token * (max_seqs + prompt + 16):
@@ -65,8 +66,8 @@ def kv_capacity(system, workload: str, model, scenario, options: dict, *, max_ba
     tokens = fit - max_seqs - prompt  # room for the largest iteration's new tokens (the mapper checks them too)
     spread = f" (each token's K/V on one of the {ep} attention groups)" if ep > 1 else ""
     return tokens, (f"{where} = {free / 1e9:.2f} GB for K/V at {per_token / 1024:.1f} KiB per token "
-                    f"per GPU{spread} = {fit:,} tokens, less the largest iteration's new tokens = {tokens:,} tokens per "
-                    "replica")
+                    f"per GPU{spread} = {fit:,} tokens, less the largest iteration's new tokens = {tokens:,} "
+                    "tokens per replica")
 
 
 def kv_bytes_per_token(system, model, scenario, options: dict) -> float:

@@ -128,7 +128,8 @@ def decode_attention(chip: GpuChip, label: str, layer: int, batch: int, kv_len: 
     hbm = cache + new_rows + q_o
     main = Kernel(label, layer, ctas, np.array([cycles]), np.array([kv_bytes + partial]), inflight, occupancy,
                   hbm_bytes=hbm, l2_bytes=hbm + ctas * partial,
-                  desc=f"{'MLA latent' if latent else 'split-KV'} decode attention, {ctas} CTAs ({splits} splits of {keys} keys"
+                  desc=f"{'MLA latent' if latent else 'split-KV'} decode attention, {ctas} CTAs ({splits} splits of "
+                       f"{keys} keys"
                        + (f", {q_len} queries per sequence)" if q_len > 1 else ")"),
                   covers=covers)
     if splits == 1:

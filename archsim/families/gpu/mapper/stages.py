@@ -64,5 +64,6 @@ def multinode_notes(pp, micro, ep, imbalance, crossing, work, graph) -> list[str
         m = graph.model
         notes.append(f"expert parallelism: ep={ep} groups, {m.experts // ep} of {m.experts} experts each; "
                      f"{work.batch} sequences' attention per group (data parallel); all-to-all dispatch and "
-                     f"combine per MoE layer; routing {'uniform' if imbalance == 1 else f'busiest group x{imbalance:g}'}")
+                     "combine per MoE layer; routing "
+                     + ("uniform" if imbalance == 1 else f"busiest group x{imbalance:g}"))
     return notes

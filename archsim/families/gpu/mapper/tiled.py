@@ -70,7 +70,8 @@ def check_algorithm(raw: str) -> str:
 
 @register_mapper("gpu-tiled", family="gpu", default_for=("gpu",), options=OPTIONS,
                  description="SM-level GPU model: tiled GEMMs in waves, Little's-law memory kernels, fused "
-                             "attention, launch overhead, tensor/pipeline/expert parallelism over NVLink and InfiniBand")
+                             "attention, launch overhead, tensor/pipeline/expert parallelism over NVLink and "
+                             "InfiniBand")
 def map_gpu(system, graph, scenario, options) -> Mapping:
     ep, imbalance = options.get("ep", 1), options.get("ep_imbalance", 1.0)
     options = dict(options, tp=resolve_tp(options["tp"], options["pp"] * max(1, ep), system.count,
