@@ -136,6 +136,20 @@ def test_ep_dispatch_bytes_and_expert_shards_by_hand():
     assert skew.latency_s > r.latency_s
 
 
+def test_ep_dispatch_plan_is_the_cheaper_one():
+    # tp=2 groups: decode messages are small, so sending the whole group's tokens (replicated) beats slicing
+    # them (two more collectives' latencies); a 2048-token prefill moves 33.5 MB per GPU, where sending half
+    # of it over the NICs and all-gathering over NVLink wins (Megatron-Core's dispatcher)
+    decode = run("dgx-h100x2", "mixtral-8x7b", DECODE, options={"tp": "2", "ep": 8}).extra["gpu_collectives"]
+    assert decode["L0.moe_plan"] == "replicated" and "L0.moe_gather" not in decode
+    prefill = run("dgx-h100x2", "mixtral-8x7b", Scenario(phase="prefill", batch=1, prompt_len=2048),
+                  options={"tp": "2", "ep": 8}).extra["gpu_collectives"]
+    received = 2048 * 2 * 4096 * 2  # the one prompt's tokens, each on 2 groups, bf16
+    assert prefill["L0.moe_plan"] == "sliced"
+    assert prefill["L0.moe_dispatch"] == f"alltoall ({received / 2 / 1e3:.1f} KB)"
+    assert prefill["L0.moe_gather"].endswith(f"({received / 1e3:.1f} KB)")
+
+
 def test_mla_kv_cache_is_the_latent():
     # DeepSeek-V3: 61 layers x (kv_lora_rank 512 + rope 64) per token, not 2 x 128 heads x 192
     model = load_transformer("deepseek-v3")

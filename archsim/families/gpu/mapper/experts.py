@@ -11,11 +11,18 @@ kept inside each group; docs/gpu.md, "Multi-node"):
 - routed experts: split over the groups, experts / ep per group, each expert tensor-parallel over the
   group's tp GPUs (up/gate column-parallel, down row-parallel), so one GPU holds experts / (ep x tp)
   experts' worth of weights;
-- dispatch: each GPU sends each of its group's tokens once to every group that holds one of the token's
-  top-k experts (an all-to-all between the ep GPUs of the same tensor-parallel rank, peers tp GPUs apart),
-  the expert GEMMs run on the token-expert pairs received, the combine all-to-all sends the same bytes
-  back, the top-k weighted sum is local, and one all-reduce over the group's tp GPUs finishes the
-  row-parallel down projection (when tp > 1);
+- dispatch and combine, one of two plans, whichever the collectives model prices cheaper for the layer
+  (as `allreduce=auto` picks the cheaper all-reduce); they differ only when tp > 1:
+  * replicated: every GPU of a group sends each of its group's tokens once to every group that holds one
+    of the token's top-k experts (an all-to-all between the ep GPUs of one tensor-parallel rank, peers tp
+    GPUs apart), so each GPU of the receiving group gets all the tokens its column slice needs; the
+    combine all-to-all returns the row-parallel partial sums (the same bytes), the top-k weighted sum is
+    local, and one all-reduce over the origin group's tp GPUs sums the partials (routed and shared);
+  * sliced (Megatron-Core's all-to-all token dispatcher with expert tensor parallelism): each GPU sends
+    only 1/tp of its group's tokens, and an all-gather over the receiving group restores them; a
+    reduce-scatter over that group sums the down projections' partials before the combine all-to-all
+    returns each slice, then the same all-reduce; 1/tp of the all-to-all bytes (what crosses the NICs)
+    for two collectives inside the group (on NVLink);
 - load: uniform routing, so a group receives tokens x top_k / ep pairs over the experts it holds that the
   step touches (lower.expected_experts_touched, per group); `ep_imbalance` (>= 1) is the busiest group's
   load over the mean (pairs received, and bytes received), and the step waits for that group.
@@ -102,18 +109,22 @@ def ep_experts(full: OpGraph, local: OpGraph, ep: int, imbalance: float) -> OpGr
     return replace(local, ops=tuple(ops))
 
 
+PLANS = ("replicated", "sliced")
+
+
 def ep_collectives(op: Op, local_tokens: int, hidden: int, act_bytes: float, model, tp: int, ep: int,
-                   imbalance: float) -> list[tuple[str, str, float]]:
-    """(label suffix, kind, bytes per GPU) of the collectives after `op` under expert parallelism: the
-    dispatch all-to-all after the router, the combine all-to-all and the group's all-reduce after the
-    down projection."""
+                   imbalance: float, plan: str = "replicated") -> list[tuple[str, str, float]]:
+    """(label suffix, kind, bytes) of the collectives after `op` under expert parallelism with dispatch plan
+    `plan` (bytes per GPU for an all-to-all, the whole output for an all-gather, as collectives.choose
+    takes them; the reduce-scatter is priced as the all-gather: a ring moves the same bytes)."""
     name = op.short_name
     if name not in ("router", "experts_down"):
         return []
-    sent = local_tokens * groups_hit(model.experts, model.top_k, ep) * hidden * act_bytes * imbalance
+    received = local_tokens * groups_hit(model.experts, model.top_k, ep) * hidden * act_bytes * imbalance
+    reduce = [("allreduce_ffn", "allreduce", local_tokens * hidden * act_bytes)] if tp > 1 else []
+    if plan == "replicated" or tp == 1:
+        return [("moe_dispatch", "alltoall", received)] if name == "router" else \
+            [("moe_combine", "alltoall", received)] + reduce
     if name == "router":
-        return [("moe_dispatch", "alltoall", sent)]
-    out = [("moe_combine", "alltoall", sent)]
-    if tp > 1:
-        out.append(("allreduce_ffn", "allreduce", local_tokens * hidden * act_bytes))
-    return out
+        return [("moe_dispatch", "alltoall", received / tp), ("moe_gather", "allgather", received)]
+    return [("moe_scatter", "allgather", received), ("moe_combine", "alltoall", received / tp)] + reduce

@@ -21,7 +21,7 @@ from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.calibration import HOST_DISPATCH_S, L2_RESIDENT_FRACTION
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip, sm_share_idle
 from archsim.families.gpu.mapper.collectives import ALGORITHMS, alltoall, choose, net_of, p2p
-from archsim.families.gpu.mapper.experts import check_ep, ep_collectives
+from archsim.families.gpu.mapper.experts import PLANS, check_ep, ep_collectives
 from archsim.families.gpu.mapper.stages import multinode_notes, resolve_microbatches, stage_crossings, step_graph
 from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.gemm import PARTIAL_BYTES, choose_gemm, parse_tile, plan_gemm
@@ -103,6 +103,18 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     groups.append(("post", work.post_ops, micro))
     net = net_of(system, tp) if tp * pp * ep > 1 else None
     a2a_net = net_of(system, tp * ep) if ep > 1 else None
+
+    def price(kind: str, size: float):
+        """(cost, seconds) of one collective of this mapping."""
+        if kind == "alltoall":
+            cost = alltoall(size, a2a_net, ep, tp)
+            return cost, cost.seconds(a2a_net)
+        cost = choose(size, net, kind, options["allreduce"])
+        return cost, cost.seconds(net)
+
+    def moe_comm(op, ep_plan: str) -> list:
+        return ep_collectives(op, work.tokens, _hidden(graph), sizes[1], graph.model, tp, ep, imbalance, ep_plan)
+    ep_plan = "replicated"
     segments, plan, gaps_s, host_s, kernels, chosen = [], [], 0.0, 0.0, 0, {}
     share = {"kernels": 0, "idle_cycles": 0.0, "all_cycles": 0.0}  # kernels limited by one SM's share
     fused: dict[str, str] = {}
@@ -143,13 +155,17 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                     share["kernels"] += repeat
                     share["idle_cycles"] += idle * est * repeat
             if ep > 1 and op.short_name in ("router", "experts_down"):
-                after = ep_collectives(op, work.tokens, _hidden(graph), sizes[1], graph.model, tp, ep, imbalance)
+                if op.short_name == "router":  # the cheaper dispatch-and-combine plan, kept for the layer
+                    down = next(o for o in ops if o.short_name == "experts_down")
+                    ep_plan = min(PLANS, key=lambda p: sum(price(kind, size)[1] for o in (op, down)
+                                                           for _, kind, size in moe_comm(o, p)))
+                    chosen[f"L{op.layer}.moe_plan"] = ep_plan
+                after = moe_comm(op, ep_plan)
             else:
                 after = [c for c in (collective_after(local, tp, sizes[1]),) if c is not None]
             for suffix, kind, size in after:
                 name = f"L{op.layer}.{suffix}" if 0 <= op.layer < graph.layers else f"{op.name}_{suffix}"
-                cost = (alltoall(size, a2a_net, ep, tp) if kind == "alltoall"
-                        else choose(size, net, kind, options["allreduce"]))
+                cost = price(kind, size)[0]
                 em.collective(name, op.layer, cost)
                 chosen[name] = f"{cost.algorithm} ({size / 1e3:.1f} KB)"
             if op.short_name == "lm_head":
