@@ -162,6 +162,17 @@ def test_mla_kv_cache_is_the_latent():
     assert decode.attrs["kv_heads"] == 1 and decode.attrs["head_dim"] == 576 and decode.attrs["latent"]
 
 
+def test_mla_kv_and_mtp_head_in_speculation():
+    # the EAGLE/MTP head of DeepSeek-V3 is one MoE layer (its MTP module: 11.5B unique parameters, DeepSeek's
+    # README_WEIGHTS), with the latent K/V of one layer; serving and disaggregation use the same K/V bytes
+    from archsim.speculative import Speculation, drafter_memory
+
+    model = load_transformer("deepseek-v3")
+    s = Scenario(weight_dtype="fp8", kv_dtype="fp8")
+    weights, kv = drafter_memory(Speculation(method="eagle", k=3, alpha=0.7), model, s)
+    assert weights / 1e9 == pytest.approx(11.5, rel=0.01) and kv == 576
+
+
 def test_deepseek_v3_decode_on_two_b200_nodes_runs():
     r = run("dgx-b200x2", "deepseek-v3", Scenario(phase="decode", batch=64, context_len=2048, weight_dtype="fp8",
                                                    act_dtype="bf16", kv_dtype="fp8"), options={"tp": "8", "ep": 2})
