@@ -110,14 +110,19 @@ def check(system, graph, scenario, options) -> None:
 
 def auto_space(system, graph, scenario, options) -> dict:
     """Candidate values for a space's `KEY: auto`: the tensor-parallel degrees that divide the heads within the
-    system, and the GEMM tiles gpu-tiled's `tile: auto` compares (for any `operators.NAME.tile`)."""
+    system, the expert-parallel degrees that divide an MoE model's experts within it, micro-batch counts (powers
+    of two up to the batch and 16), and the GEMM tiles gpu-tiled's `tile: auto` compares (for any
+    `operators.NAME.tile`)."""
     from archsim.families.gpu.mapper.gemm import SPLITS, TILES
     from archsim.families.gpu.mapper.parallel import geometry
 
     heads = geometry(graph).get("heads") or system.count
     pp = int(options.get("pp", 1))
     tps = [t for t in range(1, system.count // max(1, pp) + 1) if heads % t == 0]
-    return {"tp": tps, "operators.*.tile": ["x".join(map(str, t)) for t in TILES],
+    experts = graph.model.experts if graph.model is not None else 1
+    eps = [e for e in range(1, system.count // max(1, pp) + 1) if experts % e == 0]
+    micro = [m for m in (1, 2, 4, 8, 16) if m <= max(1, scenario.batch)]
+    return {"tp": tps, "ep": eps, "microbatches": micro, "operators.*.tile": ["x".join(map(str, t)) for t in TILES],
             "operators.*.split_k": list(SPLITS)}
 
 
