@@ -215,3 +215,12 @@ def test_serve_with_ep_counts_the_replica_and_its_kv():
                              max_seqs=64)
     # 8 groups each hold their own sequences' K/V, and each GPU 1/8 of the experts: more than 8x the tokens
     assert tokens8 > 8 * tokens1
+
+
+def test_compare_serve_on_two_multinode_systems(capsys):
+    from archsim.cli import main
+
+    assert main(["compare", "dgx-h100x2", "dgx-b200x2", "mixtral-8x7b", "--serve", "-o", "tp=2", "-o", "ep=8",
+                 "--rate", "5", "--requests", "10", "--prompt-tokens", "64", "--output-tokens", "8"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("dgx-")]
+    assert len(rows) == 2 and all("1 x tp 2 x ep 8 x pp 1" in r and " 16 " in r for r in rows)
