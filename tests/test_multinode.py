@@ -224,3 +224,15 @@ def test_compare_serve_on_two_multinode_systems(capsys):
                  "--rate", "5", "--requests", "10", "--prompt-tokens", "64", "--output-tokens", "8"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("dgx-")]
     assert len(rows) == 2 and all("1 x tp 2 x ep 8 x pp 1" in r and " 16 " in r for r in rows)
+
+
+@pytest.mark.parametrize("workload, scenario, options", [
+    ("mixtral-8x7b", DECODE, {"tp": "2", "ep": 8}),
+    ("mixtral-8x7b", Scenario(phase="prefill", batch=1, prompt_len=1024), {"tp": "2", "ep": 8}),
+    ("llama3.1-70b", DECODE, {"tp": "8", "pp": 2, "microbatches": "2"}),
+])
+def test_a_faster_nic_never_slows_a_multinode_run(workload, scenario, options):
+    base = run("dgx-h100x2", workload, scenario, options=options).latency_s
+    fast = run(load_system("dgx-h100x2", [("interconnect.scale_out_bandwidth", "96 GB/s")]), workload, scenario,
+               options=options).latency_s
+    assert fast < base
