@@ -32,7 +32,7 @@ METHODS = ("draft", "ngram", "eagle")
 MAX_K = 64
 # Mapper options that say how a model is spread over the chips: the drafter, a much smaller model, makes these
 # choices itself (its family's `auto`); every other option of the target (CUDA graphs, kernels...) applies to it.
-PLACEMENT_OPTIONS = ("tp", "pp", "region", "microbatch", "prefill_chunk")
+PLACEMENT_OPTIONS = ("tp", "pp", "ep", "ep_imbalance", "microbatches", "region", "microbatch", "prefill_chunk")
 
 
 def drafter_options(options: dict | None) -> dict:
@@ -184,7 +184,7 @@ def drafter(spec: Speculation, target):
     if spec.method == "ngram":
         return None
     if spec.method == "eagle":
-        head = replace(target, name=f"{target.name}-eagle-head", layers=1,
+        head = replace(target, name=f"{target.name}-eagle-head", layers=1, dense_layers=0,
                        description=f"EAGLE/MTP draft head of {target.name}: one decoder layer and the LM head")
         register_derived(head)
         return head
@@ -198,18 +198,17 @@ def drafter(spec: Speculation, target):
 def drafter_memory(spec: Speculation, target, scenario) -> tuple[float, float]:
     """(weight bytes, K/V bytes per token) the drafter adds to a replica beside the target's. The EAGLE head
     shares the target's embedding and LM head, so only its decoder layer is new."""
-    from archsim.workload.lower import parameter_count
+    from archsim.workload.lower import kv_bytes_per_token, parameter_count
     from archsim.workload.model import DTYPE_BYTES
 
     model = drafter(spec, target)
     if model is None:
         return 0.0, 0.0
-    w, c = DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.kv_dtype]
+    w = DTYPE_BYTES[scenario.weight_dtype]
     params = parameter_count(model)
     if spec.method == "eagle":
         params -= model.vocab * model.hidden * (1 if model.tied_embeddings else 2)
-    kv = 2 * model.layers * model.kv_heads * model.head_dim * c
-    return params * w, kv
+    return params * w, kv_bytes_per_token(model, scenario.kv_dtype)
 
 
 # ---------------------------------------------------------------- a single speculative step

@@ -13,6 +13,9 @@ PUBLISHED_PARAMS_B = {
     "gpt3-175b": 174.6, "mixtral-8x7b": 46.70,
     # Llama 3.2 model cards on HF: 1.24B and 3.21B parameters (safetensors); Vicuna-68M: 68M (its name)
     "llama3.2-1b": 1.236, "llama3.2-3b": 3.213, "vicuna-68m": 0.068,
+    # DeepSeek-V3 technical report (arXiv:2412.19437): 671B total (main model, MTP module excluded);
+    # Mixtral 8x22B: 141B (Mistral AI's announcement; 140.6B from its HF config)
+    "deepseek-v3": 671.0, "mixtral-8x22b": 140.6,
 }
 
 

@@ -13,13 +13,14 @@ from archsim.engine import TaskGraphBuilder
 from archsim.hw.peaks import system_peaks
 from archsim.mapping.base import Mapping, Segment, register_mapper
 from archsim.workload.ops import MATRIX_KINDS
-from archsim.workload.inline import reject_collective
+from archsim.workload.inline import reject_collective, require_uniform_layers
 
 
 @register_mapper("aggregate", family="any", default_for=("any",),
                  description="whole system as one matrix unit, one vector unit and one memory (roofline on the engine)")
 def map_aggregate(system, graph, scenario, options) -> Mapping:
     reject_collective(graph, "aggregate")
+    require_uniform_layers(graph, "aggregate")
     peaks = system_peaks(system, scenario.weight_dtype)
     clock = float(system.clock_hz)
     b = TaskGraphBuilder(clock_hz=clock)

@@ -210,9 +210,15 @@ def attribute_critical_path(graph, sim) -> dict[str, dict[str, float]]:
 
 
 def _expand_label(label: str, segment, layers: int) -> list[str]:
-    """A representative layer's label ('L0.qkv') stands for every layer it repeats."""
+    """A representative layer's label ('L0.qkv') stands for every layer it repeats: a whole model's, or a
+    "layer" segment's run of identical layers from its first ('L3.x' x 58: L3 to L60)."""
     if segment.repeat == layers and label.startswith("L0."):
         return [f"L{i}.{label[3:]}" for i in range(layers)]
+    head, _, rest = label.partition(".")
+    if segment.label == "layer" and rest and head[1:].isdigit() and head[0] == "L" and segment.repeat > 1:
+        first = int(head[1:])
+        if first < layers:
+            return [f"L{i}.{rest}" for i in range(first, min(first + segment.repeat, layers))]
     return [label]
 
 
@@ -229,7 +235,8 @@ def result_from_simulation(system: System, graph: OpGraph, scenario: Scenario, b
             names = _expand_label(label, segment, graph.layers)
             # 'L0.x' in a per-layer segment becomes one row per layer; any other label
             # (a hand-off between layer regions) gets all of the segment's repeats.
-            repeat_each = segment.repeat // len(names)
+            repeat_each = segment.repeat // len(names) if len(names) == 1 or segment.repeat % len(names) == 0 \
+                else segment.repeat / len(names)  # a micro-batched pipeline's extra stage passes, spread
             for name in names:
                 entry = times.setdefault(name, {k: 0.0 for k in parts})
                 for key, cycles in parts.items():

@@ -32,8 +32,8 @@ def replica(system, workload: str, model, scenario, options: dict, replicas: int
                                                                  replicas)
     if replicas * chips > system.count:
         raise ArchsimInputError(f"{replicas} replicas x {chips} chips ({what}) = {replicas * chips} chips, but "
-                                f"{system.name} has {system.count}; lower --replicas, tp or pp, or use a larger "
-                                "system")
+                                f"{system.name} has {system.count}; lower --replicas or the parallel degrees (tp, pp, "
+                                "ep), or use a larger system")
     return pinned, chips, what
 
 

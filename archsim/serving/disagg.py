@@ -38,7 +38,7 @@ from archsim.serving import state as S
 from archsim.serving.loop import LoopRun, simulate_requests
 from archsim.serving.prefix import cached_tokens
 from archsim.spec import SpecNode
-from archsim.workload.model import DTYPE_BYTES
+from archsim.workload.lower import kv_bytes_per_token as model_kv_bytes
 
 LINK_DEFAULTS = {  # (bandwidth per lane B/s, latency s, J per bit, lanes or None for the chips)
     "infiniband": (50e9, 5e-6, 15e-12, None),
@@ -153,7 +153,7 @@ def prepare_disaggregated(system, workload: str, spec, *, scenario=None, options
         setups.append(prepare(pool, workload, _pool_spec(spec, node, speculative=is_decode, prefix=not is_decode),
                               scenario=scenario, options=pool_options, fidelity=fidelity))
     model = setups[0].model
-    kv = 2 * model.layers * model.kv_heads * model.head_dim * DTYPE_BYTES[setups[0].scenario.kv_dtype]
+    kv = model_kv_bytes(model, setups[0].scenario.kv_dtype)
     link = _link(d.link, setups[0], setups[1], same)
     notes = [f"disaggregated: prefill on {pools[0].name} ({setups[0].replicas} x {setups[0].mapping}), decode on "
              f"{pools[1].name} ({setups[1].replicas} x {setups[1].mapping}); K/V over {link.kind} "

@@ -21,7 +21,8 @@ from archsim.serving.loop import LoopConfig, simulate_requests
 from archsim.serving.prefix import cached_tokens, reserved_tokens
 from archsim.serving.result import ServingResult
 from archsim.serving.spec import speculation as speculation_of
-from archsim.workload.model import DTYPE_BYTES, Scenario, load_transformer
+from archsim.workload.lower import kv_bytes_per_token as model_kv_bytes
+from archsim.workload.model import Scenario, load_transformer
 
 # Device <-> host bandwidth for swapping K/V, per GPU, when the serving file does not set one.
 # H100 SXM datasheet: PCIe Gen5 128 GB/s (both directions together); ASSUMED fully achieved one way.
@@ -130,7 +131,7 @@ def _speculative_replica(system, model, scenario, speculation, user_options, rep
     if given:
         return capacity, capacity_note, info, draft_options
     weights, draft_kv = drafter_memory(speculation, model, scenario)
-    target_kv = 2 * model.layers * model.kv_heads * model.head_dim * DTYPE_BYTES[scenario.kv_dtype]
+    target_kv = model_kv_bytes(model, scenario.kv_dtype)
     share = target_kv / (target_kv + draft_kv)
     left = int((capacity - weights / target_kv) * share) - max_seqs * speculation.k
     if left < 16:

@@ -43,21 +43,42 @@ ROPE_FLOPS_PER_ELEMENT = 3  # x*cos - y*sin
 ACT_FLOPS_PER_ELEMENT = {"swiglu": 5, "gelu": 8}  # silu(x)*y; tanh-approximated GELU
 
 
-def parameter_count(model: Transformer) -> int:
-    """Parameters of the model (weights, biases, norm scales), for checks and capacity."""
+def _attention_parameters(model: Transformer) -> int:
     H, hd = model.hidden, model.head_dim
+    if model.is_mla:  # DeepSeek-V2/V3 MLA: q down/up, the K/V latent (+ shared RoPE key) down, K/V up, out
+        q = (H * model.q_lora_rank + model.q_lora_rank * model.heads * hd + model.q_lora_rank
+             if model.q_lora_rank else H * model.heads * hd)
+        nope = hd - model.qk_rope_head_dim
+        kv = (H * (model.kv_lora_rank + model.qk_rope_head_dim) + model.kv_lora_rank
+              + model.kv_lora_rank * model.heads * (nope + model.value_dim))
+        return q + kv + model.heads * model.value_dim * H
     qkv_out = (model.heads + 2 * model.kv_heads) * hd
     attn = H * qkv_out + model.heads * hd * H
     if model.bias:
         attn += qkv_out + H
+    return attn
+
+
+def _ffn_parameters(model: Transformer, inner: int) -> int:
     mats = 3 if model.activation == "swiglu" else 2
-    expert = mats * H * model.ffn
+    params = mats * model.hidden * inner
     if model.bias:
-        expert += (2 if model.activation == "swiglu" else 1) * model.ffn + H
+        params += (2 if model.activation == "swiglu" else 1) * inner + model.hidden
+    return params
+
+
+def parameter_count(model: Transformer) -> int:
+    """Parameters of the model (weights, biases, norm scales), for checks and capacity."""
+    H = model.hidden
+    attn = _attention_parameters(model)
+    expert = _ffn_parameters(model, model.ffn)
     ffn = model.experts * expert + (H * model.experts if model.is_moe else 0)
+    ffn += model.shared_experts * expert
     norm = H * (2 if model.norm == "layernorm" else 1)
     per_layer = attn + ffn + 2 * norm
     total = model.layers * per_layer + norm  # + final norm
+    if model.is_moe and model.dense_layers:  # the first layers hold a dense FFN instead
+        total += model.dense_layers * (_ffn_parameters(model, model.dense_ffn) - ffn)
     total += model.vocab * H  # token embedding
     if model.learned_positions:
         total += model.max_context * H
@@ -66,10 +87,25 @@ def parameter_count(model: Transformer) -> int:
     return int(total)
 
 
+def expert_parameter_count(model: Transformer) -> int:
+    """Parameters of the routed experts of every layer (what expert parallelism splits), 0 for a dense model."""
+    if not model.is_moe:
+        return 0
+    return int((model.layers - model.dense_layers) * model.experts * _ffn_parameters(model, model.ffn))
+
+
+def kv_bytes_per_token(model: Transformer, kv_dtype: str) -> float:
+    """K/V cache bytes one token holds over all layers: K and V of every K/V head, or with MLA the
+    compressed latent and the shared RoPE key (kv_lora_rank + qk_rope_head_dim per layer)."""
+    width = (model.kv_lora_rank + model.qk_rope_head_dim if model.is_mla
+             else 2 * model.kv_heads * model.head_dim)
+    return model.layers * width * DTYPE_BYTES[kv_dtype]
+
+
 def kv_cache_bytes(model: Transformer, scenario: Scenario, length: int | None = None) -> float:
     """Bytes of K and V for `length` tokens per sequence over the batch (default: what the scenario holds
     after its step, every sequence of a mixed step included)."""
-    per_token = 2 * model.layers * model.kv_heads * model.head_dim * DTYPE_BYTES[scenario.kv_dtype]
+    per_token = kv_bytes_per_token(model, scenario.kv_dtype)
     if length is not None:
         return per_token * length * scenario.batch
     prefill = scenario.prefix_len + scenario.prompt_len
@@ -111,13 +147,16 @@ def lower(model: Transformer, scenario: Scenario) -> OpGraph:
     for L in range(model.layers):
         p = f"L{L}."
         norm(p + "attn_norm", L)
-        gemm(p + "qkv", L, T, qkv_out, H, bias=model.bias)
-        if not model.learned_positions:
-            elementwise(p + "rope", L, "rope", T * (model.heads + model.kv_heads) * hd,
-                        ROPE_FLOPS_PER_ELEMENT)
-        for group in groups:
-            _attention(ops, model, L, group, a, c)
-        gemm(p + "o_proj", L, T, H, model.heads * hd, bias=model.bias)
+        if model.is_mla:
+            _mla(ops, model, L, T, groups, gemm, elementwise, a, c)
+        else:
+            gemm(p + "qkv", L, T, qkv_out, H, bias=model.bias)
+            if not model.learned_positions:
+                elementwise(p + "rope", L, "rope", T * (model.heads + model.kv_heads) * hd,
+                            ROPE_FLOPS_PER_ELEMENT)
+            for group in groups:
+                _attention(ops, model, L, group, a, c)
+        gemm(p + "o_proj", L, T, H, model.heads * model.value_dim, bias=model.bias)
         elementwise(p + "attn_residual", L, "elementwise", T * H, 1, reads=2)
         norm(p + "ffn_norm", L)
         _ffn(model, L, T, gemm, elementwise, ops, w, a)
@@ -182,16 +221,71 @@ def _attention(ops: list, model: Transformer, L: int, g: AttentionGroup, a: floa
                   m=g.q, n=hd, k=g.kv_len, count=g.batch * model.heads, attrs=attn))
 
 
+def _mla(ops: list, model: Transformer, L: int, T: int, groups, gemm, elementwise, a: float, c: float) -> None:
+    """Multi-head latent attention (DeepSeek-V2/V3) as SGLang and vLLM run it: the query and the K/V latent
+    down-projections fused (replicated under tensor parallelism), the query up-projection, RoPE on the
+    queries and the one shared RoPE key; prefill groups expand the latent of every key they see into per-head
+    K and V (`kv_b`) and run ordinary attention (K head nope + rope, V head v_head_dim); decode groups run
+    the absorbed form (FlashMLA): the key up-projection folded into each head's query (`q_absorb`), attention
+    over the cached latent itself (one K/V head of kv_lora_rank + rope that serves as both K and V), and the
+    value up-projection per head after it (`v_absorb`). The KV cache holds the latent and the RoPE key."""
+    p, H, hd, r = f"L{L}.", model.hidden, model.head_dim, model.qk_rope_head_dim
+    R, Q, nope, vd, heads = model.kv_lora_rank, model.q_lora_rank, hd - r, model.value_dim, model.heads
+    if Q:
+        gemm(p + "qkv_a", L, T, Q + R + r, H)
+        elementwise(p + "qkv_a_norm", L, "norm", T * (Q + R), NORM_FLOPS_PER_ELEMENT["rmsnorm"])
+        gemm(p + "q_b", L, T, heads * hd, Q)
+    else:
+        gemm(p + "qkv_a", L, T, R + r, H)
+        elementwise(p + "qkv_a_norm", L, "norm", T * R, NORM_FLOPS_PER_ELEMENT["rmsnorm"])
+        gemm(p + "q_b", L, T, heads * hd, H)
+    elementwise(p + "rope", L, "rope", T * (heads + 1) * r, ROPE_FLOPS_PER_ELEMENT)
+    latent = R + r  # cache elements per token and layer
+    for g in groups:
+        q = f"{p}{g.prefix}"
+        tokens = g.batch * g.q
+        scores = g.batch * heads * g.pairs
+        if g.decode:
+            gemm(q + "q_absorb", L, tokens, R, nope, count=heads)
+            geo = dict(heads=heads, kv_heads=1, head_dim=latent, latent=True)
+            score_flops, ctx_flops, q_row, out_row = 2.0 * scores * latent, 2.0 * scores * R, heads * latent, heads * R
+        else:
+            gemm(q + "kv_b", L, g.batch * g.kv_len, heads * (nope + vd), R)
+            geo = dict(heads=heads, kv_heads=heads, head_dim=(hd + vd) // 2)
+            score_flops, ctx_flops, q_row, out_row = 2.0 * scores * hd, 2.0 * scores * vd, heads * hd, heads * vd
+        attn = dict(geo, batch=g.batch, q_len=g.q, kv_len=g.kv_len, causal=g.causal, cached=g.cached, mla=True)
+        if g.decode and g.q > 1:
+            attn["decode"] = True
+        ops.append(Op(q + "attn_score", L, "attn_score", flops=score_flops,
+                      kv_read_bytes=g.batch * g.cached * latent * c, kv_write_bytes=tokens * latent * c,
+                      act_read_bytes=tokens * (q_row + latent) * a, act_write_bytes=scores * a,
+                      m=g.q, n=g.kv_len, k=geo["head_dim"], count=g.batch * heads, attrs=attn))
+        ops.append(Op(q + "softmax", L, "softmax", flops=float(SOFTMAX_FLOPS_PER_ELEMENT * scores),
+                      act_read_bytes=scores * a, act_write_bytes=scores * a))
+        ops.append(Op(q + "attn_context", L, "attn_context", flops=ctx_flops,
+                      act_read_bytes=scores * a, act_write_bytes=tokens * out_row * a,
+                      m=g.q, n=geo["head_dim"], k=g.kv_len, count=g.batch * heads, attrs=attn))
+        if g.decode:
+            gemm(q + "v_absorb", L, tokens, vd, R, count=heads)
+
+
 def _ffn(model: Transformer, L: int, T: int, gemm, elementwise, ops: list, w: float, a: float) -> None:
     p, H, F = f"L{L}.", model.hidden, model.ffn
     up_n = 2 * F if model.activation == "swiglu" else F
     act_reads = 2 if model.activation == "swiglu" else 1
-    if not model.is_moe:
-        gemm(p + "ffn_up", L, T, up_n, H, bias=model.bias)
-        elementwise(p + "ffn_act", L, "elementwise", T * F, ACT_FLOPS_PER_ELEMENT[model.activation],
+    if model.is_dense_layer(L):
+        D = model.dense_ffn if model.is_moe else F
+        gemm(p + "ffn_up", L, T, 2 * D if model.activation == "swiglu" else D, H, bias=model.bias)
+        elementwise(p + "ffn_act", L, "elementwise", T * D, ACT_FLOPS_PER_ELEMENT[model.activation],
                     reads=act_reads)
-        gemm(p + "ffn_down", L, T, H, F, bias=model.bias)
+        gemm(p + "ffn_down", L, T, H, D, bias=model.bias)
         return
+    if model.shared_experts:  # always-on experts: a dense FFN of shared_experts x ffn beside the routed ones
+        S = model.shared_experts * F
+        gemm(p + "shared_up", L, T, 2 * S if model.activation == "swiglu" else S, H, bias=model.bias)
+        elementwise(p + "shared_act", L, "elementwise", T * S, ACT_FLOPS_PER_ELEMENT[model.activation],
+                    reads=act_reads)
+        gemm(p + "shared_down", L, T, H, S, bias=model.bias)
     E, k = model.experts, model.top_k
     touched = expected_experts_touched(E, k, T)
     routed = T * k  # token-expert pairs

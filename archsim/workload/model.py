@@ -48,6 +48,22 @@ TRANSFORMER = {
                      maximum=MAX_EXPERTS),
     "top_k": Field("int", "experts each token is routed to", required=False, default=1, positive=True,
                    maximum=MAX_EXPERTS),
+    "shared_experts": Field("int", "MoE: experts every token also goes through (of `ffn` each; DeepSeek's shared "
+                            "expert)", required=False, default=0, minimum=0, maximum=MAX_EXPERTS),
+    "dense_layers": Field("int", "MoE: the first N layers are dense, with FFN size `dense_ffn` (DeepSeek-V3's "
+                          "first_k_dense_replace)", required=False, default=0, minimum=0, maximum=MAX_LAYERS),
+    "dense_ffn": Field("int", "FFN inner size of the dense layers (dense_layers > 0)", required=False, default=0,
+                       minimum=0, maximum=MAX_HIDDEN),
+    # Multi-head latent attention (DeepSeek-V2/V3): K and V compressed into one latent of kv_lora_rank plus a
+    # shared RoPE key of qk_rope_head_dim per token; head_dim is the query/key head size (nope + rope).
+    "kv_lora_rank": Field("int", "MLA: rank of the compressed K/V latent (0: ordinary attention)", required=False,
+                          default=0, minimum=0, maximum=MAX_HIDDEN),
+    "q_lora_rank": Field("int", "MLA: rank of the compressed query (0: a full query projection)", required=False,
+                         default=0, minimum=0, maximum=MAX_HIDDEN),
+    "qk_rope_head_dim": Field("int", "MLA: RoPE part of each query/key head (shared by the heads for keys)",
+                              required=False, default=0, minimum=0, maximum=MAX_HIDDEN),
+    "v_head_dim": Field("int", "MLA: value head size (default: head_dim)", required=False, default=0, minimum=0,
+                        maximum=MAX_HIDDEN),
 }
 
 
@@ -71,10 +87,39 @@ class Transformer:
     learned_positions: bool
     experts: int = 1
     top_k: int = 1
+    shared_experts: int = 0
+    dense_layers: int = 0
+    dense_ffn: int = 0
+    kv_lora_rank: int = 0
+    q_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
 
     @property
     def is_moe(self) -> bool:
         return self.experts > 1
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def value_dim(self) -> int:
+        return self.v_head_dim or self.head_dim
+
+    @property
+    def uniform_layers(self) -> bool:
+        """Every decoder layer has the same operators (what mappers that simulate one layer rely on)."""
+        return not self.is_mla and not (self.is_moe and self.dense_layers)
+
+    def is_dense_layer(self, layer: int) -> bool:
+        return not self.is_moe or layer < self.dense_layers
+
+    def layer_runs(self) -> list[tuple[int, int]]:
+        """(first layer, count) of each run of identical decoder layers."""
+        if self.is_moe and 0 < self.dense_layers < self.layers:
+            return [(0, self.dense_layers), (self.dense_layers, self.layers - self.dense_layers)]
+        return [(0, self.layers)]
 
 
 def workload_paths() -> dict[str, Path]:
@@ -150,6 +195,17 @@ def transformer_from_yaml(path: Path, data, lines) -> Transformer:
     if spec.top_k > spec.experts:
         problems.append(Problem(str(path), lines.get(("top_k",)), "top_k",
                                 f"top_k ({spec.top_k}) cannot exceed experts ({spec.experts})"))
+    if spec.dense_layers and (spec.experts == 1 or spec.dense_layers >= spec.layers):
+        problems.append(Problem(str(path), lines.get(("dense_layers",)), "dense_layers",
+                                f"dense_layers ({spec.dense_layers}) applies to an MoE model and must be fewer "
+                                f"than its {spec.layers} layers"))
+    if spec.dense_layers and not spec.dense_ffn:
+        problems.append(Problem(str(path), lines.get(("dense_ffn",)), "dense_ffn",
+                                "dense_layers > 0 needs dense_ffn, the dense layers' FFN size"))
+    if spec.kv_lora_rank and not 0 < spec.qk_rope_head_dim < spec.head_dim:
+        problems.append(Problem(str(path), lines.get(("qk_rope_head_dim",)), "qk_rope_head_dim",
+                                f"MLA (kv_lora_rank > 0) needs qk_rope_head_dim between 1 and head_dim - 1 "
+                                f"({spec.head_dim - 1}), got {spec.qk_rope_head_dim}"))
     if problems:
         raise SpecError(problems)
     values = spec.to_dict()

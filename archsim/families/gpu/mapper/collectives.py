@@ -25,6 +25,15 @@ every GPU reads the (n-1) other inputs and adds them; its latency, CUSTOM_AR_BAS
 x (n-1), is fitted on measured small-message latencies. Two-shot: a reduce-scatter read of (n-1)/n of the
 data and an all-gather of the result, each phase with its own exchange (twice the one-shot latency).
 Serving stacks use them when they beat NCCL, which for decode-sized messages they do.
+
+All-to-all (MoE dispatch and combine, nccl-tests' alltoall_perf): every rank sends 1/n of its buffer to each
+of the n ranks, as NCCL runs it (grouped point-to-point sends, Simple protocol, all peers at once). The ranks
+of the collective sit `stride` GPUs apart (an expert-parallel group's peers are one tensor-parallel group
+apart); those in the GPU's own NVLink domain take their share over NVLink, the others over the GPU's own NIC
+(a rail-optimized fabric: GPU i of every node on leaf switch i, and NCCL's PXN moves a cross-rail message
+over NVLink to the GPU on the right rail first, so each NIC still carries its own GPU's share); the two
+streams run side by side. Latency: NCCL's Simple base, one NVLink step, and one network step when a peer is
+on another node.
 """
 from __future__ import annotations
 
@@ -113,6 +122,26 @@ def custom(size: float, net: Net, shots: int) -> Cost:
     return Cost("twoshot", 2 * exchange, size * 2 * (n - 1) / n)
 
 
+def alltoall(size: float, net: Net, ranks: int, stride: int = 1) -> Cost:
+    """All-to-all of `size` bytes per rank (1/ranks to each rank, itself included) over `ranks` GPUs placed
+    `stride` apart; `net` is net_of(system, ranks x stride), the GPUs the collective spans."""
+    local = max(1, min(ranks, net.node // max(1, stride)))  # ranks in this GPU's NVLink domain, itself included
+    remote = ranks - local
+    latency = NCCL_SIMPLE_BASE_S + (net.hop_s if local > 1 else 0.0) + (net.nic_s if remote else 0.0)
+    return Cost("alltoall", latency, size * (local - 1) / ranks, size * remote / ranks)
+
+
+def p2p(size: float, net: Net, across_nodes: bool = False) -> Cost:
+    """One point-to-point send of `size` bytes (a pipeline stage boundary): over NVLink inside a node, over
+    the GPU's NIC when the boundary crosses nodes (NCCL's Simple base and one network step)."""
+    if across_nodes:
+        if not net.nic_bps:
+            raise ArchsimInputError("a pipeline stage boundary crosses nodes, but the system file gives no "
+                                    "interconnect.scale_out_bandwidth")
+        return Cost("p2p/net", COLLECTIVE_BASE_S + net.nic_s, 0.0, size)
+    return Cost("p2p", COLLECTIVE_BASE_S + net.hop_s, size)
+
+
 def nccl_options(size: float, net: Net, kind: str) -> list[Cost]:
     single = [ring(size, net, p, kind) for p in PROTOCOL_PAYLOAD]
     if kind == "allreduce" and net.nvls and net.node > 2:
@@ -138,7 +167,7 @@ def choose(size: float, net: Net, kind: str = "allreduce", algorithm: str = "aut
         raise ArchsimInputError(f"mapper option 'allreduce' must be one of {', '.join(ALGORITHMS)}, "
                                 f"got {algorithm!r}")
     if kind == "p2p":
-        return Cost("p2p", COLLECTIVE_BASE_S + net.hop_s, size)
+        return p2p(size, net)
     options = nccl_options(size, net, kind)
     if algorithm == "ring":
         options = [c for c in options if "ring" in c.algorithm]

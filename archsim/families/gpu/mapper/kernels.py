@@ -98,35 +98,45 @@ def prefill_attention(chip: GpuChip, label: str, layer: int, batch: int, q_len: 
 
 def decode_attention(chip: GpuChip, label: str, layer: int, batch: int, kv_len: int, heads: int,
                      kv_heads: int, head_dim: int, b_act: float, b_kv: float,
-                     covers: tuple[str, ...], q_len: int = 1) -> list[Kernel]:
+                     covers: tuple[str, ...], q_len: int = 1, latent: bool = False) -> list[Kernel]:
     """Split-KV decode attention: `q_len` queries per sequence (1; k + 1 in a speculative verify step,
     the query heads of a K/V head and its q_len positions sharing each K/V block) against `kv_len` keys;
     with more than one split, then the kernel that combines the fp32 partials (read from L2) into the
-    outputs."""
+    outputs. `latent`: MLA's absorbed form (FlashMLA): one cached row per key that serves as K and V (read
+    once), and every query head of the sequence against it on the tensor cores (QK^T and PV at the
+    attention dtype's rate, the softmax on the CUDA cores); the PV product is counted at the row's full
+    width (kv_lora_rank + rope), 1/9 more than the kv_lora_rank it multiplies for DeepSeek-V3."""
     group = heads // kv_heads * q_len
     groups = batch * kv_heads
     splits = max(1, min(math.ceil(kv_len / DECODE_BLOCK), math.ceil(2 * chip.sms / groups)))
     keys = math.ceil(kv_len / splits)
     ctas = groups * splits
-    kv_bytes = keys * head_dim * 2 * b_kv
+    planes = 1 if latent else 2  # K and V, or the one latent row
+    kv_bytes = keys * head_dim * planes * b_kv
     partial = group * (head_dim + 2) * 4 if splits > 1 else 0  # fp32 partial output and log-sum-exp
-    flops = group * keys * (4 * head_dim + SOFTMAX_FP32_FLOPS)
-    cycles = flops / chip.fp32_per_cycle + group * keys / chip.sfu_per_cycle
-    inflight = DECODE_BLOCK * head_dim * 2 * b_kv
+    if latent:
+        cycles = (group * keys * 4 * head_dim / chip.tensor_per_cycle
+                  + group * keys * (SOFTMAX_FP32_FLOPS / chip.fp32_per_cycle + 1.0 / chip.sfu_per_cycle))
+    else:
+        flops = group * keys * (4 * head_dim + SOFTMAX_FP32_FLOPS)
+        cycles = flops / chip.fp32_per_cycle + group * keys / chip.sfu_per_cycle
+    inflight = DECODE_BLOCK * head_dim * planes * b_kv
     occupancy = int(max(1, min(chip.max_blocks, chip.smem_per_sm // (2 * inflight))))
-    cache = batch * kv_len * kv_heads * head_dim * 2 * b_kv
-    new_rows = batch * q_len * kv_heads * head_dim * 2 * b_kv
+    cache = batch * kv_len * kv_heads * head_dim * planes * b_kv
+    new_rows = batch * q_len * kv_heads * head_dim * planes * b_kv
     q_o = batch * q_len * heads * head_dim * b_act * 2
     hbm = cache + new_rows + q_o
     main = Kernel(label, layer, ctas, np.array([cycles]), np.array([kv_bytes + partial]), inflight, occupancy,
                   hbm_bytes=hbm, l2_bytes=hbm + ctas * partial,
-                  desc=f"split-KV decode attention, {ctas} CTAs ({splits} splits of {keys} keys"
+                  desc=f"{'MLA latent' if latent else 'split-KV'} decode attention, {ctas} CTAs ({splits} splits of "
+                       f"{keys} keys"
                        + (f", {q_len} queries per sequence)" if q_len > 1 else ")"),
                   covers=covers)
     if splits == 1:
         return [main]
     combine = streaming_kernel(chip, label, layer, ctas * partial + batch * q_len * heads * head_dim * b_act,
-                               ctas * group * (head_dim + 2) * 3, rows=groups, exps=ctas * group, l2_resident=True)
+                               ctas * group * (head_dim + 2) * 3, rows=groups * (group if latent else 1),
+                               exps=ctas * group, l2_resident=True)  # MLA: one row per query head (FlashMLA's combine)
     combine.desc = f"combine of {splits} split partials, {groups} CTAs, from L2"
     return [main, combine]
 

@@ -7,8 +7,9 @@ streaming kernels limited by HBM or by the bytes their warps keep in flight
 split-KV over the KV cache in decode). Kernels run one after another on one
 representative GPU (tensor-parallel ranks are symmetric), with launch gaps,
 host dispatch (eager) or one CUDA-graph replay, and the tensor-parallel
-collectives over NVLink (gpu_parallel, gpu_emit). Identical decoder layers are
-simulated once (layer 0) and repeated.
+collectives over NVLink (gpu_parallel, gpu_emit), across nodes over the NICs;
+expert parallelism (experts.py) and micro-batched pipelines (stages.py). Each run
+of identical decoder layers is simulated once (its first layer) and repeated.
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.calibration import HOST_DISPATCH_S, L2_RESIDENT_FRACTION
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip, sm_share_idle
-from archsim.families.gpu.mapper.collectives import ALGORITHMS, choose, net_of
+from archsim.families.gpu.mapper.collectives import ALGORITHMS, alltoall, choose, net_of, p2p
+from archsim.families.gpu.mapper.experts import PLANS, check_ep, ep_collectives
+from archsim.families.gpu.mapper.stages import multinode_notes, resolve_microbatches, stage_crossings, step_graph
 from archsim.families.gpu.mapper.emit import GpuEmitter
 from archsim.families.gpu.mapper.gemm import PARTIAL_BYTES, choose_gemm, parse_tile, plan_gemm
 from archsim.families.gpu.mapper.kernels import (decode_attention, prefill_attention, sampling_kernels,
@@ -35,6 +38,12 @@ OPTIONS = (
                               "auto: the most GPUs not used by pp that divide the heads",
            check=lambda raw: resolve_tp(raw, 1, 1, None)),
     Option("pp", int, 1, "pipeline-parallel degree: stages of consecutive layers"),
+    Option("microbatches", str, "1", "micro-batches the step's sequences are split into through the pp stages "
+                                     "(a step takes (m + pp - 1) stage times of a micro-batch); auto: pp",
+           check=lambda raw: resolve_microbatches(raw, 1, None)),
+    Option("ep", int, 1, "expert-parallel degree (MoE): ep groups of tp GPUs per stage, each holding experts / ep "
+                         "experts and attending its 1/ep of the sequences; all-to-all dispatch and combine"),
+    Option("ep_imbalance", float, 1.0, "busiest expert group's routed tokens over the mean (1: uniform routing)"),
     Option("cuda_graphs", bool, True, "launch the whole step as one CUDA-graph replay (what serving stacks do "
                                       "for decode); false: one eager host dispatch per kernel"),
     Option("host_overhead", bool, True, "charge the host's dispatch time; false: steady-state back-to-back "
@@ -61,12 +70,17 @@ def check_algorithm(raw: str) -> str:
 
 @register_mapper("gpu-tiled", family="gpu", default_for=("gpu",), options=OPTIONS,
                  description="SM-level GPU model: tiled GEMMs in waves, Little's-law memory kernels, fused "
-                             "attention, launch overhead, tensor/pipeline parallelism over NVLink")
+                             "attention, launch overhead, tensor/pipeline/expert parallelism over NVLink and "
+                             "InfiniBand")
 def map_gpu(system, graph, scenario, options) -> Mapping:
-    options = dict(options, tp=resolve_tp(options["tp"], options["pp"], system.count,
+    ep, imbalance = options.get("ep", 1), options.get("ep_imbalance", 1.0)
+    options = dict(options, tp=resolve_tp(options["tp"], options["pp"] * max(1, ep), system.count,
                                           geometry(graph).get("heads")))
     tp, pp = options["tp"], options["pp"]
     check_parallel(system, tp, pp, graph.layers, graph.workload)
+    check_ep(system, graph.model, tp, pp, ep, imbalance)
+    micro = resolve_microbatches(options.get("microbatches", "1"), pp, scenario.batch)
+    work = step_graph(graph, scenario, micro, ep, imbalance)  # what one GPU runs for one micro-batch
     if tp < 2 and any(op.kind == "collective" for op in graph.ops):
         raise ArchsimInputError(f"{graph.workload} needs at least 2 GPUs: run it on a multi-GPU system (e.g. "
                                 f"dgx-h100) with tp >= 2; {system.name} gives tp={tp}")
@@ -75,12 +89,32 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype, scenario.act_dtype))
     tile = parse_tile(options["tile"])
     gemm = parse_gemm_choices(options.get("gemm") or {})
-    memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity)
+    memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity, ep)
     geo = geometry(graph)
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
     quant = Quant(math_key, DTYPE_BYTES[scenario.weight_dtype] < DTYPE_BYTES[math_key])
-    groups = [("pre", graph.pre_ops, 1), ("layer", graph.layer_ops(0), graph.layers), ("post", graph.post_ops, 1)]
-    net = net_of(system, tp) if tp * pp > 1 else None
+    last_stage = math.ceil(graph.layers / pp)  # the slowest stage: the last (its layers and the LM head)
+    runs = graph.model.layer_runs() if graph.model is not None else [(0, graph.layers)]
+    tail = graph.layers - last_stage
+    groups = [("pre", work.pre_ops, 1)]
+    for first_layer, count in runs:  # each run of identical layers simulated once (its first layer) and repeated
+        in_last = max(0, min(first_layer + count, graph.layers) - max(first_layer, tail))
+        groups.append(("layer", work.layer_ops(first_layer), count + (micro - 1) * in_last))
+    groups.append(("post", work.post_ops, micro))
+    net = net_of(system, tp) if tp * pp * ep > 1 else None
+    a2a_net = net_of(system, tp * ep) if ep > 1 else None
+
+    def price(kind: str, size: float):
+        """(cost, seconds) of one collective of this mapping."""
+        if kind == "alltoall":
+            cost = alltoall(size, a2a_net, ep, tp)
+            return cost, cost.seconds(a2a_net)
+        cost = choose(size, net, kind, options["allreduce"])
+        return cost, cost.seconds(net)
+
+    def moe_comm(op, ep_plan: str) -> list:
+        return ep_collectives(op, work.tokens, _hidden(graph), sizes[1], graph.model, tp, ep, imbalance, ep_plan)
+    ep_plan = "replicated"
     segments, plan, gaps_s, host_s, kernels, chosen = [], [], 0.0, 0.0, 0, {}
     share = {"kernels": 0, "idle_cycles": 0.0, "all_cycles": 0.0}  # kernels limited by one SM's share
     fused: dict[str, str] = {}
@@ -91,8 +125,11 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
         em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=first)
         first = False
         for op in ops:
-            if op.kind == "collective":  # a single-collective workload (allreduce:SIZE)
-                cost = choose(op.attrs["bytes"], net, "allreduce", options["allreduce"]) if net else None
+            if op.kind == "collective":  # a single-collective workload (allreduce:SIZE, alltoall:SIZE)
+                if op.attrs.get("collective") == "alltoall":  # over all tp GPUs (NVLink and NICs)
+                    cost = alltoall(op.attrs["bytes"], net_of(system, tp), tp) if net else None
+                else:
+                    cost = choose(op.attrs["bytes"], net, "allreduce", options["allreduce"]) if net else None
                 if cost is not None:
                     em.collective(op.name, op.layer, cost)
                     chosen[op.name] = cost.algorithm
@@ -103,7 +140,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                 kernel, *choice = gemm_for(chip, local, sizes, tile, gemm.get(op.short_name), graph.layers, quant)
                 found = [kernel]
             else:
-                found = kernels_for(chip, local, graph.tokens, sizes, tile, attn_chip, quant)
+                found = kernels_for(chip, local, work.tokens, sizes, tile, attn_chip, quant)
             for kernel in found:
                 em.kernel(kernel)
                 est = estimate_cycles(kernel, chip)
@@ -117,29 +154,47 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                 if idle > 0:
                     share["kernels"] += repeat
                     share["idle_cycles"] += idle * est * repeat
-            coll = collective_after(local, tp, sizes[1])
-            if coll is not None:
-                suffix, kind, size = coll
+            if ep > 1 and op.short_name in ("router", "experts_down"):
+                if op.short_name == "router":  # the cheaper dispatch-and-combine plan, kept for the layer
+                    down = next(o for o in ops if o.short_name == "experts_down")
+                    ep_plan = min(PLANS, key=lambda p: sum(price(kind, size)[1] for o in (op, down)
+                                                           for _, kind, size in moe_comm(o, p)))
+                    chosen[f"L{op.layer}.moe_plan"] = ep_plan
+                after = moe_comm(op, ep_plan)
+            else:
+                after = [c for c in (collective_after(local, tp, sizes[1]),) if c is not None]
+            for suffix, kind, size in after:
                 name = f"L{op.layer}.{suffix}" if 0 <= op.layer < graph.layers else f"{op.name}_{suffix}"
-                cost = choose(size, net, kind, options["allreduce"])
+                cost = price(kind, size)[0]
                 em.collective(name, op.layer, cost)
                 chosen[name] = f"{cost.algorithm} ({size / 1e3:.1f} KB)"
             if op.short_name == "lm_head":
-                for kernel in sampling_kernels(chip, op.name, op.layer, graph.batch, op.n):
+                for kernel in sampling_kernels(chip, op.name, op.layer, work.batch, op.n):
                     em.kernel(kernel)
         segments.append(Segment(em.build(), repeat, label))
         gap, host = em.overhead_s()
         gaps_s, host_s, kernels = gaps_s + gap * repeat, host_s + host * repeat, kernels + em.kernels * repeat
-    if pp > 1:
-        em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=False)
-        em.collective("pp_send", graph.layers, choose(graph.tokens * _hidden(graph) * sizes[1], net, "p2p"))
-        segments.append(Segment(em.build(), pp - 1, "pipeline"))
+    crossing = stage_crossings(system, tp * ep, pp)
+    for across, repeat in ((False, pp - 1 - crossing), (True, crossing)):
+        if repeat > 0:  # the first micro-batch's sends; later ones overlap the stages' compute
+            em = GpuEmitter(chip, net, options["cuda_graphs"], options["host_overhead"], replay=False)
+            cost = p2p(work.tokens * _hidden(graph) * sizes[1], net, across)
+            em.collective("pp_send" + ("_net" if across else ""), graph.layers, cost)
+            chosen["pp_send" + ("_net" if across else "")] = f"{cost.algorithm} x{repeat}"
+            segments.append(Segment(em.build(), repeat, "pipeline"))
     notes = _notes(system, chip, options, tp, pp, memory, kernels, chosen) + _sm_share_note(chip, share, kernels)
+    notes += multinode_notes(pp, micro, ep, imbalance, crossing, work, graph)
+    asked = str(options.get("microbatches", "1"))
+    if asked.isdigit() and int(asked) > micro:
+        notes.append(f"microbatches={asked} capped at the batch of {scenario.batch} sequences (one per micro-batch)")
     idle = share["idle_cycles"] / share["all_cycles"] if share["all_cycles"] else 0.0
     extra = dict(gpu_kernels_per_step=kernels, sm_share_idle=round(idle, 4), launch_gap_s=gaps_s,
                  host_dispatch_s=host_s, hbm_need_gb=round(memory["need_bytes"] / 1e9, 3), gpu_kernel_plan=plan,
                  gpu_collectives=chosen)
-    return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp,
+    if micro > 1 or ep > 1:
+        extra.update(microbatches=micro, pipeline_bubble=round((pp - 1) / (micro + pp - 1), 4), ep=ep,
+                     sequences_per_gpu=work.batch)
+    return Mapping("gpu-tiled", {k: v for k, v in options.items()}, segments, chips_used=tp * pp * ep,
                    notes=notes, extra=extra, fused=fused)
 
 
@@ -178,7 +233,7 @@ def kernels_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip 
         covers = tuple(op.name.replace("attn_score", s) for s in FUSED_INTO_ATTENTION)
         if g["q_len"] == 1 or g.get("decode"):  # a decode, or a speculative verify step's q = k + 1 queries
             return decode_attention(attn_chip, op.name, op.layer, g["batch"], g["kv_len"], g["heads"], g["kv_heads"],
-                                    g["head_dim"], a, c, covers, q_len=g["q_len"])
+                                    g["head_dim"], a, c, covers, q_len=g["q_len"], latent=bool(g.get("latent")))
         return [prefill_attention(attn_chip, op.name, op.layer, g["batch"], g["q_len"], g["kv_len"], g["heads"],
                                   g["kv_heads"], g["head_dim"], g["causal"], a, c, covers)]
     if op.kind == "gemm" and op.m and op.n and op.k:
@@ -321,7 +376,8 @@ def _notes(system, chip, options, tp, pp, memory, kernels, chosen) -> list[str]:
     ]
     if tp > 1 or pp > 1:
         notes.append(f"parallelism: tp={tp} (column/row-parallel layers, two all-reduces per layer, "
-                     f"vocab-parallel LM head), pp={pp} (stages run one after another at batch 1)")
+                     f"vocab-parallel LM head), pp={pp} (stages run one after another"
+                     f"{' at batch 1' if options.get('microbatches', '1') in ('1', 1) else ', micro-batched'})")
     if chosen:
         shown = dict(list({n.split(".", 1)[-1]: a for n, a in chosen.items()}.items())[:4])
         notes.append(f"collectives (allreduce={options['allreduce']}): "

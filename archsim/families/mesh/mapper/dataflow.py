@@ -28,7 +28,7 @@ from archsim.families.mesh.mapper.place import Demand, Placement, parse_region
 from archsim.families.mesh.mapper.report import describe, noc_fidelity
 from archsim.families.mesh.mapper.traffic import link_bytes
 from archsim.workload.model import DTYPE_BYTES
-from archsim.workload.inline import reject_collective
+from archsim.workload.inline import reject_collective, require_uniform_layers
 
 NAME = "mesh-dataflow"
 STRATEGIES = ("meshgemv", "gather")
@@ -68,6 +68,7 @@ STRATEGIES = ("meshgemv", "gather")
     ))
 def map_mesh(system, graph, scenario, options) -> Mapping:
     reject_collective(graph, NAME)
+    require_uniform_layers(graph, NAME)
     strategy, levels = options["strategy"], options["tree_levels"]
     if levels < 1:
         raise ArchsimInputError(f"mapper {NAME!r} option 'tree_levels' must be at least 1, got {levels}")

@@ -34,7 +34,7 @@ from archsim.families.tsp.mapper.links import (allgather_steps, allreduce_steps,
 from archsim.families.tsp.mapper.plan import (check_stage_sram, check_stages, chip_bytes, footprint, infeasible, min_pp,
                                               parse_degree, parse_stages, stage_layers)
 from archsim.workload.model import DTYPE_BYTES
-from archsim.workload.inline import reject_collective
+from archsim.workload.inline import reject_collective, require_uniform_layers
 
 ROW_PARALLEL = {"o_proj": "allreduce_attn", "ffn_down": "allreduce_ffn", "experts_down": "allreduce_ffn"}
 REPLICATED = ("attn_norm", "ffn_norm", "attn_residual", "ffn_residual", "final_norm", "router")
@@ -58,6 +58,7 @@ SOFTMAX_STAT_BYTES = 8  # running max and sum of a split softmax, two fp32 per h
                                            "even as SRAM allows)", check=parse_stages)))
 def map_tsp(system, graph, scenario, options) -> Mapping:
     reject_collective(graph, "tsp-static")
+    require_uniform_layers(graph, "tsp-static")
     chip = TspChip.from_system(system)
     links = links_of(system)
     fp = footprint(graph)
