@@ -183,9 +183,8 @@ def ready_table(setup: ServeSetup, prompt, output) -> None:
         if setup.loop.policy == "chunked":
             cap = min(cap, setup.loop.chunk_tokens)
         setup.cost_fn.prompt_cap = min(cap, setup.model.max_context)
-    limits = setup.loop.table_limits(prompt, output)
-    if not setup.direct and (setup.table is None or not setup.table.covers(*limits)):
-        setup.table = IterationTable.for_limits(*limits, points_per_octave=setup.loop.points_per_octave)
+    if not setup.direct and (setup.table is None or not setup.loop.table_fits(setup.table, prompt, output)):
+        setup.table = setup.loop.new_table(prompt, output)
 
 
 def accepted_drafts(setup: ServeSetup, spec, output) -> np.ndarray | None:
