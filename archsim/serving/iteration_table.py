@@ -68,6 +68,12 @@ def log_axis(maximum: int, points_per_octave: int) -> np.ndarray:
     return np.concatenate([np.zeros(1, dtype=np.int64), np.unique(points)])
 
 
+def _with(axis: np.ndarray, points) -> np.ndarray:
+    """`axis` with the `points` (between its first and last point) added."""
+    extra = [int(x) for x in points if axis[0] < int(x) < axis[-1]]
+    return np.unique(np.concatenate([axis, np.asarray(extra, dtype=np.int64)])) if extra else axis
+
+
 @dataclass
 class IterationTable:
     """The grid: axes (T tokens, D decodes, C cached tokens) and the lazily filled seconds and joules at every
@@ -99,22 +105,25 @@ class IterationTable:
     @classmethod
     def for_limits(cls, max_t: int, max_d: int, max_c: int,
                    points_per_octave: int = DEFAULT_POINTS_PER_OCTAVE, *, decode_tokens: int = 1,
-                   exact_tokens=()) -> "IterationTable":
+                   exact_tokens=(), exact_decodes=()) -> "IterationTable":
         """A table for iterations of at most max_t tokens, max_d decodes and max_c cached tokens; the token
-        axis also has a point at each of `exact_tokens`."""
+        axis also has a point at each of `exact_tokens`, the decode axis at each of `exact_decodes`."""
         if points_per_octave < 1:
             raise ArchsimInputError(f"table points_per_octave must be at least 1, got {points_per_octave}")
-        return cls(token_axis(max_t, exact_tokens), log_axis(max_d, points_per_octave),
+        return cls(token_axis(max_t, exact_tokens), _with(log_axis(max_d, points_per_octave), exact_decodes),
                    log_axis(max_c, points_per_octave), decode_tokens)
 
     @property
     def limits(self) -> tuple[int, int, int]:
         return int(self.t_axis[-1]), int(self.d_axis[-1]), int(self.c_axis[-1])
 
-    def covers(self, max_t: int, max_d: int, max_c: int, decode_tokens: int = 1, exact_tokens=()) -> bool:
+    def covers(self, max_t: int, max_d: int, max_c: int, decode_tokens: int = 1, exact_tokens=(),
+               exact_decodes=()) -> bool:
+        """Whether iterations up to these limits can be priced here, with these points on the axes."""
         return (max_t <= self.t_axis[-1] and max_d <= self.d_axis[-1] and max_c <= self.c_axis[-1]
-                and decode_tokens == self.decode_tokens and set(int(x) for x in exact_tokens if x <= max_t)
-                <= set(self.t_axis.tolist()))
+                and decode_tokens == self.decode_tokens
+                and {int(x) for x in exact_tokens if 0 < x <= max_t} <= set(self.t_axis.tolist())
+                and {int(x) for x in exact_decodes if 0 < x <= max_d} <= set(self.d_axis.tolist()))
 
     def point(self, flat: int) -> tuple[int, int, int]:
         """The iteration (P, D, C) that grid point `flat` stands for."""

@@ -105,15 +105,22 @@ class LoopConfig:
             max_c = max(max_c, self.max_seqs * int((prompt + output).max()))
         return max_p + (self.spec_k + 1) * self.max_seqs, self.max_seqs, max_c
 
-    def new_table(self, prompt: np.ndarray, output: np.ndarray) -> IterationTable:
-        """An empty cost table for these requests: axes up to table_limits, the token budget on the token axis
-        (chunked prefill fills it in nearly every iteration), T counted with k + 1 tokens per decode."""
+    def new_table(self, prompt: np.ndarray, output: np.ndarray, token_steps=()) -> IterationTable:
+        """An empty cost table for these requests: axes up to table_limits, T counted with k + 1 tokens per
+        decode. Exact points: the token budget on the token axis (chunked prefill fills it in nearly every
+        iteration), and at each of `token_steps` (token counts after which the cost function steps up, from
+        its family) a token point and, for decode-only iterations (T = (k + 1) D), decode points on both sides."""
         return IterationTable.for_limits(*self.table_limits(prompt, output), points_per_octave=self.points_per_octave,
-                                         decode_tokens=self.spec_k + 1, exact_tokens=(self.token_budget,))
+                                         decode_tokens=self.spec_k + 1, **self._exact(token_steps))
 
-    def table_fits(self, table: IterationTable, prompt: np.ndarray, output: np.ndarray) -> bool:
+    def table_fits(self, table: IterationTable, prompt: np.ndarray, output: np.ndarray, token_steps=()) -> bool:
         return table.covers(*self.table_limits(prompt, output), decode_tokens=self.spec_k + 1,
-                            exact_tokens=(self.token_budget,))
+                            **self._exact(token_steps))
+
+    def _exact(self, token_steps) -> dict:
+        q = self.spec_k + 1
+        decodes = [d for t in token_steps for d in (int(t) // q, int(t) // q + 1)]
+        return dict(exact_tokens=(self.token_budget, *(int(t) for t in token_steps)), exact_decodes=decodes)
 
 
 @dataclass
