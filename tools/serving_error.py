@@ -1,10 +1,12 @@
 """Interpolation error of the serving layer's iteration-cost table (a measurement, not a test).
 
-A serving run prices each iteration by interpolating a lazily filled grid over (P prefill tokens,
-D decode sequences, C cached context tokens) instead of timing every iteration through the mapper
+A serving run prices each iteration (P prefill tokens, D decode sequences, C cached context tokens) from a
+lazily filled grid over (T = P + q D tokens, D, C) instead of timing every iteration through the mapper
 (archsim/serving/iteration_table.py). This tool serves a request stream, draws N of the iterations it
 simulated (fixed seed), times each one directly through the family's mapper at the same (P, D, C), and
-prints the relative error of the interpolated time against the direct one: mean, P95, max.
+prints the relative error of the table's time against the direct one: mean, P95, max of its absolute
+value, the signed mean, the cost_fn calls that filled the table, how many iterations sat at the
+scheduler's token budget, and the iterations with the largest errors.
 
 Usage: python tools/serving_error.py [CHIP MODEL] [--samples N] [--scheduler continuous|chunked]
        [--trace azure-conv] [--duration 300s] [--time-scale 0.2] [--weight-dtype fp8] [--act-dtype fp8]
