@@ -50,30 +50,27 @@ def _locate(axis, x):
     return i, (x - axis[i]) / (axis[i + 1] - axis[i])
 
 
-def _interp(values, i, fp, j, fd, k, fc):
-    def along_c(a, b):
-        v = float(values[a, b, k])
-        return v if fc == 0.0 else v + (float(values[a, b, k + 1]) - v) * fc
+def _interp(values, i, j, fd, k, fc):
+    def along_c(b):
+        v = float(values[i, b, k])
+        return v if fc == 0.0 else v + (float(values[i, b, k + 1]) - v) * fc
 
-    def along_d(a):
-        v = along_c(a, j)
-        return v if fd == 0.0 else v + (along_c(a, j + 1) - v) * fd
-
-    v = along_d(i)
-    return v if fp == 0.0 else v + (along_d(i + 1) - v) * fp
+    v = along_c(j)
+    return v if fd == 0.0 else v + (along_c(j + 1) - v) * fd
 
 
 def _locate_up(axis, x):
     if x < axis[0] or x > axis[-1]:
         raise AssertionError("outside the table")
-    return bisect.bisect_left(list(axis), x), 0.0
+    return bisect.bisect_left(list(axis), x)
 
 
 def table_cost(table, p, d, c):
-    i, fp = _locate_up(table.p_axis, p)
+    """The decode-only plane for p = 0, else the token point at or above T = p + q d; linear in D and C."""
+    i = 0 if p == 0 else _locate_up(table.t_axis, p + table.decode_tokens * d)
     j, fd = _locate(table.d_axis, d)
     k, fc = _locate(table.c_axis, c)
-    return _interp(table.seconds, i, fp, j, fd, k, fc), _interp(table.joules, i, fp, j, fd, k, fc)
+    return _interp(table.seconds, i, j, fd, k, fc), _interp(table.joules, i, j, fd, k, fc)
 
 
 class ReferenceLoop:

@@ -125,3 +125,28 @@ def test_never_faster_than_the_roofline(m, n, k):
     assert estimate_cycles(kern, A100) >= bound
     assert kern.hbm_bytes >= (m * k + k * n + m * n) * 2 * (1 - 1e-12)
     assert math.isfinite(kern.l2_bytes) and np.all(kern.cta_cycles > 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(1, 9000), n=st.integers(8, 20000), k=st.integers(16, 8192), tile=st.sampled_from(TILES),
+       split=st.sampled_from([1, 2, 3, 8]), dtype=st.sampled_from([(2, 2), (1, 2), (0.5, 2)]))
+def test_the_uniform_estimate_equals_the_per_sm_arrays_value_for_value(m, n, k, tile, split, dtype):
+    """estimate_cycles reads a kernel of identical CTAs from its two per-SM CTA counts; it must give exactly
+    what the arrays over every SM (sm_parts, what the emitter builds tasks from) give: the planner's choice
+    and every serving cost rest on it."""
+    from archsim.families.gpu.mapper.chip import hbm_stream_cycles, sm_parts
+
+    kernel = gemm_kernel(H100, "g", 0, m, n, k, 1, dtype[0], dtype[1], tile, split, b_a=2)
+    cyc, issue, fills = sm_parts(kernel, H100)
+    busy = float((fills + np.maximum(cyc, issue)).max())
+    expected = max(busy, hbm_stream_cycles(kernel, H100), kernel.l2_bytes / H100.l2_per_cycle)
+    assert estimate_cycles(kernel, H100) == expected
+
+
+def test_the_tile_choice_is_memoized_per_shape_and_the_kernel_is_the_operators_own():
+    from archsim.families.gpu.mapper.gemm import choose_gemm
+
+    first, tile, split = choose_gemm(H100, "L0.qkv", 0, 300, 6144, 4096, 1, 2, 2)
+    again, tile2, split2 = choose_gemm(H100, "L0.o_proj", 3, 300, 6144, 4096, 1, 2, 2)
+    assert (tile, split) == (tile2, split2) and first.desc == again.desc
+    assert (first.label, first.layer, again.label, again.layer) == ("L0.qkv", 0, "L0.o_proj", 3)

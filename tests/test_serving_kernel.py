@@ -3,7 +3,6 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archsim.serving.iteration_table import IterationTable
 from archsim.serving.loop import LoopConfig, simulate_requests
 from archsim.serving.state import ST_FINISHED
 from serving_reference import reference_run
@@ -75,7 +74,7 @@ def workloads(draw):
 def test_kernel_equals_reference(workload):
     arrival, prompt, output, config, extra = workload
     run = simulate_requests(arrival, prompt, output, cost, config, **extra)  # lazily filled table: many resumes
-    full = IterationTable.for_limits(*config.table_limits(prompt, output), config.points_per_octave)
+    full = config.new_table(prompt, output)
     full.fill_all(cost)
     ref = reference_run(arrival, prompt, output, config, full, extra["cached_tokens"], extra["accepted"],
                         extra["prefilled"])
@@ -94,7 +93,7 @@ def test_a_busy_workload_with_preemption_matches_and_preempts():
                                 max_seqs=16, max_batched_tokens=256, chunk_tokens=64, block_tokens=8,
                                 host_capacity_tokens=160, swap_s_per_token=2e-6, replicas=2, router="least_tokens")
             run = simulate_requests(arrival, prompt, output, cost, config)
-            full = IterationTable.for_limits(*config.table_limits(prompt, output), config.points_per_octave)
+            full = config.new_table(prompt, output)
             full.fill_all(cost)
             assert_same(run, reference_run(arrival, prompt, output, config, full))
             assert run.counters["preempt_recompute"] + run.counters["preempt_swap"] > 0, (policy, preemption)
@@ -120,7 +119,7 @@ def test_speculation_prefixes_and_decode_pools_match_and_are_exercised():
                                 spec_k=4 if "accepted" in extra else 0,
                                 reserved_tokens=16 if "cached_tokens" in extra else 0)
             run = simulate_requests(arrival, prompt, out, cost, config, **extra)
-            full = IterationTable.for_limits(*config.table_limits(prompt, out), config.points_per_octave)
+            full = config.new_table(prompt, out)
             full.fill_all(cost)
             ref = reference_run(arrival, prompt, out, config, full, extra.get("cached_tokens"),
                                 extra.get("accepted"), extra.get("prefilled", False))

@@ -169,3 +169,22 @@ def test_every_exported_serving_name_resolves():
 
     for name in archsim.serving.__all__:
         assert getattr(archsim.serving, name) is not None, name
+
+
+def test_the_gpu_token_steps_are_where_a_kernel_leaves_l2_and_the_table_has_points_there():
+    """The GPU family names the token counts past which an activation-only kernel is read from HBM (a step of
+    several microseconds per layer); the cost table puts a token point there, and decode points on both sides,
+    so no iteration is read across such a step."""
+    import numpy as np
+
+    from archsim.serving.serve import ready_table
+
+    setup = prepare("h100-sxm", "llama3.1-8b", load_serving(None, {"trace": "azure-conv", "duration": "60s"}))
+    steps = setup.cost_fn.token_steps(8192)
+    assert 508 in steps and 145 in steps  # the residual adds (3 x 4096 x 2 B a token), the SwiGLU activation
+    for t in steps:
+        before, at, after = (setup.cost_fn(0, d, d)[0] for d in (t - 1, t, t + 1))  # t decodes, 1 cached token each
+        assert after - at > 3 * (at - before), (t, before, at, after)
+    ready_table(setup, np.array([1000]), np.array([100]))
+    assert set(steps) <= set(setup.table.t_axis.tolist()) and 512 in setup.table.t_axis
+    assert {145, 146} <= set(setup.table.d_axis.tolist())

@@ -24,35 +24,61 @@ def test_axes_start_at_zero_are_log_spaced_and_end_at_the_limit():
 def test_interpolation_is_exact_at_every_grid_point():
     table = IterationTable.for_limits(512, 64, 20000, points_per_octave=2)
     table.fill_all(cost)
-    for p in table.p_axis:
-        for d in table.d_axis[::3]:
-            for c in table.c_axis[::4]:
-                expected = (0.0, 0.0) if p == d == 0 else cost(int(p), int(d), int(c))
-                assert table.lookup(int(p), int(d), int(c)) == (float(expected[0]), float(expected[1]))
+    for flat in range(0, table.seconds.size, 3):
+        i, j, _ = np.unravel_index(flat, table.seconds.shape)
+        if i and table.t_axis[i] - table.d_axis[j] < 1:
+            continue  # no room for a prefill token beside D decodes: priced at P = 1 (below)
+        p, d, c = table.point(flat)
+        assert i == 0 or p + d == table.t_axis[i]  # the point's own token count
+        expected = (0.0, 0.0) if p == d == 0 else cost(p, d, c)
+        assert table.lookup(p, d, c) == (float(expected[0]), float(expected[1]))
 
 
-def test_the_token_axis_has_a_point_at_every_tile_boundary():
+def test_the_token_axis_has_a_point_at_every_tile_boundary_and_at_the_budget():
     axis = token_axis(8192)
     assert list(axis[:7]) == [0, 1, 2, 4, 8, 16, 32] and axis[-1] == 8192
     assert {64 * k for k in range(1, 129)} <= set(axis.tolist())  # every multiple of 64: GEMM tile rows
     assert list(token_axis(300)[-3:]) == [272, 288, 300] and list(token_axis(1)) == [0, 1]
+    assert 1000 in token_axis(2048, exact=(1000, 5000)) and 5000 not in token_axis(2048, exact=(1000, 5000))
 
 
-def test_interpolation_steps_up_in_p_and_is_multilinear_in_d_and_c():
-    """The P point at or above P (a GEMM's time steps at tile boundaries), linear in D and C."""
+def test_interpolation_steps_up_in_tokens_and_is_multilinear_in_d_and_c():
+    """The token point at or above T = P + D (a GEMM's time steps at tile boundaries), linear in D and C at that
+    T: a cost linear in P, D and C is read as the iteration with T rounded up and its own D and C."""
     table = IterationTable.for_limits(64, 16, 1024, points_per_octave=1)
 
     def linear(p, d, c):
-        return 1.0 + 2.0 * p + 3.0 * d + 0.5 * c, 0.25 * p
+        return 1.0 + 2.0 * p + 3.0 * d + 0.5 * c, 0.25 * p + d
 
     table.fill_all(linear)
-    for (p, d, c), above in [((3, 5, 700), 4), ((33, 9, 1), 48), ((60, 1, 1000), 64), ((5, 0, 3), 8),
-                             ((16, 7, 10), 16)]:
+    for (p, d, c), tokens in [((9, 5, 700), 16), ((33, 9, 1), 48), ((60, 1, 1000), 64), ((5, 0, 3), 8),
+                              ((16, 7, 10), 32), ((0, 5, 700), None), ((0, 16, 3), None)]:
+        p_read = p if tokens is None else tokens - d  # decode-only iterations have their own plane: exact
         seconds, joules = table.lookup(p, d, c)
-        assert seconds == pytest.approx(linear(above, d, c)[0], rel=1e-12)
-        assert joules == pytest.approx(0.25 * above, rel=1e-12)
+        assert seconds == pytest.approx(linear(p_read, d, c)[0], rel=1e-12)
+        assert joules == pytest.approx(linear(p_read, d, c)[1], rel=1e-12)
     with pytest.raises(ArchsimInputError, match="outside"):
-        table.lookup(65, 1, 1)
+        table.lookup(65, 0, 1)
+    with pytest.raises(ArchsimInputError, match="outside"):
+        table.lookup(50, 15, 1)  # 65 tokens
+
+
+def test_the_budget_is_read_exactly_and_decodes_count_their_tokens():
+    """Chunked prefill: P + D at the budget (500 here, not on the regular axis) reads that point, with D blended
+    at the budget; speculative verify steps count k + 1 tokens per decode; a corner with no room for a prefill
+    token beside its decodes is priced at P = 1."""
+    table = IterationTable.for_limits(700, 64, 1000, points_per_octave=2, exact_tokens=(500,))
+    table.fill_all(cost)
+    d_lo, d_hi = (int(x) for x in table.d_axis[np.searchsorted(table.d_axis, 20) - 1:][:2])
+    assert d_lo < 20 < d_hi
+    low, high = cost(500 - d_lo, d_lo, 0)[0], cost(500 - d_hi, d_hi, 0)[0]
+    seconds, _ = table.lookup(480, 20, 0)
+    assert seconds == pytest.approx(low + (high - low) * (20 - d_lo) / (d_hi - d_lo), rel=1e-12)
+    spec = IterationTable.for_limits(64, 8, 100, points_per_octave=1, decode_tokens=5)
+    spec.fill_all(cost)
+    assert spec.lookup(12, 4, 0) == tuple(float(x) for x in cost(12, 4, 0))  # 32 tokens: 12 + 4 decodes of 5
+    corner = np.ravel_multi_index((int(np.searchsorted(spec.t_axis, 16)), 4, 0), spec.seconds.shape)
+    assert spec.d_axis[4] == 8 and spec.point(corner) == (1, 8, 0)  # 8 decodes of 5 leave no room in 16
 
 
 def test_lazy_filling_with_resumes_equals_a_prefilled_table():
@@ -64,7 +90,7 @@ def test_lazy_filling_with_resumes_equals_a_prefilled_table():
                         max_seqs=32, replicas=2, router="least_tokens", points_per_octave=2)
     lazy = simulate_requests(arrival, prompt, output, cost, config)
     assert lazy.counters["kernel_entries"] > 10  # it really stopped and resumed many times
-    full = IterationTable.for_limits(*config.table_limits(prompt, output), points_per_octave=2)
+    full = config.new_table(prompt, output)
     full.fill_all(cost)
     filled = simulate_requests(arrival, prompt, output, cost, config, table=full)
     assert filled.counters["misses"] == 0 and filled.counters["cost_fn_calls"] == 0

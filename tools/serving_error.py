@@ -1,13 +1,20 @@
 """Interpolation error of the serving layer's iteration-cost table (a measurement, not a test).
 
-A serving run prices each iteration by interpolating a lazily filled grid over (P prefill tokens,
-D decode sequences, C cached context tokens) instead of timing every iteration through the mapper
+A serving run prices each iteration (P prefill tokens, D decode sequences, C cached context tokens) from a
+lazily filled grid over (T = P + q D tokens, D, C) instead of timing every iteration through the mapper
 (archsim/serving/iteration_table.py). This tool serves a request stream, draws N of the iterations it
 simulated (fixed seed), times each one directly through the family's mapper at the same (P, D, C), and
-prints the relative error of the interpolated time against the direct one: mean, P95, max.
+prints the relative error of the table's time against the direct one: mean, P95, max of its absolute
+value, the signed mean, the cost_fn calls that filled the table, how many iterations sat at the
+scheduler's token budget, and the iterations with the largest errors.
 
 Usage: python tools/serving_error.py [CHIP MODEL] [--samples N] [--scheduler continuous|chunked]
-       [--trace azure-conv] [--duration 300s] [--json]
+       [--trace azure-conv] [--duration 300s] [--time-scale 0.2] [--weight-dtype fp8] [--act-dtype fp8]
+       [--kv-dtype fp8] [-o tp=8] [--worst 5] [--json]
+
+The figures in docs/serving.md, e.g. (chunked prefill at five times the trace's rate; 70B on 8 GPUs at four):
+    python tools/serving_error.py --scheduler chunked --time-scale 0.2
+    python tools/serving_error.py dgx-h100 llama3.1-70b -o tp=8 --time-scale 0.25
 """
 from __future__ import annotations
 
@@ -32,17 +39,21 @@ def measure(chip: str, model: str, samples: int = 200, flags: dict | None = None
     table, cost_fn = setup.table, setup.cost_fn
     n = len(it["p"])
     pick = np.random.default_rng(seed).choice(n, size=min(samples, n), replace=False)
-    errors, t0 = [], time.perf_counter()
+    errors, points, t0 = [], [], time.perf_counter()
     for k in sorted(pick):
         p, d, c = int(it["p"][k]), int(it["d"][k]), int(it["c"][k])
         interpolated, _ = table.lookup(p, d, c)
         direct, _ = cost_fn(p, d, c)
         errors.append((interpolated - direct) / direct)
+        points.append((p, d, c))
     errors = np.array(errors)
+    worst = [dict(zip(("p", "d", "c"), points[i]), error=float(errors[i])) for i in np.argsort(-np.abs(errors))]
     return {"chip": chip, "model": model, "iterations_simulated": n, "samples": len(errors),
+            "cost_fn_calls": int(table.fills), "at_budget": int(np.sum(it["p"] + it["d"] * table.decode_tokens
+                                                                       == setup.loop.token_budget)),
             "direct_s": time.perf_counter() - t0, "mean_abs_error": float(np.mean(np.abs(errors))),
             "p95_abs_error": float(np.percentile(np.abs(errors), 95)), "max_abs_error": float(np.max(np.abs(errors))),
-            "mean_error": float(np.mean(errors))}
+            "mean_error": float(np.mean(errors)), "worst": worst}
 
 
 def main(argv=None) -> int:
@@ -53,10 +64,21 @@ def main(argv=None) -> int:
     ap.add_argument("--scheduler", default="continuous")
     ap.add_argument("--trace", default="azure-conv")
     ap.add_argument("--duration", default="300s")
+    ap.add_argument("--time-scale", type=float, help="multiply the trace's arrival times (0.2: five times the rate)")
+    for part in ("weight", "act", "kv"):
+        ap.add_argument(f"--{part}-dtype")
+    ap.add_argument("-o", "--option", action="append", default=[], help="mapper option KEY=VALUE (e.g. tp=8)")
+    ap.add_argument("--worst", type=int, default=5, help="list the iterations with the largest errors")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    out = measure(args.chip, args.model, args.samples,
-                  {"trace": args.trace, "duration": args.duration, "scheduler": args.scheduler})
+    flags = {"trace": args.trace, "duration": args.duration, "scheduler": args.scheduler}
+    if args.time_scale:
+        flags["time_scale"] = args.time_scale
+    dtypes = {f"{part}_dtype": getattr(args, f"{part}_dtype") for part in ("weight", "act", "kv")
+              if getattr(args, f"{part}_dtype")}
+    options = dict(o.split("=", 1) for o in args.option) or None
+    out = measure(args.chip, args.model, args.samples, flags, dtypes=dtypes, options=options)
+    out["worst"] = out["worst"][:args.worst]
     if args.json:
         print(json.dumps(out))
     else:

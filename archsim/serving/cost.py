@@ -46,10 +46,21 @@ class IterationCost:
         wrap = getattr(family_serving, "iteration_cost", None)
         self._cost = wrap(self) if wrap else self.step
         self.note = getattr(family_serving, "NOTE", None)
+        self._token_steps = getattr(family_serving, "token_steps", None)
 
     def __call__(self, p: int, d: int, c: int) -> tuple[float, float]:
         p, d, c = int(p), int(d), int(c)
         return self._cost(p, d, c if d else 0, 0 if d else c)
+
+    def token_steps(self, max_tokens: int) -> list[int]:
+        """Token counts T after which the family's step costs a step more (besides GEMM tile multiples), from
+        its serving module's `token_steps` (none if it has none): the cost table puts grid points there."""
+        if self._token_steps is None:
+            return []
+        from archsim.workload.model import Scenario, load_transformer
+
+        return list(self._token_steps(self.system, self.workload, load_transformer(self.workload),
+                                      Scenario(**self.dtypes), self.options, max_tokens))
 
     def step(self, p: int, d: int, c: int, x: int = 0) -> tuple[float, float]:
         """One step: a chunk of p tokens after x cached ones, and d decodes sharing c cached tokens."""
@@ -105,6 +116,9 @@ class SpeculativeCost:
         self.target.prompt_cap = value
         if self.draft is not None:
             self.draft.prompt_cap = value
+
+    def token_steps(self, max_tokens: int) -> list[int]:
+        return self.target.token_steps(max_tokens)
 
     @property
     def pipeline_runs(self) -> int:

@@ -98,7 +98,7 @@ def build_disaggregated(setup, spec, requests, run, link: dict, first, second) -
              "loop_wall_s": c["wall_s"], "fill_wall_s": c["fill_s"]}
     table["pipeline_runs"] = sum(getattr(x.cost_fn, "pipeline_runs", 0) for x in (p, d))
     if d.table is not None:
-        table["axes_sizes"] = [int(a.size) for a in (d.table.p_axis, d.table.d_axis, d.table.c_axis)]
+        table["axes_sizes"] = [int(a.size) for a in (d.table.t_axis, d.table.d_axis, d.table.c_axis)]
     notes = list(setup.notes) + [n for n in p.notes + d.notes if n not in setup.notes]
     notes.append("load and KV-use figures pool both pools' replicas (prefill replicas first)")
     if not summary["stability"]["stable"]:

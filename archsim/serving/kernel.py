@@ -158,7 +158,7 @@ def _complete(req_i, req_f, token_s, accepted, rep_i, sim_i, cfg_i, r, now):
 
 # ---------------------------------------------------------------- pricing
 @njit
-def _price(req_i, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis, d_axis, c_axis, tab_s, tab_j, tab_ok,
+def _price(req_i, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, t_axis, d_axis, c_axis, tab_s, tab_j, tab_ok,
            log_i, log_f, out):
     """Give every pending iteration its duration and energy; stop (return a code) when Python must act."""
     for r in range(rep_i.shape[0]):
@@ -175,7 +175,8 @@ def _price(req_i, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis, d_axis, c_ax
             sim_i[S_DIRECT_READY] = 0
             seconds, joules = sim_f[T_DIRECT_S], sim_f[T_DIRECT_J]
         else:
-            n = _interpolate(p_axis, d_axis, c_axis, tab_s, tab_j, tab_ok, p, d, c, sim_i[S_NEED:S_NEED + 8], out)
+            n = _interpolate(t_axis, d_axis, c_axis, tab_s, tab_j, tab_ok, p, d, c, cfg_i[C_SPEC_K] + 1,
+                             sim_i[S_NEED:S_NEED + 8], out)
             if n < 0:
                 sim_i[S_DIRECT_P], sim_i[S_DIRECT_D], sim_i[S_DIRECT_C] = p, d, c
                 return RET_OUT_OF_RANGE
@@ -205,12 +206,12 @@ def _price(req_i, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis, d_axis, c_ax
 
 # ---------------------------------------------------------------- the loop
 @njit
-def _run(req_i, req_f, token_s, accepted, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis, d_axis, c_axis,
+def _run(req_i, req_f, token_s, accepted, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, t_axis, d_axis, c_axis,
          tab_s, tab_j, tab_ok, log_i, log_f):
     n, replicas = req_i.shape[0], rep_i.shape[0]
     out = np.zeros(2)
     while True:
-        code = _price(req_i, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, p_axis, d_axis, c_axis, tab_s, tab_j,
+        code = _price(req_i, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, t_axis, d_axis, c_axis, tab_s, tab_j,
                       tab_ok, log_i, log_f, out)
         if code != RET_DONE:
             return code

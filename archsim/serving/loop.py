@@ -84,9 +84,17 @@ class LoopConfig:
         """Blocks the sequences share (the prefix cache's reserved tokens excepted)."""
         return (self.kv_capacity_tokens - self.reserved_tokens) // self.block_tokens
 
+    @property
+    def token_budget(self) -> int:
+        """The most tokens the scheduler puts in one iteration's prefills (continuous, static) or in all of it
+        (chunked: decodes first, then chunks up to the budget)."""
+        return self.chunk_tokens if self.policy == "chunked" else self.max_batched_tokens
+
     def table_limits(self, prompt: np.ndarray, output: np.ndarray) -> tuple[int, int, int]:
-        """Largest P, D and C an iteration can have, so the table's axes cover them."""
-        max_p = self.chunk_tokens if self.policy == "chunked" else self.max_batched_tokens
+        """Largest T (tokens through the linear layers: P + (k + 1) D), D and C an iteration can have, so the
+        table's axes cover them. The schedulers keep T within the budget; the axis allows P and D both at their
+        largest (a bound, not a count of points: only the cells that iterations use are filled)."""
+        max_p = self.token_budget
         max_c = self.kv_capacity_tokens  # a cached prefix is attended to by every sequence that shares it
         if self.reserved_tokens:
             max_c = self.max_seqs * int((prompt + output).max()) if prompt.size else max_c
@@ -95,7 +103,24 @@ class LoopConfig:
             max_c = self.blocks * self.block_tokens
         if self.policy == "static" and prompt.size:  # finished members keep decoding as padding
             max_c = max(max_c, self.max_seqs * int((prompt + output).max()))
-        return max_p, self.max_seqs, max_c
+        return max_p + (self.spec_k + 1) * self.max_seqs, self.max_seqs, max_c
+
+    def new_table(self, prompt: np.ndarray, output: np.ndarray, token_steps=()) -> IterationTable:
+        """An empty cost table for these requests: axes up to table_limits, T counted with k + 1 tokens per
+        decode. Exact points: the token budget on the token axis (chunked prefill fills it in nearly every
+        iteration), and at each of `token_steps` (token counts after which the cost function steps up, from
+        its family) a token point and, for decode-only iterations (T = (k + 1) D), decode points on both sides."""
+        return IterationTable.for_limits(*self.table_limits(prompt, output), points_per_octave=self.points_per_octave,
+                                         decode_tokens=self.spec_k + 1, **self._exact(token_steps))
+
+    def table_fits(self, table: IterationTable, prompt: np.ndarray, output: np.ndarray, token_steps=()) -> bool:
+        return table.covers(*self.table_limits(prompt, output), decode_tokens=self.spec_k + 1,
+                            **self._exact(token_steps))
+
+    def _exact(self, token_steps) -> dict:
+        q = self.spec_k + 1
+        decodes = [d for t in token_steps for d in (int(t) // q, int(t) // q + 1)]
+        return dict(exact_tokens=(self.token_budget, *(int(t) for t in token_steps)), exact_decodes=decodes)
 
 
 @dataclass
@@ -212,12 +237,13 @@ def simulate_requests(arrival_s, prompt_tokens, output_tokens, cost_fn, config: 
     if prefilled and output.min() < 2:
         raise ArchsimInputError("serving: a request that arrives with its first token (a decode pool) must want "
                                 "at least one more (output tokens >= 2)")
-    limits = config.table_limits(prompt, output)
     if table is None:
-        table = IterationTable.for_limits(*limits, points_per_octave=config.points_per_octave)
-    elif not table.covers(*limits):
-        raise ArchsimInputError(f"serving: the iteration table covers P, D, C up to {table.limits}; "
-                                f"this configuration needs {limits}")
+        table = config.new_table(prompt, output)
+    elif not config.table_fits(table, prompt, output):
+        raise ArchsimInputError(f"serving: the iteration table covers T, D, C up to {table.limits} with "
+                                f"{table.decode_tokens} tokens per decode; this configuration needs "
+                                f"{config.table_limits(prompt, output)} with {config.spec_k + 1}, and its token "
+                                f"budget {config.token_budget} on the token axis")
     req_i, req_f, token_s, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f = _state(config, arrival, prompt, output,
                                                                              cached, prefilled)
     cfg_i[S.C_DIRECT] = 1 if direct else 0
@@ -229,7 +255,7 @@ def simulate_requests(arrival_s, prompt_tokens, output_tokens, cost_fn, config: 
     fill_s = 0.0
     while True:
         entries += 1
-        code = _run(req_i, req_f, token_s, accept, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, table.p_axis,
+        code = _run(req_i, req_f, token_s, accept, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, table.t_axis,
                     table.d_axis, table.c_axis, table.seconds, table.joules, table.filled, log_i, log_f)
         if code == S.RET_DONE:
             break

@@ -43,7 +43,7 @@ class ServingResult:
                  "grid_points": c["table_points"], "grid_filled": c["table_filled"],
                  "kernel_entries": c["kernel_entries"], "loop_wall_s": c["wall_s"], "fill_wall_s": c["fill_s"]}
         if setup.table is not None:
-            table["axes_sizes"] = [int(a.size) for a in (setup.table.p_axis, setup.table.d_axis, setup.table.c_axis)]
+            table["axes_sizes"] = [int(a.size) for a in (setup.table.t_axis, setup.table.d_axis, setup.table.c_axis)]
         runs = getattr(setup.cost_fn, "pipeline_runs", None)
         if runs is not None:
             table["pipeline_runs"] = runs

@@ -51,6 +51,7 @@ class ServeSetup:
     notes: list = field(default_factory=list)
     speculation: object = None  # archsim.speculative.Speculation, or None
     speculative: dict = field(default_factory=dict)  # what the run reports of it (drafter, its mapping, memory)
+    token_steps: list | None = None  # token counts after which cost_fn steps up (its family's), for the table
 
 
 def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, options: dict | None = None,
@@ -186,9 +187,13 @@ def ready_table(setup: ServeSetup, prompt, output) -> None:
         if setup.loop.policy == "chunked":
             cap = min(cap, setup.loop.chunk_tokens)
         setup.cost_fn.prompt_cap = min(cap, setup.model.max_context)
-    limits = setup.loop.table_limits(prompt, output)
-    if not setup.direct and (setup.table is None or not setup.table.covers(*limits)):
-        setup.table = IterationTable.for_limits(*limits, points_per_octave=setup.loop.points_per_octave)
+    if setup.direct:
+        return
+    if setup.token_steps is None:  # once: up to the largest T, which the configuration alone sets
+        steps = getattr(setup.cost_fn, "token_steps", None)
+        setup.token_steps = steps(setup.loop.table_limits(prompt, output)[0]) if steps else []
+    if setup.table is None or not setup.loop.table_fits(setup.table, prompt, output, setup.token_steps):
+        setup.table = setup.loop.new_table(prompt, output, setup.token_steps)
 
 
 def accepted_drafts(setup: ServeSetup, spec, output) -> np.ndarray | None:

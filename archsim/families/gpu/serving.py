@@ -8,7 +8,9 @@
   largest iteration, over the K/V bytes one token puts on that GPU (memory_parts: the same accounting the
   mapper checks a run against);
 - swap: K/V bytes per token per GPU (host swapping over PCIe);
-- iteration cost: the default (one mixed step through the pipeline: archsim/serving/cost.py).
+- iteration cost: the default (one mixed step through the pipeline: archsim/serving/cost.py);
+- token steps: the token counts past which an activation-only kernel leaves L2 (its cost steps up), so the
+  serving layer's cost table puts grid points there (token_steps).
 """
 from __future__ import annotations
 
@@ -75,3 +77,47 @@ def kv_bytes_per_token(system, model, scenario, options: dict) -> float:
     s = scenario.with_(phase="decode", batch=1, context_len=1)
     return memory_parts(lower(model, s), s, int(options["tp"]), int(options["pp"]),
                         int(options.get("ep", 1)))["kv_cache_bytes"] / 2
+
+
+# The reference prompt the token steps are read from: every activation-only kernel's bytes are linear in the tokens.
+_REFERENCE_TOKENS = 1024
+
+
+def token_steps(system, workload: str, model, scenario, options: dict, max_tokens: int) -> list[int]:
+    """Token counts T (1..max_tokens) after which a step costs a step more, besides the GEMM tile multiples the
+    table's token axis already has: an activation-only kernel (a residual add, the FFN activation, RoPE) is read
+    from L2 while its bytes fit in L2_RESIDENT_FRACTION of it (mapper/tiled.l2_resident) and from HBM beyond,
+    and its bytes grow with T, so the step from T to T + 1 can cost several microseconds per layer (2-5% of a
+    Llama-3.1-8B or -70B step). Each T is the last token count whose kernel still fits."""
+    from archsim.calibration import L2_RESIDENT_FRACTION
+    from archsim.families.gpu.mapper.chip import gpu_chip
+    from archsim.families.gpu.mapper.parallel import geometry, shard_op
+    from archsim.families.gpu.schema import math_dtype
+    from archsim.workload.model import Scenario
+
+    tokens = min(_REFERENCE_TOKENS, model.max_context)
+    reference = Scenario(phase="prefill", batch=1, prompt_len=tokens, weight_dtype=scenario.weight_dtype,
+                         act_dtype=scenario.act_dtype, kv_dtype=scenario.kv_dtype)
+    graph = lower(model, reference)
+    chip = gpu_chip(system.chip, math_dtype(system.chip, scenario.weight_dtype, scenario.act_dtype))
+    limit = L2_RESIDENT_FRACTION * chip.l2_capacity
+    tp, geo = int(options.get("tp", 1)), geometry(graph)
+    # Under expert parallelism each attention group runs about 1/ep of the step's tokens (mapper/experts.py), so
+    # its kernels cross L2 residency at about ep times the token count (approximate: groups take whole sequences).
+    ep = int(options.get("ep", 1))
+    steps = set()
+    for op in graph.pre_ops + graph.layer_ops(0) + graph.post_ops:
+        local = shard_op(op, tp, geo)
+        if (op.kind in ("attn_score", "softmax", "attn_context", "gemm", "embedding") or local.weight_bytes
+                or local.kv_read_bytes or local.kv_write_bytes or local.bytes <= 0):
+            continue
+        per_token = local.bytes / tokens
+        last = int(limit // per_token)
+        while last > 0 and last * per_token > limit:
+            last -= 1
+        while (last + 1) * per_token <= limit:
+            last += 1
+        last *= ep
+        if 1 <= last < max_tokens:
+            steps.add(last)
+    return sorted(steps)

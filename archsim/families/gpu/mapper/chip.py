@@ -10,6 +10,7 @@ over the SMs, and therefore wave quantization and tails, is the emitter's job.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -185,7 +186,30 @@ def sm_share_idle(kernel: Kernel, chip: GpuChip) -> float:
 def estimate_cycles(kernel: Kernel, chip: GpuChip) -> float:
     """The kernel's duration as the engine will find it (no launch gap): the
     slowest SM, the HBM stream, or the L2 stream, whichever is longest."""
-    cyc, issue, fills = sm_parts(kernel, chip)
-    busy = fills + np.maximum(cyc, issue)
-    return max(float(busy.max()) if busy.size else 0.0, hbm_stream_cycles(kernel, chip),
-               kernel.l2_bytes / chip.l2_per_cycle)
+    if kernel.uniform:
+        slowest = _uniform_busiest(kernel, chip)
+    else:
+        cyc, issue, fills = sm_parts(kernel, chip)
+        busy = fills + np.maximum(cyc, issue)
+        slowest = float(busy.max()) if busy.size else 0.0
+    return max(slowest, hbm_stream_cycles(kernel, chip), kernel.l2_bytes / chip.l2_per_cycle)
+
+
+def _uniform_busiest(kernel: Kernel, chip: GpuChip) -> float:
+    """The busiest SM's fill + max(compute, issue) of a kernel of identical CTAs: sm_parts' arithmetic, value for
+    value, on the two CTA counts round robin gives an SM (base and base + 1) instead of an array of every SM
+    (the GEMM planner times dozens of candidate tiles per GEMM)."""
+    if kernel.ctas <= 0:
+        return 0.0
+    active = min(kernel.ctas, chip.sms)
+    base, extra = divmod(kernel.ctas, active)
+    latency = chip.latency_cycles if kernel.hbm_bytes > 0 else chip.l2_latency_cycles
+    port = chip.l2_per_cycle / chip.sms
+    per_cycles, per_bytes = float(kernel.cta_cycles[0]), float(kernel.cta_bytes[0])
+    busiest = 0.0
+    for count in ((base, base + 1) if extra else (base,)):
+        little = min(count, kernel.occupancy) * max(kernel.inflight_per_cta, 1.0) / latency
+        issue = count * per_bytes / min(little, port)
+        fills = float(math.ceil(count / kernel.occupancy) * latency)
+        busiest = max(busiest, fills + max(count * per_cycles, issue))
+    return busiest

@@ -33,9 +33,13 @@ from __future__ import annotations
 import numpy as np
 
 from archsim.engine import TaskGraphBuilder
+from archsim.engine.ir import CATEGORIES
 from archsim.calibration import HOST_DISPATCH_S, KERNEL_LAUNCH_S
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, sm_parts
 from archsim.families.gpu.mapper.collectives import Cost, Net
+
+
+COMPUTE, MEMORY = CATEGORIES.index("compute"), CATEGORIES.index("memory")
 
 
 class GpuEmitter:
@@ -76,25 +80,33 @@ class GpuEmitter:
         return self.b.add_delay(self.chip.cycles(KERNEL_LAUNCH_S), deps=deps, op=label, layer=layer)
 
     def kernel(self, k: Kernel) -> None:
+        """The kernel's tasks after its launch, added as one batch (the same tasks, in the same order, as one
+        call per kind: a serving run builds thousands of kernels): per active SM its pipeline fill (a
+        latency), then its compute and its load issue side by side; the kernel's HBM and L2 streams; and a
+        zero delay that joins them all."""
         launch = self._launch(k.label, k.layer)
         cyc, issue, fills = sm_parts(k, self.chip)
         n = cyc.shape[0]
-        # per active SM: its pipeline fill (a latency), then compute and load issue side by side
-        fill = self.b.add_tasks(np.full(n, -1), latency=np.ceil(fills).astype(np.int64), dep_ptr=np.arange(n + 1),
-                                dep_idx=np.full(n, launch), op=k.label, layer=k.layer, category="memory")
-        tasks = []
-        for resource, work in ((self.sm, cyc), (self.sm_mem, issue)):
-            has = np.flatnonzero(work > 0)
-            if has.size:
-                tasks += list(self.b.add_tasks(np.full(has.size, resource), work=np.ceil(work[has]),
-                                               dep_ptr=np.arange(has.size + 1),
-                                               dep_idx=np.asarray(fill)[has], op=k.label, layer=k.layer))
-        tasks += [f for i, f in enumerate(fill) if cyc[i] <= 0 and issue[i] <= 0]
-        if k.hbm_bytes > 0:
-            tasks.append(self.b.add_task(self.hbm, work=k.hbm_bytes, deps=[launch], op=k.label, layer=k.layer))
-        if k.l2_bytes > 0:
-            tasks.append(self.b.add_task(self.l2, work=k.l2_bytes, deps=[launch], op=k.label, layer=k.layer))
-        self.last = [self.b.add_delay(0, deps=tasks, op=k.label, layer=k.layer)]
+        on_sm, on_ld = np.flatnonzero(cyc > 0), np.flatnonzero(issue > 0)
+        idle = np.flatnonzero((cyc <= 0) & (issue <= 0))  # a fill with nothing after it ends the kernel itself
+        first = self.b.n_tasks
+        streams = [(r, w) for r, w in ((self.hbm, k.hbm_bytes), (self.l2, k.l2_bytes)) if w > 0]
+        m = on_sm.size + on_ld.size
+        total = n + m + len(streams) + 1
+        resource = np.concatenate([np.full(n, -1), np.full(on_sm.size, self.sm), np.full(on_ld.size, self.sm_mem),
+                                   [r for r, _ in streams], [-1]]).astype(np.int64)
+        work = np.concatenate([np.zeros(n), np.ceil(cyc[on_sm]), np.ceil(issue[on_ld]), [w for _, w in streams],
+                               [0.0]])
+        latency = np.concatenate([np.ceil(fills).astype(np.int64), np.zeros(total - n, dtype=np.int64)])
+        category = np.concatenate([np.full(n, MEMORY), np.full(on_sm.size, COMPUTE), np.full(on_ld.size, MEMORY),
+                                   np.full(len(streams), MEMORY), [COMPUTE]]).astype(np.int64)
+        joined = np.concatenate([first + n + np.arange(m), first + idle, first + n + m + np.arange(len(streams))])
+        deps = np.concatenate([np.full(n, launch), first + on_sm, first + on_ld, np.full(len(streams), launch),
+                               joined]).astype(np.int64)
+        ptr = np.concatenate([np.arange(n + m + len(streams) + 1), [deps.size]]).astype(np.int64)
+        self.b.add_tasks(resource, work, dep_ptr=ptr, dep_idx=deps, op=self.b.op_id(k.label), layer=k.layer,
+                         category=category, latency=latency)
+        self.last = [first + total - 1]
 
     def collective(self, label: str, layer: int, cost: Cost) -> None:
         """One collective as `cost` says: its launch, its fixed latency, then its bytes on the link and NIC."""

@@ -21,6 +21,7 @@ side by side with the tensor cores, as Marlin's pipeline does).
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -131,15 +132,25 @@ def choose_gemm(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, c
                 b_out: float, tile: tuple[int, int, int] | None = None, split: int | None = None,
                 b_a: float | None = None, dequant: bool = False) -> tuple[Kernel, tuple[int, int, int], int]:
     """(kernel, tile, split-K) of plan_gemm's choice; `split` given: that split-K, as a mapping file asks."""
+    bm_bn_bk, s = _choice(chip, m, n, k, count, b_in, b_out, tile, split, b_a, dequant)
+    return gemm_kernel(chip, label, layer, m, n, k, count, b_in, b_out, bm_bn_bk, s, b_a, dequant), bm_bn_bk, s
+
+
+@functools.lru_cache(maxsize=4096)
+def _choice(chip: GpuChip, m: int, n: int, k: int, count: int, b_in: float, b_out: float,
+            tile: tuple[int, int, int] | None, split: int | None, b_a: float | None,
+            dequant: bool) -> tuple[tuple[int, int, int], int]:
+    """The fastest (tile, split-K) for one GEMM shape on one chip: a pure function of its arguments, memoized
+    (a serving run times the same projections at the same token counts in many iterations)."""
     tiles = TILES if tile is None else (tile,)
-    best, best_time, choice = None, math.inf, None
+    best_time, choice = math.inf, None
     for bm, bn, bk in tiles:
         base = count * math.ceil(m / bm) * math.ceil(n / bn)
         for s in (SPLITS if split is None else (split,)):
             if split is None and s > 1 and (base * s > 4 * chip.sms or k / s < 4 * bk):
                 break
-            kern = gemm_kernel(chip, label, layer, m, n, k, count, b_in, b_out, (bm, bn, bk), s, b_a, dequant)
+            kern = gemm_kernel(chip, "", 0, m, n, k, count, b_in, b_out, (bm, bn, bk), s, b_a, dequant)
             t = estimate_cycles(kern, chip)
             if t < best_time * (1 - 1e-9):
-                best, best_time, choice = kern, t, ((bm, bn, bk), s)
-    return best, choice[0], choice[1]
+                best_time, choice = t, ((bm, bn, bk), s)
+    return choice
