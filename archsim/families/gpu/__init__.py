@@ -10,7 +10,7 @@ FAMILY = Family(
     mappers={"gpu-tiled": "archsim.families.gpu.mapper.tiled"},
     default_mapper="gpu-tiled",
     validation=("archsim.families.gpu.validation", "archsim.families.gpu.validation_micro",
-                "archsim.families.gpu.validation_trtllm"),
+                "archsim.families.gpu.validation_trtllm", "archsim.families.gpu.validation_trtllm10"),
     topologies=("switch",),
     interconnect="archsim.families.gpu.schema:GPU_INTERCONNECT",
     configs="configs",
