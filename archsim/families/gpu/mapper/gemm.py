@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 
 from archsim.calibration import DEQUANT_OPS_PER_WEIGHT
 from archsim.errors import ArchsimInputError
-from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles
+from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, sm_parts
 
 # Threadblock shapes (BM, BN, BK) of the kind CUTLASS instantiates for tensor-op
 # GEMMs on SM80/SM90 (cutlass/python/cutlass_library/generator.py lists these
@@ -99,8 +100,23 @@ def gemm_kernel(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, c
     waves = ctas / (chip.sms * occupancy)
     desc = (f"tile {bm}x{bn}x{bk}" + (f" split-k {split}" if split > 1 else "")
             + f", {ctas} CTAs, {waves:.2f} waves of {chip.sms}x{occupancy}")
-    return Kernel(label, layer, ctas, np.array([cta_cycles]), np.array([cta_bytes]), inflight, occupancy,
-                  hbm_bytes=operands + c_bytes + partials, l2_bytes=l2, desc=desc)
+    kernel = Kernel(label, layer, ctas, np.array([cta_cycles]), np.array([cta_bytes]), inflight, occupancy,
+                    hbm_bytes=operands + c_bytes + partials, l2_bytes=l2, desc=desc)
+    if dequant or not math.isfinite(chip.matmul_ceiling_per_cycle):
+        return kernel
+    return _under_ceiling(kernel, chip, 2.0 * m * n * k * count)
+
+
+def _under_ceiling(kernel: Kernel, chip: GpuChip, flops: float) -> Kernel:
+    """The kernel with its CTAs slowed so that its SMs' busy time is at least flops / the chip's measured GEMM
+    ceiling (matmul_ceiling: the best throughput the vendor library reached over a shape search, MAMF)."""
+    cyc, issue, fills = sm_parts(kernel, chip)
+    busy = float((fills + np.maximum(cyc, issue)).max()) if cyc.size else 0.0
+    floor = flops / chip.matmul_ceiling_per_cycle
+    if busy <= 0.0 or busy >= floor:
+        return kernel
+    return replace(kernel, cta_cycles=kernel.cta_cycles * (floor / busy),
+                   desc=kernel.desc + f", held to the measured GEMM ceiling ({busy / floor:.2f}x)")
 
 
 def _operand_hbm_bytes(chip: GpuChip, m, n, k, tm, tn, bm, bn, b_a, b_in, occupancy, split) -> float:
