@@ -111,11 +111,15 @@ def _under_ceiling(kernel: Kernel, chip: GpuChip, flops: float) -> Kernel:
     """The kernel with its CTAs slowed so that its SMs' busy time is at least flops / the chip's measured GEMM
     ceiling (matmul_ceiling: the best throughput the vendor library reached over a shape search, MAMF)."""
     cyc, issue, fills = sm_parts(kernel, chip)
-    busy = float((fills + np.maximum(cyc, issue)).max()) if cyc.size else 0.0
-    floor = flops / chip.matmul_ceiling_per_cycle
-    if busy <= 0.0 or busy >= floor:
+    if not cyc.size:
         return kernel
-    return replace(kernel, cta_cycles=kernel.cta_cycles * (floor / busy),
+    sm = int(np.argmax(fills + np.maximum(cyc, issue)))
+    busy, fill = float(fills[sm] + max(cyc[sm], issue[sm])), float(fills[sm])
+    floor = flops / chip.matmul_ceiling_per_cycle
+    if busy <= fill or busy >= floor:
+        return kernel
+    scale = (floor - fill) / (busy - fill)  # the busiest SM's compute stretched so that it ends at the floor
+    return replace(kernel, cta_cycles=kernel.cta_cycles * scale,
                    desc=kernel.desc + f", held to the measured GEMM ceiling ({busy / floor:.2f}x)")
 
 
