@@ -101,8 +101,9 @@ def error_lines(results) -> list[str]:
     required = [r for r in results if counted(r) and r.group == "prediction"]
     if required:
         worst = max(required, key=lambda r: abs(r.error))
-        lines.append(f"|error| of required predictions: median {statistics.median(abs(r.error) for r in required):.1%}, "
-                     f"largest {abs(worst.error):.1%} ({worst.case.case_id}); {len(required)} cases")
+        median = statistics.median(abs(r.error) for r in required)
+        lines.append(f"|error| of required predictions: median {median:.1%}, largest {abs(worst.error):.1%} "
+                     f"({worst.case.case_id}); {len(required)} cases")
     public = [r for r in results if counted(r)]
     if public and len(public) > len(required):
         lines.append(f"|error| of every non-fitted case (required and reported-only): median "

@@ -65,8 +65,9 @@ def _register() -> None:
 # Their harness configs were not read, so batching and instances are ASSUMED: Hopper as NVIDIA's v4.1 configs above
 # (the server search starts at the v4.1 target rate); B200 as eight one-GPU instances like the H200 (70B in NVFP4 is
 # 40 GB), FP4 weights (NVIDIA's Blackwell submissions; the v5.1 table does not state it), FP8 KV cache, with the
-# H200's v4.1 batches; its server search starts at the v5.0 submission's target_qps 364. Hence reported-only (the rule: required when hardware, precision, lengths and batching are all
-# stated). Tolerance 20%, as for the v4.1 cases, set before any prediction was looked at.
+# H200's v4.1 batches; its server search starts at the v5.0 submission's target_qps 364. Hence reported-only (the
+# rule: required when hardware, precision, lengths and batching are all stated). Tolerance 20%, as for the v4.1
+# cases, set before any prediction was looked at.
 SUBMISSIONS["b200"] = ("dgx-b200", 1, 8, 806, 896, 364.0)
 LATER = {"mlperf-v5.0-h100-70b-server": ("h100", "server"), "mlperf-v5.0-h200-70b-server": ("h200", "server"),
          "mlperf-v5.0-b200-70b-server": ("b200", "server"), "mlperf-v5.1-b200-70b-offline": ("b200", "offline")}
