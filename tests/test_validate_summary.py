@@ -33,3 +33,18 @@ def test_fitted_cases_are_listed_apart_from_the_predictions():
     lines = summary_lines([fitted, _result("a", True, True)])
     assert lines == ["1 of 1 required predictions within tolerance",
                      "1 fitted cases listed apart, not counted as evidence"]
+
+
+def test_error_lines_give_the_required_median_and_largest_and_the_median_over_every_non_fitted_case():
+    from archsim.commands.validate import error_lines
+
+    def result(case_id, required, error, at_least=False):
+        case = Case(case_id, "x", 0.2, required, lambda: 1.0, 1.0, "tok/s", "src", "cmd", at_least)
+        return CaseResult(case, 1.0 + error, error, abs(error) <= 0.2)
+
+    results = [result("a", True, 0.05), result("b", True, -0.15), result("c", True, 0.10), result("d", False, 0.40),
+               result("e", False, -0.30), result("f", True, 5.0, at_least=True),
+               result("wafer-decode-8b-420", True, 0.9)]  # fitted: not counted
+    assert error_lines(results) == [
+        "|error| of required predictions: median 10.0%, largest 15.0% (b); 3 cases",
+        "|error| of every non-fitted case (required and reported-only): median 15.0%; 5 cases"]

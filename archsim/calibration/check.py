@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from archsim.calibration.table import TABLE, Constant
 
 # Units of values that live in chip files, as stored there (SI after parsing) -> as the table states them.
-_FILE_UNITS = {"pJ/bit": 1e12 / 8, "pJ/FLOP": 1e12, "MHz": 1e-6, "of HBM peak": 1.0, "W": 1.0}
+_FILE_UNITS = {"pJ/bit": 1e12 / 8, "pJ/FLOP": 1e12, "MHz": 1e-6, "of HBM peak": 1.0, "W": 1.0, "TFLOP/s": 1e-12}
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def run(args) -> int:
             if r.message:
                 print(f"    {r.message}")
         print()
-    summary = summary_lines(results)
+    summary = summary_lines(results) + error_lines(results)
     print("\n".join(summary))
     if args.json:
         write_json(args.json, [r.to_dict() for r in results])
@@ -85,4 +85,27 @@ def summary_lines(results) -> list[str]:
         lines.append(f"{len(fitted)} fitted cases listed apart, not counted as evidence"
                      + (f"; outside their tolerance (a fit has drifted: run `archsim calibrate --check`): "
                         f"{', '.join(off)}" if off else ""))
+    return lines
+
+
+def error_lines(results) -> list[str]:
+    """Median and largest |error| of the required predictions, and the median over every non-fitted case
+    (required and reported-only: the public measurements that are evidence). One-sided cases (at least a
+    bound) and cases that could not run have no error to count."""
+    import statistics
+
+    def counted(r) -> bool:
+        return r.error is not None and not r.case.at_least and r.group != "fitted"
+
+    lines = []
+    required = [r for r in results if counted(r) and r.group == "prediction"]
+    if required:
+        worst = max(required, key=lambda r: abs(r.error))
+        median = statistics.median(abs(r.error) for r in required)
+        lines.append(f"|error| of required predictions: median {median:.1%}, largest {abs(worst.error):.1%} "
+                     f"({worst.case.case_id}); {len(required)} cases")
+    public = [r for r in results if counted(r)]
+    if public and len(public) > len(required):
+        lines.append(f"|error| of every non-fitted case (required and reported-only): median "
+                     f"{statistics.median(abs(r.error) for r in public):.1%}; {len(public)} cases")
     return lines

@@ -1,5 +1,5 @@
 """Serving cases: MLPerf Inference v4.1 Llama-2-70B on 8 x H100 SXM and 8 x H200 SXM (archsim serve;
-docs/serving.md).
+docs/serving.md); v5.0/v5.1 rows on DGX H100, H200 and B200, reported-only (LATER, below).
 
 Each case runs the configuration the submitter published, not one chosen here: NVIDIA's v4.1 closed
 harness configs (mlcommons/inference_results_v4.1 closed/NVIDIA/configs/llama2-70b/{Offline,Server}/
@@ -20,6 +20,7 @@ from archsim.validation.base import validation_case
 
 REFERENCE = "serving_results.csv"
 FP8 = dict(weight_dtype="fp8", act_dtype="fp16", kv_dtype="fp8")
+FP4 = dict(weight_dtype="fp4", act_dtype="fp16", kv_dtype="fp8")
 # gpu -> (system, tp, instances, offline batch, server batch, server_target_qps), from the configs above
 SUBMISSIONS = {"h100": ("dgx-h100", 2, 4, 896, 1024, 75.0), "h200": ("dgx-h200", 1, 8, 806, 896, 102.5)}
 
@@ -33,14 +34,16 @@ def _mlperf(gpu: str, kind: str) -> float:
              "max_seqs": offline_batch if kind == "offline" else server_batch}
     if kind == "server":
         flags["rate"] = target
-    result, _ = run_serving(system, "llama2-70b", scenario_name=f"mlperf-{kind}", dtypes=FP8, options={"tp": tp},
+    dtypes = FP4 if gpu == "b200" else FP8
+    result, _ = run_serving(system, "llama2-70b", scenario_name=f"mlperf-{kind}", dtypes=dtypes, options={"tp": tp},
                             flags=flags, find_max_rate=kind == "server")
     return 0.0 if result is None else float(result.summary["throughput"]["output_tokens_per_s"])
 
 
 def _command(gpu: str, kind: str) -> str:
     system, tp, instances, offline_batch, server_batch, target = SUBMISSIONS[gpu]
-    common = (f"archsim serve {system} llama2-70b --scenario mlperf-{kind} --dtype fp16 --weight-dtype fp8 "
+    weights = "fp4" if gpu == "b200" else "fp8"
+    common = (f"archsim serve {system} llama2-70b --scenario mlperf-{kind} --dtype fp16 --weight-dtype {weights} "
               f"--kv-dtype fp8 -o tp={tp} --replicas {instances} --router least_tokens")
     if kind == "offline":
         return f"{common} --max-seqs {offline_batch}"
@@ -49,10 +52,25 @@ def _command(gpu: str, kind: str) -> str:
 
 
 def _register() -> None:
-    for gpu in SUBMISSIONS:
+    for gpu in ("h100", "h200"):
         for kind in ("offline", "server"):
             validation_case(f"mlperf-v4.1-{gpu}-70b-{kind}", family="gpu", tolerance=0.20, reference=REFERENCE,
                             command=_command(gpu, kind))(lambda gpu=gpu, kind=kind: _mlperf(gpu, kind))
+    for case, (gpu, kind) in LATER.items():
+        validation_case(case, family="gpu", tolerance=0.20, required=False, reference=REFERENCE,
+                        command=_command(gpu, kind))(lambda gpu=gpu, kind=kind: _mlperf(gpu, kind))
+
+
+# MLPerf v5.0 and v5.1 Llama-2-70B on the systems archsim bundles (NVIDIA's DGX H100, H200 and B200 submissions).
+# Their harness configs were not read, so batching and instances are ASSUMED: Hopper as NVIDIA's v4.1 configs above
+# (the server search starts at the v4.1 target rate); B200 as eight one-GPU instances like the H200 (70B in NVFP4 is
+# 40 GB), FP4 weights (NVIDIA's Blackwell submissions; the v5.1 table does not state it), FP8 KV cache, with the
+# H200's v4.1 batches; its server search starts at the v5.0 submission's target_qps 364. Hence reported-only (the
+# rule: required when hardware, precision, lengths and batching are all stated). Tolerance 20%, as for the v4.1
+# cases, set before any prediction was looked at.
+SUBMISSIONS["b200"] = ("dgx-b200", 1, 8, 806, 896, 364.0)
+LATER = {"mlperf-v5.0-h100-70b-server": ("h100", "server"), "mlperf-v5.0-h200-70b-server": ("h200", "server"),
+         "mlperf-v5.0-b200-70b-server": ("b200", "server"), "mlperf-v5.1-b200-70b-offline": ("b200", "offline")}
 
 
 _register()

@@ -94,3 +94,16 @@ def refit_power(scope: str = "full") -> dict[str, float]:
         out[f"{chip} power.active"] = float(round(p0))
         out[f"{chip} energy.hbm"] = round((e_byte - e_l2) * 1e12 / 8, 1)
     return out
+
+
+# chip -> {dtype: MAMF row}: the measured GEMM ceilings (chip files' matmul_ceiling; calibration table)
+MATMUL_CEILING_ROWS = {"h100-sxm": {"fp8": "gpu-h100-fp8-gemm-peak"}, "h200": {"fp8": "gpu-h200-fp8-gemm-peak"},
+                       "b200": {"fp8": "gpu-b200-fp8-gemm-peak"}}
+
+
+def refit_matmul_ceiling(scope: str = "full") -> dict[str, float]:
+    """Each chip's matmul_ceiling.<dtype>: MAMF's measured best TFLOP/s of that dtype (published_results.csv)."""
+    from archsim.validation.base import reference_row
+
+    return {f"{chip} matmul_ceiling.{dtype}": float(reference_row(row)["value"])
+            for chip, rows in MATMUL_CEILING_ROWS.items() for dtype, row in rows.items()}

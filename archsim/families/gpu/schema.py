@@ -39,6 +39,12 @@ GPU = {
         "int8": Field("flops", "dense INT8 tensor-core peak (OP/s)", required=False),
         "fp32": Field("flops", "FP32 non-tensor (CUDA core) peak, used by vector kernels", positive=True),
     },
+    "matmul_ceiling": {  # measured, not a datasheet figure: MAMF (stas00/ml-engineering), docs/gpu.md
+        key: Field("flops", f"{key.upper()} GEMM throughput no shape exceeds with the vendor library (cuBLASLt, as "
+                            "torch and TensorRT-LLM call it): the best of a measured shape search; absent: no ceiling "
+                            "beyond the tile model", required=False, positive=True)
+        for key in ("bf16", "fp16", "fp8", "fp6", "fp4", "int8")
+    },
     "l2": {
         "capacity": Field("bytes", "L2 cache size", positive=True),
         "bandwidth": Field("bandwidth", "L2 read bandwidth", positive=True),

@@ -39,6 +39,7 @@ class GpuChip:
     max_warps: int
     max_blocks: int
     multicast: int  # CTAs sharing one B-tile fetch (thread-block cluster with TMA multicast)
+    matmul_ceiling_per_cycle: float = math.inf  # whole-chip GEMM FLOP per nominal cycle no shape exceeds (measured)
 
     def cycles(self, seconds: float) -> int:
         return int(round(seconds * self.clock_hz))
@@ -69,7 +70,14 @@ def gpu_chip(spec, dtype: str) -> GpuChip:
         l2_latency_cycles=max(1, int(round(float(spec.l2.latency or spec.hbm.latency) * clock))),
         l2_capacity=float(spec.l2.capacity), hbm_capacity=float(spec.hbm.capacity),
         smem_per_sm=int(spec.sm.shared_memory), registers_per_sm=int(spec.sm.registers), max_warps=int(spec.sm.max_warps),
-        max_blocks=int(spec.sm.max_blocks), multicast=int(spec.sm.cluster_multicast))
+        max_blocks=int(spec.sm.max_blocks), multicast=int(spec.sm.cluster_multicast),
+        matmul_ceiling_per_cycle=_ceiling(spec, RATE_KEY.get(dtype, dtype)) / clock)
+
+
+def _ceiling(spec, key: str) -> float:
+    """The chip file's measured GEMM ceiling (matmul_ceiling) for rate key `key`, FLOP/s; inf when not measured."""
+    value = getattr(spec.matmul_ceiling, key, None)
+    return float(value) if value is not None else math.inf
 
 
 @dataclass

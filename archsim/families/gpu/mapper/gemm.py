@@ -24,12 +24,13 @@ from __future__ import annotations
 import functools
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 
 from archsim.calibration import DEQUANT_OPS_PER_WEIGHT
 from archsim.errors import ArchsimInputError
-from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles
+from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, sm_parts
 
 # Threadblock shapes (BM, BN, BK) of the kind CUTLASS instantiates for tensor-op
 # GEMMs on SM80/SM90 (cutlass/python/cutlass_library/generator.py lists these
@@ -100,8 +101,27 @@ def gemm_kernel(chip: GpuChip, label: str, layer: int, m: int, n: int, k: int, c
     waves = ctas / (chip.sms * occupancy)
     desc = (f"tile {bm}x{bn}x{bk}" + (f" split-k {split}" if split > 1 else "")
             + f", {ctas} CTAs, {waves:.2f} waves of {chip.sms}x{occupancy}")
-    return Kernel(label, layer, ctas, np.array([cta_cycles]), np.array([cta_bytes]), inflight, occupancy,
-                  hbm_bytes=operands + c_bytes + partials, l2_bytes=l2, desc=desc)
+    kernel = Kernel(label, layer, ctas, np.array([cta_cycles]), np.array([cta_bytes]), inflight, occupancy,
+                    hbm_bytes=operands + c_bytes + partials, l2_bytes=l2, desc=desc)
+    if dequant or not math.isfinite(chip.matmul_ceiling_per_cycle):
+        return kernel
+    return _under_ceiling(kernel, chip, 2.0 * m * n * k * count)
+
+
+def _under_ceiling(kernel: Kernel, chip: GpuChip, flops: float) -> Kernel:
+    """The kernel with its CTAs slowed so that its SMs' busy time is at least flops / the chip's measured GEMM
+    ceiling (matmul_ceiling: the best throughput the vendor library reached over a shape search, MAMF)."""
+    cyc, issue, fills = sm_parts(kernel, chip)
+    if not cyc.size:
+        return kernel
+    sm = int(np.argmax(fills + np.maximum(cyc, issue)))
+    busy, fill = float(fills[sm] + max(cyc[sm], issue[sm])), float(fills[sm])
+    floor = flops / chip.matmul_ceiling_per_cycle
+    if busy <= fill or busy >= floor:
+        return kernel
+    scale = (floor - fill) / (busy - fill)  # the busiest SM's compute stretched so that it ends at the floor
+    return replace(kernel, cta_cycles=kernel.cta_cycles * scale,
+                   desc=kernel.desc + f", held to the measured GEMM ceiling ({busy / floor:.2f}x)")
 
 
 def _operand_hbm_bytes(chip: GpuChip, m, n, k, tm, tn, bm, bn, b_a, b_in, occupancy, split) -> float:
