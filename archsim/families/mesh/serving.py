@@ -66,7 +66,19 @@ def iteration_cost(default_cost):
     reuses it: a wafer prefill run simulates its chunk pipeline and takes about a second)."""
     from functools import lru_cache
 
-    prefill = lru_cache(maxsize=None)(lambda p, x: default_cost.step(p, 0, 0, x))
+    from archsim.families.mesh.mapper.reuse import shared_chunks
+    from archsim.workload.lower import lower
+    from archsim.workload.model import Scenario, load_transformer
+
+    model = load_transformer(default_cost.workload)
+    store = shared_chunks(lambda b: lower(model, Scenario(phase="prefill", batch=b, prompt_len=1, prefix_len=0,
+                                                          **default_cost.dtypes)))
+
+    def prefill_step(p: int, x: int):
+        with store:
+            return default_cost.step(p, 0, 0, x)
+
+    prefill = lru_cache(maxsize=None)(prefill_step)
     decode = lru_cache(maxsize=None)(lambda d, c: default_cost.step(0, d, c, 0))
 
     def cost(p: int, d: int, c: int, x: int = 0) -> tuple[float, float]:

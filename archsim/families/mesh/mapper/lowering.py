@@ -112,12 +112,17 @@ def _cycles(piece, plan, costs, strategy, levels, lowering) -> int:
     return int(simulate(layer_graph(piece, plan, costs, strategy, levels, None, lowering)[0]).makespan_cycles)
 
 
-def choose(graph, piece, plan, costs, strategy, levels, size: int, total: int, layout: str = "auto") -> Lowering:
+def choose(graph, piece, plan, costs, strategy, levels, size: int, total: int, layout: str = "auto",
+           layer_cycles=None) -> Lowering:
     """The lowering for prefill pieces of `size` tokens (of `total`) on `plan`'s regions: `layout` 'blocks' or
     'passes' as asked, 'auto' the cheaper on `piece` (the last full one) at task fidelity, blocks when MeshGEMV
-    passes do not fit. InfeasibleError for 'passes' when not even one token's MeshGEMV buffers fit."""
+    passes do not fit. InfeasibleError for 'passes' when not even one token's MeshGEMV buffers fit.
+    `layer_cycles(lowering)`: the piece's layer cycles under a lowering (default: built and simulated here)."""
+    if layer_cycles is None:
+        def layer_cycles(lowering):
+            return _cycles(piece, plan, costs, strategy, levels, lowering)
     blocks = Lowering(False)
-    blocks = replace(blocks, cycles=_cycles(piece, plan, costs, strategy, levels, blocks))
+    blocks = replace(blocks, cycles=layer_cycles(blocks))
     g = pass_tokens(graph, plan, costs, size, total) if layout != "blocks" else 0
     if not g:
         if layout == "passes":
@@ -128,7 +133,7 @@ def choose(graph, piece, plan, costs, strategy, levels, size: int, total: int, l
                                   f"{costs.sram_bytes / 1024:.1f} KiB", {"per_core_bytes": need.total})
         return blocks
     passes = Lowering(True, g, pass_demand(graph, plan, costs, size, total, g))
-    passes = replace(passes, cycles=_cycles(piece, plan, costs, strategy, levels, passes))
+    passes = replace(passes, cycles=layer_cycles(passes))
     if layout == "passes" or (layout == "auto" and passes.cycles < blocks.cycles):
         return replace(passes, other=(BLOCKS, blocks.cycles))
     return replace(blocks, other=(f"{PASSES} of {g}", passes.cycles))

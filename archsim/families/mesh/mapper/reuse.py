@@ -1,0 +1,139 @@
+"""Prefill chunk layers shared across steps, for callers that time many steps (the serving layer's table).
+
+A chunked prefill (mesh_pieces.chunked_prefill) builds and simulates one decoder layer per chunk: a chunk of
+c tokens after p others, for b prompts, on the pinned region. A serving run asks for hundreds of prefill
+steps whose chunks are the same (b, c, p) shapes again and again (a prompt of 744 tokens in chunks of one
+token and one of 512 share their first 512 chunks), so inside `with shared_chunks(source):` each shape is built and
+simulated once and reused by every later step: the layer's task graph, its cycles, its critical-path split
+and link events, and the graph relabelled after the first layer of a region.
+
+Exact up to rounding: outside, a chunk's operators are scaled down from its step's graph (chunk.scaled_graph,
+FLOPs x c / the step's tokens); inside, from `source(b)`, the step of b one-token prompts, so a shape's
+operators do not depend on which step asked first (deterministic whatever the order of the table's fills).
+docs/serving.md gives the difference measured against the per-step path. Only task fidelity (a cycle-level
+network times transfers by their order on the wafer: nothing is shared there) and only inside the context.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archsim.engine import simulate
+from archsim.families.mesh.mapper.chunk import representative, scaled_graph
+from archsim.families.mesh.mapper.lowering import layer_graph
+from archsim.families.mesh.mapper.step import critical_split_s
+
+MAX_ENTRIES = 40_000  # chunk shapes kept (a few kB each); the oldest go first past it
+
+
+@dataclass(frozen=True)
+class ChunkLayer:
+    graph: object  # OpGraph of the chunk (embedding, layer 0, head)
+    layer: object  # TaskGraph of its decoder layer on the region
+    events: tuple
+    cycles: int
+    split: dict
+
+
+class ChunkStore:
+    """Chunk layers kept across steps: `with store:` shares them with the steps mapped inside (reusable)."""
+
+    def __init__(self, source):
+        self.source = source  # batch -> OpGraph of that many one-token prompts (the scaling's common origin)
+        self.sources: dict = {}
+        self.layers: dict = {}
+        self.relabelled: dict = {}
+        self.cycles: dict[int, int] = {}  # id(task graph) -> makespan, for graphs held in the entries above
+        self.whole: dict = {}  # a whole step's layer per lowering, for the step being mapped (few entries)
+        self.splits: dict[int, dict] = {}  # id(task graph) -> critical split, for the graphs in `whole`
+        self.hits = self.misses = 0
+
+    def origin(self, batch: int):
+        if batch not in self.sources:
+            self.sources[batch] = representative(self.source(batch))
+        return self.sources[batch]
+
+    def __enter__(self) -> "ChunkStore":
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _ACTIVE.remove(self)
+
+
+_ACTIVE: list[ChunkStore] = []
+
+
+def shared_chunks(source) -> ChunkStore:
+    """A store of chunk layers whose operators are scaled from `source(batch)` (module docstring)."""
+    return ChunkStore(source)
+
+
+def active() -> ChunkStore | None:
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batch: int, size: int,
+                prefix: int) -> ChunkLayer:
+    """The decoder layer of `batch` prompts' chunk of `size` tokens after `prefix`, built once per shape."""
+    key = (costs, plan.region_w, plan.region_h, strategy, levels, lowering.vector if lowering else None,
+           lowering.pass_tokens if lowering else 0, batch, size, prefix)
+    entry = store.layers.get(key)
+    if entry is not None:
+        store.hits += 1
+        return entry
+    store.misses += 1
+    graph = scaled_graph(store.origin(batch), batch, size, prefix)
+    tg, events = layer_graph(graph, plan, costs, strategy, levels, None, lowering)
+    entry = ChunkLayer(graph, tg, tuple(events), int(simulate(tg).makespan_cycles), critical_split_s(tg))
+    if len(store.layers) >= MAX_ENTRIES:
+        old = store.layers.pop(next(iter(store.layers)))
+        store.cycles.pop(id(old.layer), None)
+    store.layers[key] = entry
+    store.cycles[id(tg)] = entry.cycles
+    return entry
+
+
+def relabelled(store: ChunkStore, entry: ChunkLayer, layer: int, relabel):
+    """`relabel(entry.layer, layer)`, once per chunk shape and first layer."""
+    key = (id(entry.layer), layer)
+    if key not in store.relabelled:
+        if len(store.relabelled) >= MAX_ENTRIES:
+            old = store.relabelled.pop(next(iter(store.relabelled)))
+            store.cycles.pop(id(old[1]), None)
+        tg = relabel(entry.layer, layer)
+        store.relabelled[key] = (entry.layer, tg)  # the original kept alive: its id stays unique
+        store.cycles[id(tg)] = entry.cycles
+    return store.relabelled[key][1]
+
+
+def known_cycles(task_graph) -> int | None:
+    """The makespan of a task graph the active store built (None: not one of its graphs)."""
+    store = active()
+    return store.cycles.get(id(task_graph)) if store is not None else None
+
+
+def whole_layer(store: ChunkStore, graph, plan, costs, strategy, levels, lowering):
+    """(task graph, events, cycles) of a whole step's decoder layer (one piece: the step's own operators, not a
+    chunk shape), kept while the same step is mapped: auto's lowering choice and the step's run share it."""
+    key = (id(graph), costs, plan.region_w, plan.region_h, strategy, levels,
+           lowering.vector if lowering else None, lowering.pass_tokens if lowering else 0)
+    if key not in store.whole:
+        if store.whole and next(iter(store.whole))[0] != id(graph):
+            for _, tg, _, _ in store.whole.values():
+                store.cycles.pop(id(tg), None)
+                store.splits.pop(id(tg), None)
+            store.whole.clear()
+        tg, events = layer_graph(graph, plan, costs, strategy, levels, None, lowering)
+        cycles = int(simulate(tg).makespan_cycles)
+        store.whole[key] = (graph, tg, events, cycles)  # the graph kept alive: its id stays unique
+        store.cycles[id(tg)] = cycles
+    _, tg, events, cycles = store.whole[key]
+    return tg, list(events), cycles
+
+
+def whole_split(store: ChunkStore, task_graph) -> dict:
+    """critical_split_s of a graph from whole_layer, once."""
+    key = id(task_graph)
+    if key not in store.splits:
+        store.splits[key] = critical_split_s(task_graph)
+    return store.splits[key]

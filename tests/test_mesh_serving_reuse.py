@@ -1,0 +1,63 @@
+"""Chunk layers shared across serving steps on the wafer (archsim/families/mesh/mapper/reuse.py): the same
+seconds and joules as mapping each step on its own, and the shapes built once."""
+import numpy as np
+import pytest
+
+from archsim.families.mesh import serving as mesh_serving
+from archsim.families.mesh.mapper.pipeline import fill_and_drain
+from archsim.families.mesh.mapper.reuse import shared_chunks
+from archsim.hw.load import load_system
+from archsim.spec import parse_override
+from archsim.pipeline import step_cost
+from archsim.serving.cost import IterationCost
+from archsim.workload.lower import lower
+from archsim.workload.model import Scenario, load_transformer
+
+# a 64x48-core wafer and the tiny model (as tests/test_mesh_chunking.py): runs take milliseconds
+SMALL_WAFER = [parse_override("grid.width=64"), parse_override("grid.height=48")]
+OPTIONS = {"region": "32x16", "prefill_chunk": "64"}  # two layer regions: chunks pipelined
+
+
+def _store():
+    model = load_transformer("tiny")
+    return shared_chunks(lambda b: lower(model, Scenario(phase="prefill", batch=b, prompt_len=1, prefix_len=0)))
+
+
+def test_shared_chunks_equal_the_per_step_mapping_and_are_built_once():
+    system = load_system("wse3", SMALL_WAFER)
+    store = _store()
+    for p, batch in ((128, 1), (256, 1), (320, 1), (256, 2)):
+        scenario = Scenario(phase="prefill", batch=batch, prompt_len=p)
+        want = step_cost(system, "tiny", scenario, options=OPTIONS)
+        with store:
+            got = step_cost(system, "tiny", scenario, options=OPTIONS)
+        assert got[0] == pytest.approx(want[0], rel=1e-12) and got[1] == pytest.approx(want[1], rel=1e-12)
+    # chunks of 64 tokens: 128 builds 2 shapes, 256 reuses them and builds 2, 320 reuses 4 and builds 1; two
+    # prompts are other shapes (4 built); and each step's lowering choice builds its last full chunk in the
+    # other layout (MeshGEMM blocks) once (4)
+    assert store.misses == 2 + 2 + 1 + 4 + 4
+    assert store.hits >= 2 + 4
+
+
+def test_the_wafer_serving_cost_shares_chunks_and_equals_two_plain_passes():
+    system = load_system("wse3", SMALL_WAFER)
+    plain = IterationCost(system, "tiny", Scenario(), OPTIONS)
+    shared = IterationCost(system, "tiny", Scenario(), OPTIONS, family_serving=mesh_serving)
+    for p, d, c in ((128, 0, 0), (256, 4, 400), (320, 0, 0)):
+        parts = [plain.step(p, 0, 0, 0)] + ([plain.step(0, d, c, 0)] if d else [])
+        got = shared(p, d, c)
+        assert got[0] == pytest.approx(sum(s for s, _ in parts), rel=1e-12)
+        assert got[1] == pytest.approx(sum(j for _, j in parts), rel=1e-12)
+
+
+def test_fill_and_drain_rows_at_once_equal_the_cell_by_cell_hand_offs():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        regions, pieces = int(rng.integers(1, 7)), int(rng.integers(1, 9))
+        layers = [int(x) for x in rng.integers(1, 4, regions)]
+        t = [int(x) for x in rng.integers(1, 100, pieces)]
+        entry = [int(x) for x in rng.integers(0, 20, pieces)]
+        hops = rng.integers(0, 30, (regions, pieces))
+        a = fill_and_drain(layers, t, entry, lambda r, j: int(hops[r, j]))
+        b = fill_and_drain(layers, t, entry, None, lambda r: hops[r].tolist())
+        assert a == b
