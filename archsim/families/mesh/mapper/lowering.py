@@ -113,14 +113,24 @@ def _cycles(piece, plan, costs, strategy, levels, lowering) -> int:
 
 
 def choose(graph, piece, plan, costs, strategy, levels, size: int, total: int, layout: str = "auto",
-           layer_cycles=None) -> Lowering:
+           layer_cycles=None, blocks_floor=None) -> Lowering:
     """The lowering for prefill pieces of `size` tokens (of `total`) on `plan`'s regions: `layout` 'blocks' or
     'passes' as asked, 'auto' the cheaper on `piece` (the last full one) at task fidelity, blocks when MeshGEMV
     passes do not fit. InfeasibleError for 'passes' when not even one token's MeshGEMV buffers fit.
-    `layer_cycles(lowering)`: the piece's layer cycles under a lowering (default: built and simulated here)."""
+    `layer_cycles(lowering)`: the piece's layer cycles under a lowering (default: built and simulated here);
+    `blocks_floor()`: a number of cycles the piece's layer in blocks cannot beat (mesh_reuse.blocks_floor):
+    passes faster than it are taken without building the blocks layer (the same choice)."""
     if layer_cycles is None:
         def layer_cycles(lowering):
             return _cycles(piece, plan, costs, strategy, levels, lowering)
+    if layout == "auto" and blocks_floor is not None:
+        g = pass_tokens(graph, plan, costs, size, total)
+        if g:
+            passes = Lowering(True, g, pass_demand(graph, plan, costs, size, total, g))
+            passes = replace(passes, cycles=layer_cycles(passes))
+            floor = blocks_floor()
+            if passes.cycles < floor:
+                return replace(passes, other=(f"{BLOCKS} (at least)", floor))
     blocks = Lowering(False)
     blocks = replace(blocks, cycles=layer_cycles(blocks))
     g = pass_tokens(graph, plan, costs, size, total) if layout != "blocks" else 0

@@ -185,8 +185,14 @@ def step_in(graph, plan, cut: Split, costs, step, net, layout: str = "auto") -> 
     store = reuse.active() if net is None else None
     if graph.phase == "prefill":
         piece = piece_graph(graph, cut, cut.size, cut.total - cut.size)  # the last full chunk
+        floor = None
+        if store is not None and cut.count > 1:
+            batch = next(op.attrs for op in graph.ops if op.kind == "attn_score")["batch"]
+
+            def floor():
+                return reuse.blocks_floor(store, plan, costs, strategy, levels, batch, cut.size)
         lowering = choose(graph, piece, plan, costs, strategy, levels, cut.size, cut.total, layout,
-                          _shared_cycles(store, graph, plan, costs, strategy, levels, cut))
+                          _shared_cycles(store, graph, plan, costs, strategy, levels, cut), floor)
         if lowering.demand is not None:
             plan = replace(plan, layer_demand=lowering.demand)
     if cut.count == 1:

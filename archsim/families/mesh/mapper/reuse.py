@@ -18,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archsim.engine import simulate
-from archsim.families.mesh.mapper.chunk import representative, scaled_graph
+from archsim.families.mesh.mapper.chunk import ATTENTION, representative, scaled_graph
+from archsim.families.mesh.mapper.costs import MeshEmitter
+from archsim.families.mesh.mapper.layer import RegionLowering
 from archsim.families.mesh.mapper.lowering import layer_graph
 from archsim.families.mesh.mapper.step import critical_split_s
 
@@ -45,6 +47,7 @@ class ChunkStore:
         self.cycles: dict[int, int] = {}  # id(task graph) -> makespan, for graphs held in the entries above
         self.whole: dict = {}  # a whole step's layer per lowering, for the step being mapped (few entries)
         self.splits: dict[int, dict] = {}  # id(task graph) -> critical split, for the graphs in `whole`
+        self.floors: dict = {}
         self.hits = self.misses = 0
 
     def origin(self, batch: int):
@@ -137,3 +140,20 @@ def whole_split(store: ChunkStore, task_graph) -> dict:
     if key not in store.splits:
         store.splits[key] = critical_split_s(task_graph)
     return store.splits[key]
+
+
+def blocks_floor(store: ChunkStore, plan, costs, strategy, levels, batch: int, size: int) -> int:
+    """Cycles that a chunk of `size` tokens for `batch` prompts cannot beat in the MeshGEMM blocks layout,
+    whatever its prefix: the busy cycles of the region's core (one server) on the layer's operators other than
+    attention, which are the same tasks at every prefix (attention only adds to them). Built once per size."""
+    key = (costs, plan.region_w, plan.region_h, strategy, levels, batch, size)
+    if key not in store.floors:
+        graph = scaled_graph(store.origin(batch), batch, size, 0)
+        em = MeshEmitter(costs, strategy, levels, None)
+        low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens, vector=False)
+        deps: list[int] = []
+        for op in graph.layer_ops(0):
+            if op.kind not in ATTENTION:
+                deps = low.emit(op, deps)
+        store.floors[key] = int(simulate(em.build()).busy_cycles[em.core])
+    return store.floors[key]
