@@ -78,3 +78,25 @@ def test_fill_and_drain_rows_at_once_equal_the_cell_by_cell_hand_offs():
         a = fill_and_drain(layers, t, entry, lambda r, j: int(hops[r, j]))
         b = fill_and_drain(layers, t, entry, None, lambda r: hops[r].tolist())
         assert a == b
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_a_patched_chunk_layer_is_the_layer_built_in_full(vector):
+    """Attention's tasks are laid out alike at every prefix: the template with their work redone is the layer
+    a full build gives, array for array."""
+    from archsim.families.mesh.mapper.costs import MeshCosts
+    from archsim.families.mesh.mapper.lowering import Lowering, layer_graph
+    from archsim.families.mesh.mapper.reuse import chunk_layer
+
+    system = load_system("wse3", SMALL_WAFER)
+    costs = MeshCosts.from_system(system, 2.0)
+    plan = type("Plan", (), {"region_w": 32, "region_h": 16})()
+    lowering = Lowering(vector, 16 if vector else 0)
+    store = _store()
+    for prefix in (0, 16, 48, 1000, 4000):
+        entry = chunk_layer(store, plan, costs, "meshgemv", 2, lowering, 2, 16, prefix)
+        full, _ = layer_graph(entry.graph, plan, costs, "meshgemv", 2, None, lowering)
+        for name in ("task_work", "task_latency", "route_ptr", "route_res", "dep_ptr", "dep_idx", "task_op",
+                     "task_category"):
+            assert np.array_equal(getattr(entry.layer, name), getattr(full, name)), (prefix, name)
+    assert store.patched == 4

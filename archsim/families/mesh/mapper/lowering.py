@@ -79,9 +79,11 @@ def pass_tokens(graph, plan, costs, size: int, total: int) -> int:
     return largest(1, size, lambda g: pass_demand(graph, plan, costs, size, total, g).total <= costs.sram_bytes) or 0
 
 
-def layer_graph(piece, plan, costs, strategy, levels, net, lowering: Lowering | None = None):
+def layer_graph(piece, plan, costs, strategy, levels, net, lowering: Lowering | None = None, trace=None):
     """(task graph, link events) of one decoder layer of `piece` on its region under `lowering`
-    (None: the phase's default, vector for decode, blocks for prefill)."""
+    (None: the phase's default, vector for decode, blocks for prefill). `trace`: a list that receives
+    (operator, its first task, the axis holding the activations before it) per operator of a one-pass layer
+    (mesh_reuse.py patches attention from it); left empty for a layer in several MeshGEMV passes."""
     em = MeshEmitter(costs, strategy, levels, net)
     w, h = plan.region_w, plan.region_h
     vector = None if lowering is None else lowering.vector
@@ -91,6 +93,8 @@ def layer_graph(piece, plan, costs, strategy, levels, net, lowering: Lowering | 
         low = RegionLowering(em, w, h, piece.phase, piece.tokens, vector)
         deps: list[int] = []
         for op in piece.layer_ops(0):
+            if trace is not None:
+                trace.append((op, em.b.n_tasks, low.axis))
             deps = low.emit(op, deps)
         return em.build(), em.events
     rep = representative(piece)

@@ -15,7 +15,9 @@ network times transfers by their order on the wafer: nothing is shared there) an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from archsim.engine import simulate
 from archsim.families.mesh.mapper.chunk import ATTENTION, representative, scaled_graph
@@ -48,7 +50,8 @@ class ChunkStore:
         self.whole: dict = {}  # a whole step's layer per lowering, for the step being mapped (few entries)
         self.splits: dict[int, dict] = {}  # id(task graph) -> critical split, for the graphs in `whole`
         self.floors: dict = {}
-        self.hits = self.misses = 0
+        self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
+        self.hits = self.misses = self.patched = 0  # patched: misses built from a template
 
     def origin(self, batch: int):
         if batch not in self.sources:
@@ -77,7 +80,9 @@ def active() -> ChunkStore | None:
 
 def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batch: int, size: int,
                 prefix: int) -> ChunkLayer:
-    """The decoder layer of `batch` prompts' chunk of `size` tokens after `prefix`, built once per shape."""
+    """The decoder layer of `batch` prompts' chunk of `size` tokens after `prefix`, built once per shape: from
+    the first layer built of its size (a template) with only its attention tasks' work redone when their
+    tasks are laid out as the template's, else in full. No link events (a serving step draws no heatmaps)."""
     key = (costs, plan.region_w, plan.region_h, strategy, levels, lowering.vector if lowering else None,
            lowering.pass_tokens if lowering else 0, batch, size, prefix)
     entry = store.layers.get(key)
@@ -86,14 +91,67 @@ def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batc
         return entry
     store.misses += 1
     graph = scaled_graph(store.origin(batch), batch, size, prefix)
-    tg, events = layer_graph(graph, plan, costs, strategy, levels, None, lowering)
-    entry = ChunkLayer(graph, tg, tuple(events), int(simulate(tg).makespan_cycles), critical_split_s(tg))
+    template = store.templates.get(key[:-1])
+    tg = _patched(template, graph, plan, costs, strategy, levels, lowering) if template else None
+    store.patched += tg is not None
+    if tg is None:
+        trace: list = []
+        tg, _ = layer_graph(graph, plan, costs, strategy, levels, None, lowering, trace)
+        if trace and key[:-1] not in store.templates:
+            store.templates[key[:-1]] = (tg, trace)
+    entry = ChunkLayer(graph, tg, (), int(simulate(tg).makespan_cycles), critical_split_s(tg))
     if len(store.layers) >= MAX_ENTRIES:
         old = store.layers.pop(next(iter(store.layers)))
         store.cycles.pop(id(old.layer), None)
     store.layers[key] = entry
     store.cycles[id(tg)] = entry.cycles
     return entry
+
+
+def _patched(template, graph, plan, costs, strategy, levels, lowering):
+    """`graph`'s layer as the template's task graph with the attention operators' work and latency emitted
+    anew (the other operators are the same at every prefix: checked); None where an operator differs from
+    the template's or its attention tasks are laid out otherwise (then the caller builds it in full)."""
+    base, trace = template
+    ops = graph.layer_ops(0)
+    if len(ops) != len(trace):
+        return None
+    work, latency = base.task_work.copy(), base.task_latency.copy()
+    ends = [first for _, first, _ in trace[1:]] + [base.n_tasks]
+    attn: dict = {}
+    for (was, lo, axis), hi, op in zip(trace, ends, ops):
+        if op.kind not in ATTENTION:
+            if op != was:
+                return None
+            continue
+        em = MeshEmitter(costs, strategy, levels, None)
+        low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens, lowering.vector)
+        low.axis, low.attn = axis, dict(attn)
+        low.emit(op, [])
+        attn = low.attn
+        part = em.build()
+        if not _same_layout(base, lo, hi, part):
+            return None
+        work[lo:hi], latency[lo:hi] = part.task_work, part.task_latency
+    return replace(base, task_work=work, task_latency=latency)
+
+
+def _same_layout(base, lo: int, hi: int, part) -> bool:
+    """Tasks lo..hi of `base` and the tasks of `part` alike but for work and latency: routes, categories,
+    labels and the dependencies among them (base's on tasks before lo are the operator's inputs)."""
+    if part.n_tasks != hi - lo:
+        return False
+    r0, r1 = base.route_ptr[lo], base.route_ptr[hi]
+    if not (np.array_equal(base.route_ptr[lo:hi + 1] - r0, part.route_ptr)
+            and np.array_equal(base.route_res[r0:r1], part.route_res)
+            and np.array_equal(base.task_category[lo:hi], part.task_category)
+            and list(base.op_labels[base.task_op[lo:hi]]) == list(part.op_labels[part.task_op])):
+        return False
+    for k in range(lo, hi):
+        inner = [int(d) - lo for d in base.dep_idx[base.dep_ptr[k]:base.dep_ptr[k + 1]] if d >= lo]
+        if inner != [int(d) for d in part.dep_idx[part.dep_ptr[k - lo]:part.dep_ptr[k - lo + 1]]]:
+            return False
+    return True
 
 
 def relabelled(store: ChunkStore, entry: ChunkLayer, layer: int, relabel):
