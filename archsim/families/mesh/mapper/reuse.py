@@ -111,29 +111,42 @@ def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batc
 def _patched(template, graph, plan, costs, strategy, levels, lowering):
     """`graph`'s layer as the template's task graph with the attention operators' work and latency emitted
     anew (the other operators are the same at every prefix: checked); None where an operator differs from
-    the template's or its attention tasks are laid out otherwise (then the caller builds it in full)."""
+    the template's or its attention tasks are laid out otherwise (then the caller builds it in full).
+    Consecutive attention operators are emitted together, one after another as the layer has them."""
     base, trace = template
     ops = graph.layer_ops(0)
     if len(ops) != len(trace):
         return None
     work, latency = base.task_work.copy(), base.task_latency.copy()
     ends = [first for _, first, _ in trace[1:]] + [base.n_tasks]
-    attn: dict = {}
+    run: list = []  # (operator, first task, axis, end) of the attention operators being gathered
     for (was, lo, axis), hi, op in zip(trace, ends, ops):
-        if op.kind not in ATTENTION:
-            if op != was:
-                return None
+        if op.kind in ATTENTION:
+            run.append((op, lo, axis, hi))
             continue
-        em = MeshEmitter(costs, strategy, levels, None)
-        low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens, lowering.vector)
-        low.axis, low.attn = axis, dict(attn)
-        low.emit(op, [])
-        attn = low.attn
-        part = em.build()
-        if not _same_layout(base, lo, hi, part):
+        if op != was or (run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work,
+                                             latency)):
             return None
-        work[lo:hi], latency[lo:hi] = part.task_work, part.task_latency
+        run = []
+    if run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work, latency):
+        return None
     return replace(base, task_work=work, task_latency=latency)
+
+
+def _redo(base, run, graph, plan, costs, strategy, levels, lowering, work, latency) -> bool:
+    """Emit the operators of `run` anew into `work` and `latency` at their tasks; False if laid out otherwise."""
+    em = MeshEmitter(costs, strategy, levels, None)
+    low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens, lowering.vector)
+    low.axis = run[0][2]
+    deps: list[int] = []
+    for op, _, _, _ in run:
+        deps = low.emit(op, deps)
+    part = em.build()
+    lo, hi = run[0][1], run[-1][3]
+    if not _same_layout(base, lo, hi, part):
+        return False
+    work[lo:hi], latency[lo:hi] = part.task_work, part.task_latency
+    return True
 
 
 def _same_layout(base, lo: int, hi: int, part) -> bool:
