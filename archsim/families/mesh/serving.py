@@ -63,16 +63,19 @@ def kv_bytes_per_token(system, model, scenario, options: dict) -> float:
 def iteration_cost(default_cost):
     """A mixed iteration as two pipeline passes: the default cost of its prefill part plus its decode part,
     each memoized (a prefill pass depends on its tokens and prefix only, so every grid cell with the same P
-    reuses it: a wafer prefill run simulates its chunk pipeline and takes about a second)."""
+    reuses it). Prefill passes are mapped with their chunk layers shared across cells (mapper/reuse.py: a
+    chunk shape is built and simulated once per run; the same seconds and joules)."""
     from functools import lru_cache
 
     from archsim.families.mesh.mapper.reuse import shared_chunks
     from archsim.workload.lower import lower
     from archsim.workload.model import Scenario, load_transformer
 
-    model = load_transformer(default_cost.workload)
-    store = shared_chunks(lambda b: lower(model, Scenario(phase="prefill", batch=b, prompt_len=1, prefix_len=0,
-                                                          **default_cost.dtypes)))
+    def origin(batch: int):  # the step of `batch` one-token prompts: what shared chunk shapes are scaled from
+        return lower(load_transformer(default_cost.workload),
+                     Scenario(phase="prefill", batch=batch, prompt_len=1, prefix_len=0, **default_cost.dtypes))
+
+    store = shared_chunks(origin)
 
     def prefill_step(p: int, x: int):
         with store:

@@ -53,9 +53,8 @@ def chunked_prefill(graph, plan, costs, step, net, cut: Split, lowering=None):
         shared = [reuse.chunk_layer(store, plan, costs, strategy, levels, lowering, batch, size, prefix)
                   for size, prefix in pieces]
         graphs = [e.graph for e in shared]
-        for e in shared:
+        for e in shared:  # no link events: steps mapped inside draw no heatmaps
             layers.append(e.layer)
-            events += e.events
             cycles.append(e.cycles)
             splits.append(e.split)
     else:

@@ -3,15 +3,21 @@
 A chunked prefill (mesh_pieces.chunked_prefill) builds and simulates one decoder layer per chunk: a chunk of
 c tokens after p others, for b prompts, on the pinned region. A serving run asks for hundreds of prefill
 steps whose chunks are the same (b, c, p) shapes again and again (a prompt of 744 tokens in chunks of one
-token and one of 512 share their first 512 chunks), so inside `with shared_chunks(source):` each shape is built and
-simulated once and reused by every later step: the layer's task graph, its cycles, its critical-path split
-and link events, and the graph relabelled after the first layer of a region.
+token and one of 512 share their first 512 chunks), so inside `with shared_chunks(source):` each shape is
+built and simulated once and reused by every later step: the layer's task graph, its cycles, its
+critical-path split, and the graph relabelled after the first layer of a region. A shape after the first of
+its (b, c) is that one's task graph with only its attention tasks' work and latency emitted anew (attention
+is all that depends on the prefix; its tasks' layout is checked to be the same, else the layer is built in
+full). Also kept: the whole step's layer while one step is mapped (auto's lowering choice and the step's run
+share it) and, per chunk size, the MeshGEMM layout's floor (`blocks_floor`). Steps mapped inside draw no
+heatmaps and carry no link events.
 
 Exact up to rounding: outside, a chunk's operators are scaled down from its step's graph (chunk.scaled_graph,
 FLOPs x c / the step's tokens); inside, from `source(b)`, the step of b one-token prompts, so a shape's
 operators do not depend on which step asked first (deterministic whatever the order of the table's fills).
-docs/serving.md gives the difference measured against the per-step path. Only task fidelity (a cycle-level
-network times transfers by their order on the wafer: nothing is shared there) and only inside the context.
+Measured against the per-step path: the same seconds and joules bit for bit (docs/serving.md, Speed). Only
+task fidelity (a cycle-level network times transfers by their order on the wafer: nothing is shared there)
+and only inside the context.
 """
 from __future__ import annotations
 
@@ -33,7 +39,6 @@ MAX_ENTRIES = 40_000  # chunk shapes kept (a few kB each); the oldest go first p
 class ChunkLayer:
     graph: object  # OpGraph of the chunk (embedding, layer 0, head)
     layer: object  # TaskGraph of its decoder layer on the region
-    events: tuple
     cycles: int
     split: dict
 
@@ -82,7 +87,7 @@ def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batc
                 prefix: int) -> ChunkLayer:
     """The decoder layer of `batch` prompts' chunk of `size` tokens after `prefix`, built once per shape: from
     the first layer built of its size (a template) with only its attention tasks' work redone when their
-    tasks are laid out as the template's, else in full. No link events (a serving step draws no heatmaps)."""
+    tasks are laid out as the template's, else in full."""
     key = (costs, plan.region_w, plan.region_h, strategy, levels, lowering.vector if lowering else None,
            lowering.pass_tokens if lowering else 0, batch, size, prefix)
     entry = store.layers.get(key)
@@ -99,7 +104,7 @@ def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batc
         tg, _ = layer_graph(graph, plan, costs, strategy, levels, None, lowering, trace)
         if trace and key[:-1] not in store.templates:
             store.templates[key[:-1]] = (tg, trace)
-    entry = ChunkLayer(graph, tg, (), int(simulate(tg).makespan_cycles), critical_split_s(tg))
+    entry = ChunkLayer(graph, tg, int(simulate(tg).makespan_cycles), critical_split_s(tg))
     if len(store.layers) >= MAX_ENTRIES:
         old = store.layers.pop(next(iter(store.layers)))
         store.cycles.pop(id(old.layer), None)
