@@ -100,3 +100,17 @@ def test_a_patched_chunk_layer_is_the_layer_built_in_full(vector):
                      "task_category"):
             assert np.array_equal(getattr(entry.layer, name), getattr(full, name)), (prefix, name)
     assert store.patched == 4
+
+
+def test_a_shared_cost_does_not_depend_on_the_order_of_the_fills():
+    """A chunk shape is scaled from the store's fixed origin, not from the step that asked first: the same
+    steps in two orders cost the same, bit for bit (a table's fills come in the loop's order)."""
+    system = load_system("wse3", SMALL_WAFER)
+    steps = [Scenario(phase="prefill", prompt_len=p) for p in (320, 128, 192, 256)]
+    costs = []
+    for order in (steps, steps[::-1]):
+        store = _store()
+        with store:
+            got = {s.prompt_len: step_cost(system, "tiny", s, options=OPTIONS)[:2] for s in order}
+        costs.append(got)
+    assert costs[0] == costs[1]
