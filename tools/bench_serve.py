@@ -2,12 +2,16 @@
 
     .venv/bin/python tools/bench_serve.py [--trace azure-conv] [--policy continuous] [--no-compile]
         [--speculative draft=llama3.2-1b,k=4,alpha=0.8] [--disaggregate prefill=h100-sxm,decode=h100-sxm,link=nvlink]
+        [--chip cs3x4 --model llama3.1-70b --weight-dtype int8 --requests 1000]
 
 1. Cold compile: the kernel compiled from nothing (a fresh numba cache in a temporary directory, in
    a subprocess), then loaded from that cache by a second subprocess.
 2. The whole trace for Llama-3.1-8B on one H100 (provisional cost, task fidelity): a first run fills
    the cost table (pipeline runs), a second run with the filled table is the warm figure: simulated
    requests per wall second, iterations, table fills and hit rate.
+   --requests N: the trace's first N requests only; --weight-dtype: as archsim serve (the LPU and wafer cases
+   of docs/serving.md: `--chip cs3x4 --model llama3.1-70b --weight-dtype int8 --requests 1000`, the same with
+   `--chip groq-lpu-576`).
 """
 from __future__ import annotations
 
@@ -46,6 +50,8 @@ def main() -> None:
     p.add_argument("--policy", default="continuous", choices=("static", "continuous", "chunked"))
     p.add_argument("--fidelity", default="task")
     p.add_argument("--no-compile", action="store_true", help="skip the cold-compile measurement")
+    p.add_argument("--requests", type=int, help="the trace's first N requests only")
+    p.add_argument("--weight-dtype", default="bf16", help="weight dtype, as archsim serve --weight-dtype")
     p.add_argument("--speculative", help="speculative decoding, as archsim serve --speculative")
     p.add_argument("--disaggregate", help="disaggregated pools, as archsim serve --disaggregate")
     args = p.parse_args()
@@ -57,19 +63,21 @@ def main() -> None:
 
     from archsim.serving.serve import prepare, serve
     from archsim.serving.spec import load_serving
+    from archsim.workload.model import Scenario
 
     spec = load_serving(flags={"trace": args.trace, "scheduler": args.policy, "speculative": args.speculative,
-                               "disaggregate": args.disaggregate})
+                               "disaggregate": args.disaggregate, "requests": args.requests})
+    scenario = Scenario(weight_dtype=args.weight_dtype)
     t0 = time.perf_counter()
     if args.disaggregate:
         from archsim.serving.disagg import prepare_disaggregated, serve_disaggregated
 
-        dsetup = prepare_disaggregated(args.chip, args.model, spec, fidelity=args.fidelity)
+        dsetup = prepare_disaggregated(args.chip, args.model, spec, fidelity=args.fidelity, scenario=scenario)
         first = serve_disaggregated(dsetup, spec)
         t1 = time.perf_counter()
         warm = serve_disaggregated(dsetup, spec)
     else:
-        setup = prepare(args.chip, args.model, spec, fidelity=args.fidelity)
+        setup = prepare(args.chip, args.model, spec, fidelity=args.fidelity, scenario=scenario)
         first = serve(args.chip, args.model, spec, setup=setup)
         t1 = time.perf_counter()
         warm = serve(args.chip, args.model, spec, setup=setup)

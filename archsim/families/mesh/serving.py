@@ -63,10 +63,25 @@ def kv_bytes_per_token(system, model, scenario, options: dict) -> float:
 def iteration_cost(default_cost):
     """A mixed iteration as two pipeline passes: the default cost of its prefill part plus its decode part,
     each memoized (a prefill pass depends on its tokens and prefix only, so every grid cell with the same P
-    reuses it: a wafer prefill run simulates its chunk pipeline and takes about a second)."""
+    reuses it). Prefill passes are mapped with their chunk layers shared across cells (mapper/reuse.py: a
+    chunk shape is built and simulated once per run; the same seconds and joules)."""
     from functools import lru_cache
 
-    prefill = lru_cache(maxsize=None)(lambda p, x: default_cost.step(p, 0, 0, x))
+    from archsim.families.mesh.mapper.reuse import shared_chunks
+    from archsim.workload.lower import lower
+    from archsim.workload.model import Scenario, load_transformer
+
+    def origin(batch: int):  # the step of `batch` one-token prompts: what shared chunk shapes are scaled from
+        return lower(load_transformer(default_cost.workload),
+                     Scenario(phase="prefill", batch=batch, prompt_len=1, prefix_len=0, **default_cost.dtypes))
+
+    store = shared_chunks(origin)
+
+    def prefill_step(p: int, x: int):
+        with store:
+            return default_cost.step(p, 0, 0, x)
+
+    prefill = lru_cache(maxsize=None)(prefill_step)
     decode = lru_cache(maxsize=None)(lambda d, c: default_cost.step(0, d, c, 0))
 
     def cost(p: int, d: int, c: int, x: int = 0) -> tuple[float, float]:

@@ -20,6 +20,7 @@ from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
 from archsim.families.mesh.mapper.chunk import count_option
 from archsim.families.mesh.mapper.costs import ACCUMULATOR_BYTES, KERNEL_PROFILES, MeshCosts, MeshEmitter, colors_needed
+from archsim.families.mesh.mapper import reuse
 from archsim.families.mesh.mapper.cycle import WaferNetwork
 from archsim.families.mesh.mapper.layer import RegionLowering
 from archsim.families.mesh.mapper.pieces import fastest
@@ -104,7 +105,8 @@ def map_mesh(system, graph, scenario, options) -> Mapping:
                             best.piece, best.lowering, tried)
     if view is not graph or len(runs) > 1:
         notes.append(_verify_note(graph, view, runs))
-    extra.update(_heatmaps(best.plan, costs, best.events, levels))
+    if reuse.active() is None:  # a caller timing many steps (serving, mesh_reuse.py) reads no heatmaps
+        extra.update(_heatmaps(best.plan, costs, best.events, levels))
     return Mapping(NAME, dict(options), best.segments, chips_used=best.plan.wafers_used, notes=notes,
                    extra=extra)
 

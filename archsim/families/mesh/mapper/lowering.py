@@ -79,9 +79,11 @@ def pass_tokens(graph, plan, costs, size: int, total: int) -> int:
     return largest(1, size, lambda g: pass_demand(graph, plan, costs, size, total, g).total <= costs.sram_bytes) or 0
 
 
-def layer_graph(piece, plan, costs, strategy, levels, net, lowering: Lowering | None = None):
+def layer_graph(piece, plan, costs, strategy, levels, net, lowering: Lowering | None = None, trace=None):
     """(task graph, link events) of one decoder layer of `piece` on its region under `lowering`
-    (None: the phase's default, vector for decode, blocks for prefill)."""
+    (None: the phase's default, vector for decode, blocks for prefill). `trace`: a list that receives
+    (operator, its first task, the axis holding the activations before it) per operator of a one-pass layer
+    (mesh_reuse.py patches attention from it); left empty for a layer in several MeshGEMV passes."""
     em = MeshEmitter(costs, strategy, levels, net)
     w, h = plan.region_w, plan.region_h
     vector = None if lowering is None else lowering.vector
@@ -91,6 +93,8 @@ def layer_graph(piece, plan, costs, strategy, levels, net, lowering: Lowering | 
         low = RegionLowering(em, w, h, piece.phase, piece.tokens, vector)
         deps: list[int] = []
         for op in piece.layer_ops(0):
+            if trace is not None:
+                trace.append((op, em.b.n_tasks, low.axis))
             deps = low.emit(op, deps)
         return em.build(), em.events
     rep = representative(piece)
@@ -112,12 +116,27 @@ def _cycles(piece, plan, costs, strategy, levels, lowering) -> int:
     return int(simulate(layer_graph(piece, plan, costs, strategy, levels, None, lowering)[0]).makespan_cycles)
 
 
-def choose(graph, piece, plan, costs, strategy, levels, size: int, total: int, layout: str = "auto") -> Lowering:
+def choose(graph, piece, plan, costs, strategy, levels, size: int, total: int, layout: str = "auto",
+           layer_cycles=None, blocks_floor=None) -> Lowering:
     """The lowering for prefill pieces of `size` tokens (of `total`) on `plan`'s regions: `layout` 'blocks' or
     'passes' as asked, 'auto' the cheaper on `piece` (the last full one) at task fidelity, blocks when MeshGEMV
-    passes do not fit. InfeasibleError for 'passes' when not even one token's MeshGEMV buffers fit."""
+    passes do not fit. InfeasibleError for 'passes' when not even one token's MeshGEMV buffers fit.
+    `layer_cycles(lowering)`: the piece's layer cycles under a lowering (default: built and simulated here);
+    `blocks_floor()`: a number of cycles the piece's layer in blocks cannot beat (mesh_reuse.blocks_floor):
+    passes faster than it are taken without building the blocks layer (the same choice)."""
+    if layer_cycles is None:
+        def layer_cycles(lowering):
+            return _cycles(piece, plan, costs, strategy, levels, lowering)
+    if layout == "auto" and blocks_floor is not None:
+        g = pass_tokens(graph, plan, costs, size, total)
+        if g:
+            passes = Lowering(True, g, pass_demand(graph, plan, costs, size, total, g))
+            passes = replace(passes, cycles=layer_cycles(passes))
+            floor = blocks_floor()
+            if passes.cycles < floor:
+                return replace(passes, other=(f"{BLOCKS} (at least)", floor))
     blocks = Lowering(False)
-    blocks = replace(blocks, cycles=_cycles(piece, plan, costs, strategy, levels, blocks))
+    blocks = replace(blocks, cycles=layer_cycles(blocks))
     g = pass_tokens(graph, plan, costs, size, total) if layout != "blocks" else 0
     if not g:
         if layout == "passes":
@@ -128,7 +147,7 @@ def choose(graph, piece, plan, costs, strategy, levels, size: int, total: int, l
                                   f"{costs.sram_bytes / 1024:.1f} KiB", {"per_core_bytes": need.total})
         return blocks
     passes = Lowering(True, g, pass_demand(graph, plan, costs, size, total, g))
-    passes = replace(passes, cycles=_cycles(piece, plan, costs, strategy, levels, passes))
+    passes = replace(passes, cycles=layer_cycles(passes))
     if layout == "passes" or (layout == "auto" and passes.cycles < blocks.cycles):
         return replace(passes, other=(BLOCKS, blocks.cycles))
     return replace(blocks, other=(f"{PASSES} of {g}", passes.cycles))

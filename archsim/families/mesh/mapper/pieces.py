@@ -12,6 +12,7 @@ import numpy as np
 from archsim.engine import simulate
 from archsim.mapping.base import Segment
 from archsim.mapping.choose import first_best
+from archsim.families.mesh.mapper import reuse
 from archsim.families.mesh.mapper.lowering import Lowering, choose
 from archsim.families.mesh.mapper.place import Placement
 from archsim.families.mesh.mapper.pipeline import Split, fill_and_drain, piece_graph, steady_period
@@ -21,7 +22,8 @@ from archsim.families.mesh.mapper.step import (BOUNDARY_LABELS, boundary_graph, 
 
 
 def _cycles(task_graph) -> int:
-    return int(simulate(task_graph).makespan_cycles)
+    known = reuse.known_cycles(task_graph)
+    return known if known is not None else int(simulate(task_graph).makespan_cycles)
 
 
 def _relabel(task_graph, layer: int):
@@ -44,13 +46,24 @@ def chunked_prefill(graph, plan, costs, step, net, cut: Split, lowering=None):
     layers run as `lowering` says (mesh_lowering.Lowering)."""
     strategy, levels, layers_only = step
     pieces = cut.pieces
-    graphs = [piece_graph(graph, cut, size, prefix) for size, prefix in pieces]
-    layers, events, cycles = [], [], []
-    for g in graphs:
-        tg, ev = layer_graph(g, plan, costs, strategy, levels, net, lowering)
-        layers.append(tg)
-        events += ev
-        cycles.append(_cycles(tg))
+    store = reuse.active() if net is None else None
+    layers, events, cycles, splits = [], [], [], []
+    if store is not None:  # chunk layers shared across the steps mapped in this context (mesh_reuse.py)
+        batch = next(op.attrs for op in graph.ops if op.kind == "attn_score")["batch"]
+        shared = [reuse.chunk_layer(store, plan, costs, strategy, levels, lowering, batch, size, prefix)
+                  for size, prefix in pieces]
+        graphs = [e.graph for e in shared]
+        for e in shared:  # no link events: steps mapped inside draw no heatmaps
+            layers.append(e.layer)
+            cycles.append(e.cycles)
+            splits.append(e.split)
+    else:
+        graphs = [piece_graph(graph, cut, size, prefix) for size, prefix in pieces]
+        for g in graphs:
+            tg, ev = layer_graph(g, plan, costs, strategy, levels, net, lowering)
+            layers.append(tg)
+            events += ev
+            cycles.append(_cycles(tg))
     region_layers = plan.region_layers(graph.layers)
     hops: dict[tuple[str, int], tuple] = {}  # (kind, chunk size) -> (graph, cycles), built once per size
 
@@ -71,7 +84,15 @@ def chunked_prefill(graph, plan, costs, step, net, cut: Split, lowering=None):
     if layers_only:
         path = fill_and_drain(region_layers, cycles, entry, lambda r, j: 0)
     else:
-        path = fill_and_drain(region_layers, cycles, entry, lambda r, j: hop(plan.boundaries[r - 1], j)[1])
+        rows: dict[str, list[int]] = {}  # a hand-off's cycles depend on its kind and the chunk's size only
+
+        def row(r: int) -> list[int]:
+            kind = plan.boundaries[r - 1]
+            if kind not in rows:
+                rows[kind] = [hop(kind, j)[1] for j in range(len(pieces))]
+            return rows[kind]
+
+        path = fill_and_drain(region_layers, cycles, entry, lambda r, j: hop(plan.boundaries[r - 1], j)[1], row)
     segments = []
     if not layers_only and graph.pre_ops:
         segments.append(Segment(hop("entry", path.entry)[0], 1, "embedding"))
@@ -79,7 +100,12 @@ def chunked_prefill(graph, plan, costs, step, net, cut: Split, lowering=None):
     n = len(pieces)
     for j, r_first, r_last in path.columns:
         count = int(sum(region_layers[r_first:r_last + 1]))
-        tg = layers[j] if count == graph.layers else _relabel(layers[j], int(first_layer[r_first]))
+        if count == graph.layers:
+            tg = layers[j]
+        elif store is not None:
+            tg = reuse.relabelled(store, shared[j], int(first_layer[r_first]), _relabel)
+        else:
+            tg = _relabel(layers[j], int(first_layer[r_first]))
         segments.append(Segment(tg, count, f"decoder layer, chunk {j + 1} of {n} ({pieces[j][0]} tokens)"))
     if not layers_only:
         crossed = [(plan.boundaries[r - 1], j) for r, j in enumerate(path.crossed, start=1)]
@@ -90,7 +116,7 @@ def chunked_prefill(graph, plan, costs, step, net, cut: Split, lowering=None):
         for (kind, size), k in sorted(by_size.items(), key=lambda item: (item[0][0] != "handoff", -item[0][1])):
             segments.append(Segment(hop(kind, some[size])[0], k, BOUNDARY_LABELS[kind]))
         segments += post_segments(graphs[-1], plan, costs, strategy, levels, net)
-    split = _sum_splits(critical_split_s(tg) for tg in layers)
+    split = _sum_splits(splits if store is not None else (critical_split_s(tg) for tg in layers))
     task_split = _sum_splits(critical_split_s(layer_graph(g, plan, costs, strategy, levels, None, lowering)[0])
                              for g in graphs) if net else None
     serial = sum(cycles) * graph.layers
@@ -155,14 +181,23 @@ def step_in(graph, plan, cut: Split, costs, step, net, layout: str = "auto") -> 
     """The step run as `cut` says on `plan`; a prefill's layers lowered as `layout` says (mesh_lowering.choose)."""
     strategy, levels, _ = step
     lowering = None
+    store = reuse.active() if net is None else None
     if graph.phase == "prefill":
         piece = piece_graph(graph, cut, cut.size, cut.total - cut.size)  # the last full chunk
-        lowering = choose(graph, piece, plan, costs, strategy, levels, cut.size, cut.total, layout)
+        floor = None
+        if store is not None and cut.count > 1:
+            batch = next(op.attrs for op in graph.ops if op.kind == "attn_score")["batch"]
+
+            def floor():
+                return reuse.blocks_floor(store, plan, costs, strategy, levels, batch, cut.size)
+        lowering = choose(graph, piece, plan, costs, strategy, levels, cut.size, cut.total, layout,
+                          _shared_cycles(store, graph, plan, costs, strategy, levels, cut), floor)
         if lowering.demand is not None:
             plan = replace(plan, layer_demand=lowering.demand)
     if cut.count == 1:
-        segments, layer, events = whole_step(graph, plan, costs, step, net, lowering)
-        split = critical_split_s(layer)
+        built = reuse.whole_layer(store, graph, plan, costs, strategy, levels, lowering)[:2] if store else None
+        segments, layer, events = whole_step(graph, plan, costs, step, net, lowering, built)
+        split = reuse.whole_split(store, layer) if store else critical_split_s(layer)
         task_split = critical_split_s(layer_graph(graph, plan, costs, strategy, levels, None, lowering)[0]) \
             if net else None
         piece_info = describe_split(cut, None)
@@ -173,6 +208,18 @@ def step_in(graph, plan, cut: Split, costs, step, net, layout: str = "auto") -> 
         segments, split, task_split, events, piece_info = microbatched_decode(graph, plan, costs, step, net, cut)
     cycles = sum(_cycles(s.graph) * s.repeat for s in segments)
     return StepRun(plan, cut, lowering, segments, split, task_split, events, piece_info, cycles)
+
+
+def _shared_cycles(store, graph, plan, costs, strategy, levels, cut: Split):
+    """With chunk layers shared (mesh_reuse.py): lowering -> cycles of the step's last full piece, from the
+    store (a chunk's shape, or the whole step's layer kept for this step); None: choose builds its own."""
+    if store is None:
+        return None
+    if cut.count == 1:
+        return lambda low: reuse.whole_layer(store, graph, plan, costs, strategy, levels, low)[2]
+    batch = next(op.attrs for op in graph.ops if op.kind == "attn_score")["batch"]
+    return lambda low: reuse.chunk_layer(store, plan, costs, strategy, levels, low, batch, cut.size,
+                                         cut.total - cut.size).cycles
 
 
 def fastest(graph, candidates, shrink, costs, step, net, layout: str = "auto") -> tuple[StepRun, list[StepRun]]:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from archsim.errors import InfeasibleError
 from archsim.families.mesh.mapper.chunk import largest, parse_count, representative, scaled_graph
 from archsim.families.mesh.mapper.lowering import pass_tokens
@@ -164,18 +166,27 @@ class PipelinePath:
 
 
 def fill_and_drain(region_layers: list[int], layer_cycles: list[int], entry_cycles: list[int],
-                   boundary_cycles) -> PipelinePath:
+                   boundary_cycles, boundary_row=None) -> PipelinePath:
     """Pieces j through layer regions r in order (module docstring); boundary_cycles(r, j): the hand-off of
-    piece j into region r (r >= 1). Ties prefer the piece's own predecessor region (the path turns late)."""
+    piece j into region r (r >= 1), or `boundary_row(r)`: those of every piece at once (faster). Ties prefer
+    the piece's own predecessor region (the path turns late).
+
+    A region's row in closed form (integers, exact): with a_j its work on piece j and S_j = a_0 + .. + a_j,
+    done_j = max(arrive_j, done_(j-1)) + a_j = S_j + max over i <= j of (arrive_i - S_(i-1))."""
     regions, pieces = len(region_layers), len(layer_cycles)
-    done = [[0] * pieces for _ in range(regions)]
-    from_left = [[False] * pieces for _ in range(regions)]
+    t = np.asarray(layer_cycles, dtype=np.int64)
+    done = np.zeros((regions, pieces), dtype=np.int64)
+    from_left = np.zeros((regions, pieces), dtype=bool)
     for r in range(regions):
-        for j in range(pieces):
-            arrive = entry_cycles[j] if r == 0 else done[r - 1][j] + boundary_cycles(r, j)
-            free = done[r][j - 1] if j > 0 else -1
-            from_left[r][j] = free > arrive
-            done[r][j] = max(arrive, free) + region_layers[r] * layer_cycles[j]
+        if r == 0:
+            arrive = np.asarray(entry_cycles, dtype=np.int64)
+        else:
+            hops = boundary_row(r) if boundary_row is not None else [boundary_cycles(r, j) for j in range(pieces)]
+            arrive = done[r - 1] + np.asarray(hops, dtype=np.int64)
+        work = int(region_layers[r]) * t
+        total = np.cumsum(work)
+        done[r] = total + np.maximum.accumulate(arrive - (total - work))
+        from_left[r, 1:] = done[r, :-1] > arrive[1:]
     r, j = regions - 1, pieces - 1
     cells, crossed = [], [0] * regions
     while True:
@@ -194,7 +205,7 @@ def fill_and_drain(region_layers: list[int], layer_cycles: list[int], entry_cycl
             columns[-1][2] = r
         else:
             columns.append([j, r, r])
-    return PipelinePath(done[-1][-1], cells[0][1], tuple(tuple(c) for c in columns), tuple(crossed[1:]))
+    return PipelinePath(int(done[-1][-1]), cells[0][1], tuple(tuple(c) for c in columns), tuple(crossed[1:]))
 
 
 def steady_period(round_trip_cycles: list[int], busy_cycles: dict[str, int]) -> tuple[int, str]:

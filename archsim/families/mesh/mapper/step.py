@@ -12,14 +12,15 @@ from archsim.families.mesh.mapper.place import Placement
 BOUNDARY_LABELS = {"handoff": "region hand-off", "crossing": "wafer crossing"}
 
 
-def whole_step(graph, plan: Placement, costs, step, net, lowering: Lowering | None = None):
+def whole_step(graph, plan: Placement, costs, step, net, lowering: Lowering | None = None, built=None):
     """One step through every unit at once: (segments, the decoder layer's graph, its link events).
-    `lowering`: how a prefill layer runs (mesh_lowering.py; None: the phase's default)."""
+    `lowering`: how a prefill layer runs (mesh_lowering.py; None: the phase's default); `built`: that layer's
+    (graph, events) when already built."""
     strategy, levels, layers_only = step
     segments = []
     if not layers_only:
         segments += pre_segments(graph, plan, costs, strategy, levels, net)
-    layer, events = layer_graph(graph, plan, costs, strategy, levels, net, lowering)
+    layer, events = built or layer_graph(graph, plan, costs, strategy, levels, net, lowering)
     segments.append(Segment(layer, graph.layers, "decoder layer"))
     if not layers_only:
         segments += between_segments(graph, plan, costs, strategy, levels, net)

@@ -1,0 +1,235 @@
+"""Prefill chunk layers shared across steps, for callers that time many steps (the serving layer's table).
+
+A chunked prefill (mesh_pieces.chunked_prefill) builds and simulates one decoder layer per chunk: a chunk of
+c tokens after p others, for b prompts, on the pinned region. A serving run asks for hundreds of prefill
+steps whose chunks are the same (b, c, p) shapes again and again (a prompt of 744 tokens in chunks of one
+token and one of 512 share their first 512 chunks), so inside `with shared_chunks(source):` each shape is
+built and simulated once and reused by every later step: the layer's task graph, its cycles, its
+critical-path split, and the graph relabelled after the first layer of a region. A shape after the first of
+its (b, c) is that one's task graph with only its attention tasks' work and latency emitted anew (attention
+is all that depends on the prefix; its tasks' layout is checked to be the same, else the layer is built in
+full). Also kept: the whole step's layer while one step is mapped (auto's lowering choice and the step's run
+share it) and, per chunk size, the MeshGEMM layout's floor (`blocks_floor`). Steps mapped inside draw no
+heatmaps and carry no link events.
+
+Exact up to rounding: outside, a chunk's operators are scaled down from its step's graph (chunk.scaled_graph,
+FLOPs x c / the step's tokens); inside, from `source(b)`, the step of b one-token prompts, so a shape's
+operators do not depend on which step asked first (deterministic whatever the order of the table's fills).
+Measured against the per-step path: the same seconds and joules bit for bit (docs/serving.md, Speed). Only
+task fidelity (a cycle-level network times transfers by their order on the wafer: nothing is shared there)
+and only inside the context.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from archsim.engine import simulate
+from archsim.families.mesh.mapper.chunk import ATTENTION, representative, scaled_graph
+from archsim.families.mesh.mapper.costs import MeshEmitter
+from archsim.families.mesh.mapper.layer import RegionLowering
+from archsim.families.mesh.mapper.lowering import layer_graph
+from archsim.families.mesh.mapper.step import critical_split_s
+
+MAX_ENTRIES = 40_000  # chunk shapes kept (a few kB each); the oldest go first past it
+
+
+@dataclass(frozen=True)
+class ChunkLayer:
+    graph: object  # OpGraph of the chunk (embedding, layer 0, head)
+    layer: object  # TaskGraph of its decoder layer on the region
+    cycles: int
+    split: dict
+
+
+class ChunkStore:
+    """Chunk layers kept across steps: `with store:` shares them with the steps mapped inside (reusable)."""
+
+    def __init__(self, source):
+        self.source = source  # batch -> OpGraph of that many one-token prompts (the scaling's common origin)
+        self.sources: dict = {}
+        self.layers: dict = {}
+        self.relabelled: dict = {}
+        self.cycles: dict[int, int] = {}  # id(task graph) -> makespan, for graphs held in the entries above
+        self.whole: dict = {}  # a whole step's layer per lowering, for the step being mapped (few entries)
+        self.splits: dict[int, dict] = {}  # id(task graph) -> critical split, for the graphs in `whole`
+        self.floors: dict = {}
+        self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
+        self.hits = self.misses = self.patched = 0  # patched: misses built from a template
+
+    def origin(self, batch: int):
+        if batch not in self.sources:
+            self.sources[batch] = representative(self.source(batch))
+        return self.sources[batch]
+
+    def __enter__(self) -> "ChunkStore":
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _ACTIVE.remove(self)
+
+
+_ACTIVE: list[ChunkStore] = []
+
+
+def shared_chunks(source) -> ChunkStore:
+    """A store of chunk layers whose operators are scaled from `source(batch)` (module docstring)."""
+    return ChunkStore(source)
+
+
+def active() -> ChunkStore | None:
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batch: int, size: int,
+                prefix: int) -> ChunkLayer:
+    """The decoder layer of `batch` prompts' chunk of `size` tokens after `prefix`, built once per shape: from
+    the first layer built of its size (a template) with only its attention tasks' work redone when their
+    tasks are laid out as the template's, else in full."""
+    key = (costs, plan.region_w, plan.region_h, strategy, levels, lowering.vector if lowering else None,
+           lowering.pass_tokens if lowering else 0, batch, size, prefix)
+    entry = store.layers.get(key)
+    if entry is not None:
+        store.hits += 1
+        return entry
+    store.misses += 1
+    graph = scaled_graph(store.origin(batch), batch, size, prefix)
+    template = store.templates.get(key[:-1])
+    tg = _patched(template, graph, plan, costs, strategy, levels, lowering) if template else None
+    store.patched += tg is not None
+    if tg is None:
+        trace: list = []
+        tg, _ = layer_graph(graph, plan, costs, strategy, levels, None, lowering, trace)
+        if trace and key[:-1] not in store.templates:
+            store.templates[key[:-1]] = (tg, trace)
+    entry = ChunkLayer(graph, tg, int(simulate(tg).makespan_cycles), critical_split_s(tg))
+    if len(store.layers) >= MAX_ENTRIES:
+        old = store.layers.pop(next(iter(store.layers)))
+        store.cycles.pop(id(old.layer), None)
+    store.layers[key] = entry
+    store.cycles[id(tg)] = entry.cycles
+    return entry
+
+
+def _patched(template, graph, plan, costs, strategy, levels, lowering):
+    """`graph`'s layer as the template's task graph with the attention operators' work and latency emitted
+    anew (the other operators are the same at every prefix: checked); None where an operator differs from
+    the template's or its attention tasks are laid out otherwise (then the caller builds it in full).
+    Consecutive attention operators are emitted together, one after another as the layer has them."""
+    base, trace = template
+    ops = graph.layer_ops(0)
+    if len(ops) != len(trace):
+        return None
+    work, latency = base.task_work.copy(), base.task_latency.copy()
+    ends = [first for _, first, _ in trace[1:]] + [base.n_tasks]
+    run: list = []  # (operator, first task, axis, end) of the attention operators being gathered
+    for (was, lo, axis), hi, op in zip(trace, ends, ops):
+        if op.kind in ATTENTION:
+            run.append((op, lo, axis, hi))
+            continue
+        if op != was or (run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work,
+                                             latency)):
+            return None
+        run = []
+    if run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work, latency):
+        return None
+    return replace(base, task_work=work, task_latency=latency)
+
+
+def _redo(base, run, graph, plan, costs, strategy, levels, lowering, work, latency) -> bool:
+    """Emit the operators of `run` anew into `work` and `latency` at their tasks; False if laid out otherwise."""
+    em = MeshEmitter(costs, strategy, levels, None)
+    low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens, lowering.vector)
+    low.axis = run[0][2]
+    deps: list[int] = []
+    for op, _, _, _ in run:
+        deps = low.emit(op, deps)
+    part = em.build()
+    lo, hi = run[0][1], run[-1][3]
+    if not _same_layout(base, lo, hi, part):
+        return False
+    work[lo:hi], latency[lo:hi] = part.task_work, part.task_latency
+    return True
+
+
+def _same_layout(base, lo: int, hi: int, part) -> bool:
+    """Tasks lo..hi of `base` and the tasks of `part` alike but for work and latency: routes, categories,
+    labels and the dependencies among them (base's on tasks before lo are the operator's inputs)."""
+    if part.n_tasks != hi - lo:
+        return False
+    r0, r1 = base.route_ptr[lo], base.route_ptr[hi]
+    if not (np.array_equal(base.route_ptr[lo:hi + 1] - r0, part.route_ptr)
+            and np.array_equal(base.route_res[r0:r1], part.route_res)
+            and np.array_equal(base.task_category[lo:hi], part.task_category)
+            and list(base.op_labels[base.task_op[lo:hi]]) == list(part.op_labels[part.task_op])):
+        return False
+    for k in range(lo, hi):
+        inner = [int(d) - lo for d in base.dep_idx[base.dep_ptr[k]:base.dep_ptr[k + 1]] if d >= lo]
+        if inner != [int(d) for d in part.dep_idx[part.dep_ptr[k - lo]:part.dep_ptr[k - lo + 1]]]:
+            return False
+    return True
+
+
+def relabelled(store: ChunkStore, entry: ChunkLayer, layer: int, relabel):
+    """`relabel(entry.layer, layer)`, once per chunk shape and first layer."""
+    key = (id(entry.layer), layer)
+    if key not in store.relabelled:
+        if len(store.relabelled) >= MAX_ENTRIES:
+            old = store.relabelled.pop(next(iter(store.relabelled)))
+            store.cycles.pop(id(old[1]), None)
+        tg = relabel(entry.layer, layer)
+        store.relabelled[key] = (entry.layer, tg)  # the original kept alive: its id stays unique
+        store.cycles[id(tg)] = entry.cycles
+    return store.relabelled[key][1]
+
+
+def known_cycles(task_graph) -> int | None:
+    """The makespan of a task graph the active store built (None: not one of its graphs)."""
+    store = active()
+    return store.cycles.get(id(task_graph)) if store is not None else None
+
+
+def whole_layer(store: ChunkStore, graph, plan, costs, strategy, levels, lowering):
+    """(task graph, events, cycles) of a whole step's decoder layer (one piece: the step's own operators, not a
+    chunk shape), kept while the same step is mapped: auto's lowering choice and the step's run share it."""
+    key = (id(graph), costs, plan.region_w, plan.region_h, strategy, levels,
+           lowering.vector if lowering else None, lowering.pass_tokens if lowering else 0)
+    if key not in store.whole:
+        if store.whole and next(iter(store.whole))[0] != id(graph):
+            for _, tg, _, _ in store.whole.values():
+                store.cycles.pop(id(tg), None)
+                store.splits.pop(id(tg), None)
+            store.whole.clear()
+        tg, events = layer_graph(graph, plan, costs, strategy, levels, None, lowering)
+        cycles = int(simulate(tg).makespan_cycles)
+        store.whole[key] = (graph, tg, events, cycles)  # the graph kept alive: its id stays unique
+        store.cycles[id(tg)] = cycles
+    _, tg, events, cycles = store.whole[key]
+    return tg, list(events), cycles
+
+
+def whole_split(store: ChunkStore, task_graph) -> dict:
+    """critical_split_s of a graph from whole_layer, once."""
+    key = id(task_graph)
+    if key not in store.splits:
+        store.splits[key] = critical_split_s(task_graph)
+    return store.splits[key]
+
+
+def blocks_floor(store: ChunkStore, plan, costs, strategy, levels, batch: int, size: int) -> int:
+    """Cycles that a chunk of `size` tokens for `batch` prompts cannot beat in the MeshGEMM blocks layout,
+    whatever its prefix: the busy cycles of the region's core (one server) on the layer's operators other than
+    attention, which are the same tasks at every prefix (attention only adds to them). Built once per size."""
+    key = (costs, plan.region_w, plan.region_h, strategy, levels, batch, size)
+    if key not in store.floors:
+        graph = scaled_graph(store.origin(batch), batch, size, 0)
+        em = MeshEmitter(costs, strategy, levels, None)
+        low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens, vector=False)
+        deps: list[int] = []
+        for op in graph.layer_ops(0):
+            if op.kind not in ATTENTION:
+                deps = low.emit(op, deps)
+        store.floors[key] = int(simulate(em.build()).busy_cycles[em.core])
+    return store.floors[key]
