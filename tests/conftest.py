@@ -21,5 +21,6 @@ SLOW_TESTS = {"test_noc_unwritable_json", "test_70b_prefill_of_2048_tokens_on_fo
 def pytest_collection_modifyitems(config, items):
     for item in items:
         name = item.originalname if hasattr(item, "originalname") else item.name
-        if item.path.name in SLOW_FILES or name in SLOW_TESTS or "noc" in item.name.lower():
+        nightly = item.get_closest_marker("nightly") is not None  # kept out of the daily subset too
+        if item.path.name in SLOW_FILES or name in SLOW_TESTS or nightly or "noc" in item.name.lower():
             item.add_marker(pytest.mark.slow)
