@@ -150,6 +150,16 @@ class Constant:
         return (self.points or len(self.cases)) - self.fitted_jointly if self.origin == "fitted" else None
 
 
+def _fp8_ceiling(chip: str, tflops: float, shape: str, case: str) -> Constant:
+    """A chip's measured best fp8 GEMM throughput (MAMF's shape search), the ceiling gemm.py times fp8 under."""
+    return Constant(f"{chip} matmul_ceiling.fp8", tflops, "TFLOP/s", "gpu", "fitted",
+                    f"stas00/ml-engineering MAMF table: the best fp8 torch GEMM (cuBLASLt) of a shape search on one "
+                    f"{chip}, {tflops} TFLOP/s at {shape} (published_results.csv {case})",
+                    fit="the measured maximum itself: no fp8 GEMM is timed faster (gemm.py _under_ceiling)",
+                    cases=(case,), points=1, refit="archsim.families.gpu.fits:refit_matmul_ceiling",
+                    where=f"{chip}: matmul_ceiling.fp8")
+
+
 _WAFERLLM_ROWS = tuple(f"wafer-{p}-8b-{s}" for p, sides in (("decode", (420, 540, 660)), ("prefill", (480, 600, 720)))
                        for s in sides)
 _H100_ENERGY_CASES = ("gpu-h100-power-b1",)
@@ -228,24 +238,9 @@ TABLE: tuple[Constant, ...] = (
              fit="nominal clock (1965 MHz, ASSUMED) x measured / predicted TFLOP/s of that GEMM at the nominal clock",
              cases=("gpu-b200-gemm-peak",), points=1, refit="archsim.families.gpu.validation:refit_b200_clock",
              where="b200: clock_under_load"),
-    Constant("h100-sxm matmul_ceiling.fp8", 1402.6, "TFLOP/s", "gpu", "fitted",
-             "stas00/ml-engineering MAMF table: the best fp8 torch GEMM (cuBLASLt) of a shape search on one h100-sxm, "
-             "1402.6 TFLOP/s at 1024x9216x14336 (published_results.csv gpu-h100-fp8-gemm-peak)",
-             fit="the measured maximum itself: no fp8 GEMM is timed faster (gemm.py _under_ceiling)",
-             cases=("gpu-h100-fp8-gemm-peak",), points=1, refit="archsim.families.gpu.fits:refit_matmul_ceiling",
-             where="h100-sxm: matmul_ceiling.fp8"),
-    Constant("h200 matmul_ceiling.fp8", 1453.4, "TFLOP/s", "gpu", "fitted",
-             "stas00/ml-engineering MAMF table: the best fp8 torch GEMM (cuBLASLt) of a shape search on one h200, "
-             "1453.4 TFLOP/s at 1280x4096x12032 (published_results.csv gpu-h200-fp8-gemm-peak)",
-             fit="the measured maximum itself: no fp8 GEMM is timed faster (gemm.py _under_ceiling)",
-             cases=("gpu-h200-fp8-gemm-peak",), points=1, refit="archsim.families.gpu.fits:refit_matmul_ceiling",
-             where="h200: matmul_ceiling.fp8"),
-    Constant("b200 matmul_ceiling.fp8", 3432.5, "TFLOP/s", "gpu", "fitted",
-             "stas00/ml-engineering MAMF table: the best fp8 torch GEMM (cuBLASLt) of a shape search on one b200, "
-             "3432.5 TFLOP/s at 15360x4096x3072 (published_results.csv gpu-b200-fp8-gemm-peak)",
-             fit="the measured maximum itself: no fp8 GEMM is timed faster (gemm.py _under_ceiling)",
-             cases=("gpu-b200-fp8-gemm-peak",), points=1, refit="archsim.families.gpu.fits:refit_matmul_ceiling",
-             where="b200: matmul_ceiling.fp8"),
+    _fp8_ceiling("h100-sxm", 1402.6, "1024x9216x14336", "gpu-h100-fp8-gemm-peak"),
+    _fp8_ceiling("h200", 1453.4, "1280x4096x12032", "gpu-h200-fp8-gemm-peak"),
+    _fp8_ceiling("b200", 3432.5, "15360x4096x3072", "gpu-b200-fp8-gemm-peak"),
     Constant("h100-sxm energy.flop.bf16", 0.537, "pJ/FLOP", "gpu", "fitted",
              "the 8192^3 bf16 GEMM measured at 798 TFLOP/s [N9] runs at the 700 W power limit (published_results.csv "
              "calib-h100-gemm-power), given the chip's active power, HBM, L2 and fp32 energies",

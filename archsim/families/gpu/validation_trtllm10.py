@@ -42,6 +42,12 @@ def _dtypes(precision: str) -> dict:
     return dict(weight_dtype=weights, act_dtype="fp16", kv_dtype="fp8")
 
 
+def _round_up(value: float, steps: tuple[tuple[float, int], ...]) -> int:
+    """`value` rounded up to the step of the first (below, step) band it falls below (tuning.py's rounding)."""
+    step = next(step for below, step in steps if value < below)
+    return step * math.ceil(value / step)
+
+
 def trtllm_bench_settings(system: str, model: str, precision: str, tp: int, isl: int, osl: int) -> tuple[int, int]:
     """(max batch size, max tokens per iteration) by trtllm-bench's default rule (docstring), from archsim's
     weights, KV bytes per token and the chip's HBM capacity."""
@@ -58,18 +64,8 @@ def trtllm_bench_settings(system: str, model: str, precision: str, tp: int, isl:
     requests = (memory - engine) * MEMORY_FRACTION / (per_token * (isl + osl))
     raw_bs = min(requests, 4096)
     raw_tokens = min(raw_bs * (1 + isl / osl), 32768)
-    if raw_bs < 256:
-        batch = max(64, 32 * math.ceil(raw_bs / 32))
-    elif raw_bs < 1024:
-        batch = 128 * math.ceil(raw_bs / 128)
-    else:
-        batch = 256 * math.ceil(raw_bs / 256)
-    if raw_tokens < 4096:
-        tokens = max(2048, 256 * math.ceil(raw_tokens / 256))
-    elif raw_tokens < 8192:
-        tokens = 512 * math.ceil(raw_tokens / 512)
-    else:
-        tokens = 1024 * math.ceil(raw_tokens / 1024)
+    batch = max(64, _round_up(raw_bs, ((256, 32), (1024, 128), (math.inf, 256))))
+    tokens = max(2048, _round_up(raw_tokens, ((4096, 256), (8192, 512), (math.inf, 1024))))
     return batch, tokens
 
 
