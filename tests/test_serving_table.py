@@ -120,3 +120,29 @@ def test_a_shared_table_must_cover_the_configuration():
     config = LoopConfig(kv_capacity_tokens=4096, max_context=4096, max_batched_tokens=512, max_seqs=8)
     with pytest.raises(ArchsimInputError, match="covers"):
         simulate_requests([0.0], [10], [2], cost, config, table=table)
+
+
+def test_a_prompt_read_at_the_next_token_point_is_still_priced_as_one_prompt():
+    """The table reads an iteration at the token-axis point at or above its T; the prompt it holds must not
+    become several prompts there (on cs3x4 a 1,000-token prompt read at 1,024 tokens was priced as three of
+    341, whose layout took 3.2 s instead of 14 ms, and overloaded the wafer at 2 requests/s)."""
+    from archsim.serving.serve import prepare, ready_table
+    from archsim.serving.spec import load_serving
+    from archsim.workload.model import iteration
+
+    for prompt, policy in ((1000, "chunked"), (1000, "continuous"), (3000, "continuous"), (77, "continuous")):
+        flags = {"prompt_tokens": prompt, "output_tokens": 10, "requests": 4, "rate": 1, "scheduler": policy,
+                 "max_seqs": 16}
+        if policy == "chunked":
+            flags["chunk_tokens"] = 1024
+        spec = load_serving(None, flags)
+        setup = prepare("h100-sxm", "llama3.1-8b", spec)
+        ready_table(setup, np.array([prompt]), np.array([10]))
+        axis = setup.table.t_axis
+        for decodes in range(0, 17):
+            t = prompt + decodes
+            if t > axis[-1]:
+                continue
+            point = int(axis[np.searchsorted(axis, t)])
+            step = iteration(point - decodes, decodes, 100, prompt_cap=setup.cost_fn.prompt_cap)
+            assert (step.prefill_batch if decodes else step.batch) == 1, (prompt, policy, decodes, point)

@@ -6,8 +6,8 @@
 An iteration is summarized by P (prefill tokens), D (decode sequences) and C (cached context tokens its
 sequences attend to): the serving loop's grid axes (iteration_table.py). The step that is simulated for
 (P, D, C) is one mixed step (archsim.workload.model.iteration): P prefill tokens as equal prompts of at
-most the stream's mean prompt length (`prompt_cap`), and D decode sequences with C / D cached tokens each
-(C goes to the prompts' cached prefix when D = 0). The linear
+most the stream's mean prompt length plus one token-axis step (`prompt_cap`, serve.ready_table), and D
+decode sequences with C / D cached tokens each (C goes to the prompts' cached prefix when D = 0). The linear
 layers run once over the P + D tokens, attention as the chunk's and the decodes' kernels (lower.py).
 Exactly what the iteration holds (several chunks, prefixes beside decodes, contexts that differ) is
 summarized away; tools/serving_error.py measures what that and the interpolation cost against simulating

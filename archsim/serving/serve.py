@@ -16,7 +16,7 @@ from archsim.hw.load import System, load_system
 from archsim.serving.arrivals import Requests, generate
 from archsim.serving.capacity import family_serving, kv_bytes_per_token, kv_capacity_tokens, replica
 from archsim.serving.cost import IterationCost, SpeculativeCost
-from archsim.serving.iteration_table import IterationTable
+from archsim.serving.iteration_table import TOKEN_AXIS_STEP, IterationTable
 from archsim.serving.loop import LoopConfig, simulate_requests
 from archsim.serving.prefix import cached_tokens, reserved_tokens
 from archsim.serving.result import ServingResult
@@ -183,7 +183,11 @@ def ready_table(setup: ServeSetup, prompt, output) -> None:
     """Fix the cost function's prompt length (once: a rate search reuses one cost table) and make the setup's
     table cover what these requests can reach."""
     if getattr(setup.cost_fn, "prompt_cap", 0) is None:
-        cap = max(1, round(float(prompt.mean())))
+        # The table reads an iteration at the token-axis point at or above its T: up to one axis step more
+        # prefill than the iteration holds. A cap that this rounding alone could cross would price one prompt as
+        # several (a 1,000-token prompt read at 1,024 tokens became three prompts of 341, and the wafer's
+        # three-prompt layout took 3.2 s instead of 14 ms), so the cap has one step of room above the mean.
+        cap = max(1, round(float(prompt.mean()))) + TOKEN_AXIS_STEP
         if setup.loop.policy == "chunked":
             cap = min(cap, setup.loop.chunk_tokens)
         setup.cost_fn.prompt_cap = min(cap, setup.model.max_context)
