@@ -29,7 +29,7 @@ def _cycles(task_graph) -> int:
 def _relabel(task_graph, layer: int):
     """The representative layer's graph with its operators named after `layer` ('L0.qkv' -> 'L5.qkv')."""
     labels = [f"L{layer}." + s[3:] if s.startswith("L0.") else s for s in map(str, task_graph.op_labels)]
-    return replace(task_graph, op_labels=np.array(labels, dtype=str))
+    return reuse.swapped(task_graph, op_labels=np.array(labels, dtype=str))
 
 
 def _times(split: dict[str, float], k: int) -> dict[str, float]:
@@ -231,16 +231,52 @@ def fastest(graph, candidates, shrink, costs, step, net, layout: str = "auto") -
         run = step_in(graph, *candidates[0], costs, step, net, layout)
         return run, [run]
     pairs = list(candidates)
-    tried = [step_in(graph, plan, cut, costs, step, None, layout) for plan, cut in pairs]
+    store = reuse.active() if net is None else None
+
+    def attempt(plan, cut):
+        if store is not None and graph.phase == "prefill" and cut.count == 1:
+            bound = reuse.whole_bound(graph, plan, costs)
+            if bound is not None:
+                return _Deferred(bound, lambda: step_in(graph, plan, cut, costs, step, None, layout), cut)
+        return step_in(graph, plan, cut, costs, step, None, layout)
+
+    tried = [attempt(plan, cut) for plan, cut in pairs]
     while shrink is not None:
         more = shrink(tried[-1].cut.size)
         if more is None:
             break
         pairs.append(more)
         tried.append(step_in(graph, *more, costs, step, None, layout))
+        if isinstance(tried[-2], _Deferred):
+            if tried[-2].bound > tried[-1].cycles:  # its cycles >= bound > the new one's: the new one is faster
+                continue
+            tried[-2] = tried[-2].run()
         if tried[-1].cycles >= tried[-2].cycles:
             break
+    # A deferred candidate (the whole prompt in one piece, with chunk layers shared: serving) is run only if it
+    # could be the fastest: its cycles are >= its bound (reuse.whole_bound), so one whose bound exceeds the
+    # least cycles of the runs made is slower than that run and first_best never picks it; leaving it out of
+    # `tried` gives the same best. (Only the report's list of auto's candidates, which a serving step's cost
+    # does not read, lacks it.)
+    least = min((r.cycles for r in tried if not isinstance(r, _Deferred)), default=None)
+    for i, r in enumerate(tried):
+        if isinstance(r, _Deferred):
+            if least is None or r.bound <= least:
+                tried[i] = r.run()
+            else:
+                store.skipped += 1
+    kept = [(pair, r) for pair, r in zip(pairs, tried) if not isinstance(r, _Deferred)]
+    pairs, tried = [p for p, _ in kept], [r for _, r in kept]
     best = first_best(tried, lambda r: r.cycles)  # the rule archsim search ranks by (archsim/mapping/choose.py)
     if net is not None:
         best = step_in(graph, pairs[tried.index(best)][0], best.cut, costs, step, net, layout)
     return best, tried
+
+
+@dataclass
+class _Deferred:
+    """A candidate not run yet: `bound` cycles it cannot beat, `run()` runs it (fastest)."""
+
+    bound: int
+    run: object
+    cut: Split

@@ -21,6 +21,7 @@ and only inside the context.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -57,6 +58,7 @@ class ChunkStore:
         self.floors: dict = {}
         self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
         self.hits = self.misses = self.patched = 0  # patched: misses built from a template
+        self.skipped = 0  # whole-prompt candidates auto left unrun (whole_bound above the best chunked run)
 
     def origin(self, batch: int):
         if batch not in self.sources:
@@ -104,7 +106,8 @@ def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batc
         tg, _ = layer_graph(graph, plan, costs, strategy, levels, None, lowering, trace)
         if trace and key[:-1] not in store.templates:
             store.templates[key[:-1]] = (tg, trace)
-    entry = ChunkLayer(graph, tg, int(simulate(tg).makespan_cycles), critical_split_s(tg))
+    sim = simulate(tg)  # one simulation for both the cycles and the critical-path split
+    entry = ChunkLayer(graph, tg, int(sim.makespan_cycles), critical_split_s(tg, sim))
     if len(store.layers) >= MAX_ENTRIES:
         old = store.layers.pop(next(iter(store.layers)))
         store.cycles.pop(id(old.layer), None)
@@ -135,7 +138,25 @@ def _patched(template, graph, plan, costs, strategy, levels, lowering):
         run = []
     if run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work, latency):
         return None
-    return replace(base, task_work=work, task_latency=latency)
+    return swapped(base, task_work=work, task_latency=latency)
+
+
+def swapped(task_graph, **arrays):
+    """`dataclasses.replace(task_graph, **arrays)` without TaskGraph's validation run again, for arrays of the
+    same shapes and dtypes whose every element already passed it: attention's work and latency from a validated
+    graph (`_redo`'s part, its tasks laid out as these), a layer's labels renamed (`pieces._relabel`). The
+    checks are element by element (work finite and >= 0, latency in range, labels any strings) and the routes
+    and dependencies are unchanged, so the graph is as valid as the one replace would build; the checks were
+    a tenth of a serving run's time."""
+    for name, value in arrays.items():
+        old = getattr(task_graph, name)
+        if not (isinstance(value, np.ndarray) and value.shape == old.shape
+                and value.dtype.kind == old.dtype.kind):
+            return replace(task_graph, **arrays)
+    new = object.__new__(type(task_graph))
+    new.__dict__.update(task_graph.__dict__)
+    new.__dict__.update(arrays)
+    return new
 
 
 def _redo(base, run, graph, plan, costs, strategy, levels, lowering, work, latency) -> bool:
@@ -233,3 +254,35 @@ def blocks_floor(store: ChunkStore, plan, costs, strategy, levels, batch: int, s
                 deps = low.emit(op, deps)
         store.floors[key] = int(simulate(em.build()).busy_cycles[em.core])
     return store.floors[key]
+
+
+def whole_bound(graph, plan, costs) -> int | None:
+    """Cycles that `graph`'s step run as one piece (the whole prompt, no chunks) on `plan` cannot beat, in
+    either lowering (MeshGEMM blocks or MeshGEMV passes); None where no bound is derived (MoE layers).
+
+    Why it is a bound (an exact one, not an estimate):
+    - the step's cycles are the sum of its segments' (pieces.step_in), of which the decoder layer's graph
+      repeated `graph.layers` times is one; every segment's cycles are >= 0;
+    - a layer graph's makespan is at least its core's busy cycles: the core is one resource of capacity 1
+      (MeshEmitter), so its tasks run one after another, each holding it latency + ceil(work / simd) cycles
+      (engine/kernels.task_times), >= work / simd;
+    - every GEMM of the layer puts at least M K N count / (w h) multiply-accumulates (its `work`) on the core,
+      whatever the layout (layer.py): MeshGEMV (vector, one pass or several) is block_gemm(m, ceil(K / a),
+      ceil(N count / b)) per pass, {a, b} = {w, h}, the passes' m adding up to the prompt's batch x q_len
+      tokens; MeshGEMM (blocks) is max(w, h) Cannon rounds of block_gemm(ceil(M / h), ceil(K / max(w, h)),
+      ceil(N count / w)). M is taken as min(op.m, batch x q_len), which both layouts reach;
+    - layer.py's _ceil(a, b) is max(1, ceil(a / b - 1e-9)) >= (a / b)(1 - 1e-9) per factor, and float
+      rounding in work / simd is ~1e-16 relative: the bound keeps a margin of 1e-6 for both.
+    Attention, norms, element-wise operators, SRAM and link tasks only add to the core's cycles or run
+    beside them, so they are left out. tests/test_mesh_serving_reuse.py checks bound <= cycles on random
+    shapes in both layouts."""
+    a = next(op.attrs for op in graph.ops if op.kind == "attn_score")
+    tokens = a["batch"] * a["q_len"]
+    macs = 0
+    for op in graph.layer_ops(0):
+        if op.attrs.get("moe"):
+            return None
+        if op.kind == "gemm":
+            macs += min(int(op.m), tokens) * int(op.k) * int(op.n) * int(op.count)
+    per_layer = macs / (plan.region_w * plan.region_h * costs.simd)
+    return max(0, math.floor(graph.layers * per_layer * (1.0 - 1e-6)))
