@@ -234,37 +234,35 @@ def fastest(graph, candidates, shrink, costs, step, net, layout: str = "auto") -
     store = reuse.active() if net is None else None
 
     def attempt(plan, cut):
-        if store is not None and graph.phase == "prefill" and cut.count == 1:
-            bound = reuse.whole_bound(graph, plan, costs)
+        if store is not None and graph.phase == "prefill" and cut.option == "prefill_chunk":
+            bound = reuse.step_bound(graph, plan, costs, cut.count)
             if bound is not None:
                 return _Deferred(bound, lambda: step_in(graph, plan, cut, costs, step, None, layout), cut)
         return step_in(graph, plan, cut, costs, step, None, layout)
 
     tried = [attempt(plan, cut) for plan, cut in pairs]
+    if isinstance(tried[-1], _Deferred):  # the smallest piece: usually the fastest, and what shrink starts from
+        tried[-1] = tried[-1].run()
     while shrink is not None:
         more = shrink(tried[-1].cut.size)
         if more is None:
             break
         pairs.append(more)
         tried.append(step_in(graph, *more, costs, step, None, layout))
-        if isinstance(tried[-2], _Deferred):
-            if tried[-2].bound > tried[-1].cycles:  # its cycles >= bound > the new one's: the new one is faster
-                continue
-            tried[-2] = tried[-2].run()
         if tried[-1].cycles >= tried[-2].cycles:
             break
-    # A deferred candidate (the whole prompt in one piece, with chunk layers shared: serving) is run only if it
-    # could be the fastest: its cycles are >= its bound (reuse.whole_bound), so one whose bound exceeds the
-    # least cycles of the runs made is slower than that run and first_best never picks it; leaving it out of
-    # `tried` gives the same best. (Only the report's list of auto's candidates, which a serving step's cost
-    # does not read, lacks it.)
-    least = min((r.cycles for r in tried if not isinstance(r, _Deferred)), default=None)
-    for i, r in enumerate(tried):
-        if isinstance(r, _Deferred):
-            if least is None or r.bound <= least:
-                tried[i] = r.run()
-            else:
-                store.skipped += 1
+    # With chunk layers shared (serving), a candidate before the last is run only if it could be the fastest:
+    # its cycles are >= its bound (reuse.step_bound), so one whose bound exceeds the least cycles of the runs
+    # made is slower than that run and first_best never picks it; leaving it out of `tried` gives the same best
+    # (ties: a bound equal to the least is run, it may come first). Only the report's list of auto's
+    # candidates, which a serving step's cost does not read, lacks it. The shrink loop compares runs made.
+    least = min(r.cycles for r in tried if not isinstance(r, _Deferred))
+    for i in sorted((i for i, r in enumerate(tried) if isinstance(r, _Deferred)), key=lambda i: tried[i].bound):
+        if tried[i].bound <= least:  # it may be the fastest (or tie with it and come first): run it
+            tried[i] = tried[i].run()
+            least = min(least, tried[i].cycles)
+        else:
+            store.skipped += 1
     kept = [(pair, r) for pair, r in zip(pairs, tried) if not isinstance(r, _Deferred)]
     pairs, tried = [p for p, _ in kept], [r for _, r in kept]
     best = first_best(tried, lambda r: r.cycles)  # the rule archsim search ranks by (archsim/mapping/choose.py)

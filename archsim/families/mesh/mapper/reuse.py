@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from archsim.engine import simulate
+from archsim.engine import CATEGORIES, TaskGraphBuilder, simulate
+from archsim.engine.builder import _DELAY_CATEGORY, _KIND_CATEGORY
 from archsim.families.mesh.mapper.chunk import ATTENTION, representative, scaled_graph
 from archsim.families.mesh.mapper.costs import MeshEmitter
 from archsim.families.mesh.mapper.layer import RegionLowering
@@ -58,7 +59,7 @@ class ChunkStore:
         self.floors: dict = {}
         self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
         self.hits = self.misses = self.patched = 0  # patched: misses built from a template
-        self.skipped = 0  # whole-prompt candidates auto left unrun (whole_bound above the best chunked run)
+        self.skipped = 0  # candidates auto left unrun (step_bound above the best run: pieces.fastest)
 
     def origin(self, batch: int):
         if batch not in self.sources:
@@ -162,35 +163,79 @@ def swapped(task_graph, **arrays):
 def _redo(base, run, graph, plan, costs, strategy, levels, lowering, work, latency) -> bool:
     """Emit the operators of `run` anew into `work` and `latency` at their tasks; False if laid out otherwise."""
     em = MeshEmitter(costs, strategy, levels, None)
+    em.b = _Recorder(em.b)
     low = RegionLowering(em, plan.region_w, plan.region_h, graph.phase, graph.tokens, lowering.vector)
     low.axis = run[0][2]
     deps: list[int] = []
     for op, _, _, _ in run:
         deps = low.emit(op, deps)
-    part = em.build()
     lo, hi = run[0][1], run[-1][3]
-    if not _same_layout(base, lo, hi, part):
+    if not em.b.same_layout(base, lo, hi):
         return False
-    work[lo:hi], latency[lo:hi] = part.task_work, part.task_latency
+    work[lo:hi] = np.asarray(em.b.work, dtype=np.float64)
+    latency[lo:hi] = np.asarray(em.b.latency, dtype=np.int64)
     return True
 
 
-def _same_layout(base, lo: int, hi: int, part) -> bool:
-    """Tasks lo..hi of `base` and the tasks of `part` alike but for work and latency: routes, categories,
-    labels and the dependencies among them (base's on tasks before lo are the operator's inputs)."""
-    if part.n_tasks != hi - lo:
-        return False
-    r0, r1 = base.route_ptr[lo], base.route_ptr[hi]
-    if not (np.array_equal(base.route_ptr[lo:hi + 1] - r0, part.route_ptr)
-            and np.array_equal(base.route_res[r0:r1], part.route_res)
-            and np.array_equal(base.task_category[lo:hi], part.task_category)
-            and list(base.op_labels[base.task_op[lo:hi]]) == list(part.op_labels[part.task_op])):
-        return False
-    for k in range(lo, hi):
-        inner = [int(d) - lo for d in base.dep_idx[base.dep_ptr[k]:base.dep_ptr[k + 1]] if d >= lo]
-        if inner != [int(d) for d in part.dep_idx[part.dep_ptr[k - lo]:part.dep_ptr[k - lo + 1]]]:
+class _Recorder(TaskGraphBuilder):
+    """The emitter's tasks recorded as TaskGraphBuilder would store them, without building (and validating) a
+    graph: `_redo` needs only their work and latency, once their layout (routes, categories, labels,
+    dependencies) is checked to be that of the template's tasks (`same_layout`), which were validated. Work
+    and latency are converted as TaskGraphBuilder._add_one converts them (float(work), int(latency)) and
+    checked as it checks them (work finite and >= 0, none for a delay, latency a whole number >= 0): a task
+    that would fail there makes `same_layout` false, and the caller builds the layer in full (which reports
+    it). Before it, `_redo` built and validated a TaskGraph per run: a tenth of a serving run."""
+
+    def __init__(self, builder: TaskGraphBuilder):
+        super().__init__(builder.clock_hz)
+        self._resources = list(builder._resources)  # the emitter's resources, same indices
+        self.routes: list[tuple] = []
+        self.work: list[float] = []
+        self.latency: list[int] = []
+        self.deps: list[list] = []
+        self.ops: list = []
+        self.categories: list[int] = []
+        self.valid = True
+
+    def _add_one(self, route, work, deps, op, layer, category, latency) -> int:
+        k = self._n_tasks
+        ok = (isinstance(work, (int, float, np.number)) and not isinstance(work, (bool, np.bool_))
+              and math.isfinite(work) and work >= 0 and (bool(route) or work == 0)
+              and isinstance(latency, (int, np.integer)) and not isinstance(latency, (bool, np.bool_))
+              and latency >= 0)
+        self.valid = self.valid and ok
+        if category is None:
+            cat = int(_KIND_CATEGORY[self._resources[route[0]][1]]) if route else _DELAY_CATEGORY
+        else:
+            cat = CATEGORIES.index(category) if category in CATEGORIES else -1
+        self.routes.append(tuple(route))
+        self.work.append(float(work) if ok else 0.0)
+        self.latency.append(int(latency) if ok else 0)
+        self.deps.append(deps)
+        self.ops.append(op)
+        self.categories.append(cat)
+        self._n_tasks += 1
+        return k
+
+    def same_layout(self, base, lo: int, hi: int) -> bool:
+        """The recorded tasks are tasks lo..hi of `base` but for work and latency: routes, categories, labels
+        and the dependencies among them (base's on tasks before lo are the operators' inputs)."""
+        if not self.valid or self._n_tasks != hi - lo:
             return False
-    return True
+        if base.task_category[lo:hi].tolist() != self.categories:
+            return False
+        if base.op_labels[base.task_op[lo:hi]].tolist() != self.ops:
+            return False
+        ptr, dptr = base.route_ptr[lo:hi + 1].tolist(), base.dep_ptr[lo:hi + 1].tolist()
+        res = base.route_res[ptr[0]:ptr[-1]].tolist()
+        didx = base.dep_idx[dptr[0]:dptr[-1]].tolist()
+        r0, d0 = ptr[0], dptr[0]
+        for i, (route, deps) in enumerate(zip(self.routes, self.deps)):
+            if tuple(res[ptr[i] - r0:ptr[i + 1] - r0]) != route:
+                return False
+            if [d - lo for d in didx[dptr[i] - d0:dptr[i + 1] - d0] if d >= lo] != [int(d) for d in deps]:
+                return False
+        return True
 
 
 def relabelled(store: ChunkStore, entry: ChunkLayer, layer: int, relabel):
@@ -256,26 +301,33 @@ def blocks_floor(store: ChunkStore, plan, costs, strategy, levels, batch: int, s
     return store.floors[key]
 
 
-def whole_bound(graph, plan, costs) -> int | None:
-    """Cycles that `graph`'s step run as one piece (the whole prompt, no chunks) on `plan` cannot beat, in
-    either lowering (MeshGEMM blocks or MeshGEMV passes); None where no bound is derived (MoE layers).
+def step_bound(graph, plan, costs, count: int) -> int | None:
+    """Cycles that `graph`'s prefill step run on `plan` in `count` chunks (1: the whole prompt in one piece)
+    cannot beat, in either lowering (MeshGEMM blocks or MeshGEMV passes, any pass size); None where no bound is
+    derived (MoE layers).
 
     Why it is a bound (an exact one, not an estimate):
-    - the step's cycles are the sum of its segments' (pieces.step_in), of which the decoder layer's graph
-      repeated `graph.layers` times is one; every segment's cycles are >= 0;
     - a layer graph's makespan is at least its core's busy cycles: the core is one resource of capacity 1
       (MeshEmitter), so its tasks run one after another, each holding it latency + ceil(work / simd) cycles
       (engine/kernels.task_times), >= work / simd;
-    - every GEMM of the layer puts at least M K N count / (w h) multiply-accumulates (its `work`) on the core,
-      whatever the layout (layer.py): MeshGEMV (vector, one pass or several) is block_gemm(m, ceil(K / a),
-      ceil(N count / b)) per pass, {a, b} = {w, h}, the passes' m adding up to the prompt's batch x q_len
-      tokens; MeshGEMM (blocks) is max(w, h) Cannon rounds of block_gemm(ceil(M / h), ceil(K / max(w, h)),
-      ceil(N count / w)). M is taken as min(op.m, batch x q_len), which both layouts reach;
+    - every GEMM of a layer of t tokens puts at least t K N count / (w h) multiply-accumulates (its `work`) on
+      the core, whatever the layout (layer.py): MeshGEMV (vector, one pass or several) is block_gemm(m,
+      ceil(K / a), ceil(N count / b)) per pass, {a, b} = {w, h}, the passes' m adding up to t; MeshGEMM (blocks)
+      is max(w, h) Cannon rounds of block_gemm(ceil(t / h), ceil(K / max(w, h)), ceil(N count / w)). A chunk's
+      GEMMs have the step's K, N and count and m = its tokens (chunk.scaled_graph), so the chunks' t add up to
+      the step's batch x q_len tokens (T);
+    - one piece: the step's cycles are the sum of its segments' (pieces.step_in), of which the decoder layer's
+      graph repeated `graph.layers` times is one (the others are >= 0): >= layers x T K N count / (w h simd);
+    - chunks: the segments add up to at least the pipeline's fill-and-drain time done[R-1][n-1] (they are its
+      critical path: the argmax path of the max-plus recurrence, whose cells sum to it, plus the head); every
+      region r runs every chunk j one after another (done[r][j] >= done[r][j-1] + layers_r t_j) and a later
+      region ends after an earlier one, so done[R-1][n-1] >= max_r layers_r x sum_j t_j >= max_r layers_r x
+      T K N count / (w h simd);
     - layer.py's _ceil(a, b) is max(1, ceil(a / b - 1e-9)) >= (a / b)(1 - 1e-9) per factor, and float
       rounding in work / simd is ~1e-16 relative: the bound keeps a margin of 1e-6 for both.
-    Attention, norms, element-wise operators, SRAM and link tasks only add to the core's cycles or run
-    beside them, so they are left out. tests/test_mesh_serving_reuse.py checks bound <= cycles on random
-    shapes in both layouts."""
+    Attention, norms, element-wise operators, SRAM and link tasks only add to the cycles, so they are left out.
+    tests/test_mesh_serving_reuse.py checks bound <= cycles on random shapes, both layouts, one piece and
+    chunks."""
     a = next(op.attrs for op in graph.ops if op.kind == "attn_score")
     tokens = a["batch"] * a["q_len"]
     macs = 0
@@ -284,5 +336,6 @@ def whole_bound(graph, plan, costs) -> int | None:
             return None
         if op.kind == "gemm":
             macs += min(int(op.m), tokens) * int(op.k) * int(op.n) * int(op.count)
+    layers = graph.layers if count == 1 else max(plan.region_layers(graph.layers))
     per_layer = macs / (plan.region_w * plan.region_h * costs.simd)
-    return max(0, math.floor(graph.layers * per_layer * (1.0 - 1e-6)))
+    return max(0, math.floor(layers * per_layer * (1.0 - 1e-6)))
