@@ -133,6 +133,7 @@ def test_the_step_bound_never_exceeds_a_prefill_run(layers_only):
     costs = MeshCosts.from_system(system, 2.0)
     mapper = resolve_mapper("auto", system.kind)
     rng = np.random.default_rng(11)
+    store = _store()
     checked = 0
     for _ in range(6):
         batch, prompt, prefix = int(rng.integers(1, 4)), int(rng.integers(2, 200)), int(rng.choice([0, 40, 900]))
@@ -148,12 +149,14 @@ def test_the_step_bound_never_exceeds_a_prefill_run(layers_only):
         plan, cut = candidates[0]
         for size in sorted({cut.size, max(1, cut.size // 3), 1}):
             split = Split("prefill_chunk", size, cut.total)
-            bound = step_bound(graph, plan, costs, split.count)
-            for layout in ("blocks", "passes"):
+            runs = {}
+            for layout in ("blocks", "passes", "auto"):
                 try:
-                    run = step_in(graph, plan, split, costs, ("meshgemv", 2, layers_only), None, layout)
+                    runs[layout] = step_in(graph, plan, split, costs, ("meshgemv", 2, layers_only), None, layout)
                 except InfeasibleError:
                     continue
-                assert 0 < bound <= run.cycles, (batch, prompt, prefix, region, size, layout, bound, run.cycles)
+                bound = step_bound(store, graph, plan, costs, "meshgemv", 2, split, layout)
+                assert 0 < bound <= runs[layout].cycles, (batch, prompt, prefix, region, size, layout, bound,
+                                                          runs[layout].cycles)
                 checked += 1
     assert checked >= 20

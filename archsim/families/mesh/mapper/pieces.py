@@ -234,8 +234,8 @@ def fastest(graph, candidates, shrink, costs, step, net, layout: str = "auto") -
     store = reuse.active() if net is None else None
 
     def attempt(plan, cut):
-        if store is not None and graph.phase == "prefill" and cut.option == "prefill_chunk":
-            bound = reuse.step_bound(graph, plan, costs, cut.count)
+        if store is not None and layout == "auto" and graph.phase == "prefill" and cut.option == "prefill_chunk":
+            bound = reuse.step_bound(store, graph, plan, costs, step[0], step[1], cut, layout)
             if bound is not None:
                 return _Deferred(bound, lambda: step_in(graph, plan, cut, costs, step, None, layout), cut)
         return step_in(graph, plan, cut, costs, step, None, layout)

@@ -301,41 +301,95 @@ def blocks_floor(store: ChunkStore, plan, costs, strategy, levels, batch: int, s
     return store.floors[key]
 
 
-def step_bound(graph, plan, costs, count: int) -> int | None:
-    """Cycles that `graph`'s prefill step run on `plan` in `count` chunks (1: the whole prompt in one piece)
-    cannot beat, in either lowering (MeshGEMM blocks or MeshGEMV passes, any pass size); None where no bound is
-    derived (MoE layers).
+def step_bound(store: ChunkStore, graph, plan, costs, strategy, levels, cut, layout: str) -> int | None:
+    """Cycles that `graph`'s prefill step run on `plan` as `cut` says (its chunks; one piece: the whole prompt)
+    cannot beat, whichever lowering `layout` lets the step take (MeshGEMM blocks or MeshGEMV passes); None
+    where no bound is derived (MoE layers).
 
-    Why it is a bound (an exact one, not an estimate):
-    - a layer graph's makespan is at least its core's busy cycles: the core is one resource of capacity 1
-      (MeshEmitter), so its tasks run one after another, each holding it latency + ceil(work / simd) cycles
-      (engine/kernels.task_times), >= work / simd;
-    - every GEMM of a layer of t tokens puts at least t K N count / (w h) multiply-accumulates (its `work`) on
-      the core, whatever the layout (layer.py): MeshGEMV (vector, one pass or several) is block_gemm(m,
-      ceil(K / a), ceil(N count / b)) per pass, {a, b} = {w, h}, the passes' m adding up to t; MeshGEMM (blocks)
-      is max(w, h) Cannon rounds of block_gemm(ceil(t / h), ceil(K / max(w, h)), ceil(N count / w)). A chunk's
-      GEMMs have the step's K, N and count and m = its tokens (chunk.scaled_graph), so the chunks' t add up to
-      the step's batch x q_len tokens (T);
-    - one piece: the step's cycles are the sum of its segments' (pieces.step_in), of which the decoder layer's
-      graph repeated `graph.layers` times is one (the others are >= 0): >= layers x T K N count / (w h simd);
-    - chunks: the segments add up to at least the pipeline's fill-and-drain time done[R-1][n-1] (they are its
-      critical path: the argmax path of the max-plus recurrence, whose cells sum to it, plus the head); every
-      region r runs every chunk j one after another (done[r][j] >= done[r][j-1] + layers_r t_j) and a later
-      region ends after an earlier one, so done[R-1][n-1] >= max_r layers_r x sum_j t_j >= max_r layers_r x
-      T K N count / (w h simd);
-    - layer.py's _ceil(a, b) is max(1, ceil(a / b - 1e-9)) >= (a / b)(1 - 1e-9) per factor, and float
-      rounding in work / simd is ~1e-16 relative: the bound keeps a margin of 1e-6 for both.
-    Attention, norms, element-wise operators, SRAM and link tasks only add to the cycles, so they are left out.
-    tests/test_mesh_serving_reuse.py checks bound <= cycles on random shapes, both layouts, one piece and
-    chunks."""
+    Why it is a bound (an exact one, not an estimate). Let t_j be the cycles of chunk j's decoder layer.
+    - The step: one piece is the sum of its segments' cycles (pieces.step_in), the decoder layer repeated
+      `graph.layers` times among them (the others >= 0): >= layers x t_0. Chunks: the segments add up to at least
+      the pipeline's fill-and-drain time done[R-1][n-1] (they are its critical path, the argmax path of the
+      max-plus recurrence, whose cells sum to it, plus the head). With hand-offs and entries >= 0,
+      done[r][j] >= done[r][j-1] + layers_r t_j and >= done[r-1][j] + layers_r t_j, so done[R-1][n-1] is at
+      least the sum of layers_r t_j over any staircase of cells from (0, 0) to (R-1, n-1): here along the first
+      region to some chunk j, down its column through every region, then along the last region.
+    - A layer's makespan is at least the busy cycles of any one of its resources: the core and the two link
+      axes are resources of capacity 1 (MeshEmitter), whose tasks run one after another, each holding it
+      latency + ceil(work / rate) cycles (engine/kernels.task_times).
+    - Core (either layout): every GEMM of a layer of T tokens puts at least T K N count / (w h)
+      multiply-accumulates on it (layer.py): MeshGEMV is block_gemm(m, ceil(K / a), ceil(N count / b)) per pass,
+      {a, b} = {w, h}, the passes' m adding up to T; MeshGEMM is max(w, h) Cannon rounds of
+      block_gemm(ceil(T / h), ceil(K / max(w, h)), ceil(N count / w)). A chunk's GEMMs have the step's K, N and
+      count and m = its tokens (chunk.scaled_graph). layer.py's _ceil(a, b) = max(1, ceil(a / b - 1e-9)) is
+      >= (a / b)(1 - 1e-9) per factor and work / simd rounds by ~1e-16: a margin of 1e-6 covers both.
+    - Links: at task fidelity a transfer's latency (beta + alpha x hops per message, tree levels, Cannon
+      shifts) depends on the region's sides, the strategy and the operator (its kind, heads, the axis holding
+      the activations), never on the bytes, the tokens or the prefix (costs.py, layer.py), so the latencies
+      on one axis of one MeshGEMV pass add up to the same V_a at every size and prefix, and those of a
+      MeshGEMM blocks layer to the same B_a (for a given batch): measured here on a one-token chunk
+      (`_link_latencies`). A chunk of c tokens in passes of g runs ceil(c / g) passes (lowering.layer_graph;
+      each a whole vector layer, plus a multicast): t >= ceil(c / g) max_a V_a; in blocks t >= max_a B_a.
+    So t_j >= max(core bound, the link bound of the layout taken), and for `auto` the smaller of the two
+    layouts' link bounds (blocks alone where no MeshGEMV pass fits). Attention, norms, element-wise
+    operators and SRAM only add to the cycles, so they are left out. tests/test_mesh_serving_reuse.py checks
+    bound <= cycles on random shapes, both layouts, one piece and chunks."""
+    from archsim.families.mesh.mapper.lowering import pass_tokens
+
     a = next(op.attrs for op in graph.ops if op.kind == "attn_score")
-    tokens = a["batch"] * a["q_len"]
-    macs = 0
+    batch = a["batch"]
+    macs = 0  # per token
     for op in graph.layer_ops(0):
         if op.attrs.get("moe"):
             return None
         if op.kind == "gemm":
-            macs += min(int(op.m), tokens) * int(op.k) * int(op.n) * int(op.count)
-    layers = graph.layers if count == 1 else max(plan.region_layers(graph.layers))
-    per_layer = macs / (plan.region_w * plan.region_h * costs.simd)
-    return max(0, math.floor(layers * per_layer * (1.0 - 1e-6)))
+            macs += int(op.k) * int(op.n) * int(op.count)
+    cores = plan.region_w * plan.region_h
+    g = pass_tokens(graph, plan, costs, cut.size, cut.total) if layout != "blocks" else 0
+    vector = _link_latencies(store, graph, plan, costs, strategy, levels, batch, True) if g else 0
+    blocks = _link_latencies(store, graph, plan, costs, strategy, levels, batch, False) \
+        if layout != "passes" or not g else 0
+    t = []  # a bound on each chunk's layer cycles
+    for size, _ in cut.pieces:
+        core = math.floor(batch * size * macs * (1.0 - 1e-6) / (cores * costs.simd))
+        if layout == "blocks" or not g:
+            link = blocks
+        elif layout == "passes":
+            link = -(-size // g) * vector
+        else:
+            link = min(blocks, -(-size // g) * vector)
+        t.append(max(0, core, link))
+    if cut.count == 1:
+        return graph.layers * t[0]
+    # the staircase along the first region to chunk j, down chunk j's column, along the last region: the
+    # best such j (every one is a path of the recurrence, so each is a bound)
+    layers = plan.region_layers(graph.layers)
+    first, last, middle = layers[0], layers[-1], sum(layers[1:])
+    before, after = 0, sum(t)
+    best = 0
+    for tj in t:
+        after -= tj
+        best = max(best, first * (before + tj) + middle * tj + last * after)
+        before += tj
+    return best
+
+
+def _link_latencies(store: ChunkStore, graph, plan, costs, strategy, levels, batch: int, vector: bool) -> int:
+    """max over the region's two link axes of the latencies of the transfers on it in one decoder layer of a
+    one-token chunk for `batch` prompts in the given layout (one MeshGEMV pass, or MeshGEMM blocks): the same
+    at every size and prefix (step_bound). Emitted into a _Recorder once per (region, layout, batch)."""
+    key = ("links", costs, plan.region_w, plan.region_h, strategy, levels, batch, vector)
+    if key not in store.floors:
+        piece = scaled_graph(store.origin(batch), batch, 1, 0)
+        em = MeshEmitter(costs, strategy, levels, None)
+        em.b = _Recorder(em.b)
+        low = RegionLowering(em, plan.region_w, plan.region_h, piece.phase, piece.tokens, vector)
+        deps: list[int] = []
+        for op in piece.layer_ops(0):
+            deps = low.emit(op, deps)
+        sums = {em.noc["x"]: 0, em.noc["y"]: 0}
+        for route, latency in zip(em.b.routes, em.b.latency):
+            if len(route) == 1 and route[0] in sums:
+                sums[route[0]] += latency
+        store.floors[key] = max(sums.values()) if em.b.valid else 0
+    return store.floors[key]
