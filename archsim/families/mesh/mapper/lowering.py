@@ -75,7 +75,18 @@ def pass_demand(graph, plan, costs, size: int, total: int, g: int) -> Demand:
 
 
 def pass_tokens(graph, plan, costs, size: int, total: int) -> int:
-    """The largest MeshGEMV pass (tokens per sequence, at most `size`) that fits; 0 if not even one token does."""
+    """The largest MeshGEMV pass (tokens per sequence, at most `size`) that fits; 0 if not even one token does.
+    With chunk layers shared (mesh_reuse.py) kept per step: auto's candidates, their bounds and the lowering
+    choice ask for the same ones (a pure function of these arguments)."""
+    from archsim.families.mesh.mapper import reuse
+
+    store = reuse.active()
+    if store is not None:
+        return reuse.memo_pass_tokens(store, graph, plan, costs, size, total, _pass_tokens)
+    return _pass_tokens(graph, plan, costs, size, total)
+
+
+def _pass_tokens(graph, plan, costs, size: int, total: int) -> int:
     return largest(1, size, lambda g: pass_demand(graph, plan, costs, size, total, g).total <= costs.sram_bytes) or 0
 
 

@@ -59,6 +59,7 @@ class ChunkStore:
         self.floors: dict = {}
         self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
         self.hits = self.misses = self.patched = 0  # patched: misses built from a template
+        self.pass_graph, self.passes = None, {}  # lowering.pass_tokens of the step being mapped (its graph)
         self.skipped = 0  # candidates auto left unrun (step_bound above the best run: pieces.fastest)
 
     def origin(self, batch: int):
@@ -274,6 +275,18 @@ def whole_layer(store: ChunkStore, graph, plan, costs, strategy, levels, lowerin
         store.cycles[id(tg)] = cycles
     _, tg, events, cycles = store.whole[key]
     return tg, list(events), cycles
+
+
+def memo_pass_tokens(store: ChunkStore, graph, plan, costs, size: int, total: int, compute) -> int:
+    """compute(graph, plan, costs, size, total) (lowering.pass_tokens), once per step and arguments: it depends
+    on `plan` only through its region's sides and stack (place.demand), and on the step's graph, kept alive
+    (so compared by identity) until the next step's."""
+    if store.pass_graph is not graph:
+        store.pass_graph, store.passes = graph, {}
+    key = (plan.region_w, plan.region_h, plan.stack, costs, size, total)
+    if key not in store.passes:
+        store.passes[key] = compute(graph, plan, costs, size, total)
+    return store.passes[key]
 
 
 def whole_split(store: ChunkStore, task_graph) -> dict:
