@@ -59,6 +59,7 @@ class ChunkStore:
         self.floors: dict = {}
         self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
         self.hits = self.misses = self.patched = 0  # patched: misses built from a template
+        self.scaled: dict = {}  # (batch, chunk tokens) -> a chunk's operator graph (chunk.scaled_graph's `like`)
         self.pass_graph, self.passes = None, {}  # lowering.pass_tokens of the step being mapped (its graph)
         self.skipped = 0  # candidates auto left unrun (step_bound above the best run: pieces.fastest)
 
@@ -99,7 +100,9 @@ def chunk_layer(store: ChunkStore, plan, costs, strategy, levels, lowering, batc
         store.hits += 1
         return entry
     store.misses += 1
-    graph = scaled_graph(store.origin(batch), batch, size, prefix)
+    like = store.scaled.get((batch, size))  # the same shape at another prefix: its other operators reused
+    graph = scaled_graph(store.origin(batch), batch, size, prefix, like)
+    store.scaled.setdefault((batch, size), graph)
     template = store.templates.get(key[:-1])
     tg = _patched(template, graph, plan, costs, strategy, levels, lowering) if template else None
     store.patched += tg is not None
@@ -134,7 +137,7 @@ def _patched(template, graph, plan, costs, strategy, levels, lowering):
         if op.kind in ATTENTION:
             run.append((op, lo, axis, hi))
             continue
-        if op != was or (run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work,
+        if (op is not was and op != was) or (run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work,
                                              latency)):
             return None
         run = []
