@@ -64,7 +64,10 @@ def pass_demand(graph, plan, costs, size: int, total: int, g: int) -> Demand:
     """Per core of a layer region when chunks of `size` tokens run as MeshGEMV passes of `g`: the vector
     layout's buffers for the prompt's last pass (attention over every token before it; the whole prompt's KV
     cache), plus, when a chunk takes more than one pass, its hidden states resting between passes."""
-    rep = representative(graph)
+    from archsim.families.mesh.mapper import reuse
+
+    store = reuse.active()
+    rep = reuse.step_representative(store, graph) if store is not None else representative(graph)
     a = _geometry(rep)
     fp = replace(footprint(scaled_graph(rep, a["batch"], g, total - g), None), act_is_2d=False)
     need = demand(fp, plan.region_w, plan.region_h, plan.stack, costs.dtype_bytes)

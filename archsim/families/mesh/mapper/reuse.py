@@ -60,7 +60,7 @@ class ChunkStore:
         self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
         self.hits = self.misses = self.patched = 0  # patched: misses built from a template
         self.scaled: dict = {}  # (batch, chunk tokens) -> a chunk's operator graph (chunk.scaled_graph's `like`)
-        self.pass_graph, self.passes = None, {}  # lowering.pass_tokens of the step being mapped (its graph)
+        self.pass_graph, self.passes, self.pass_rep = None, {}, None  # lowering.pass_tokens of the step being mapped (its graph)
         self.skipped = 0  # candidates auto left unrun (step_bound above the best run: pieces.fastest)
 
     def origin(self, batch: int):
@@ -285,11 +285,21 @@ def memo_pass_tokens(store: ChunkStore, graph, plan, costs, size: int, total: in
     on `plan` only through its region's sides and stack (place.demand), and on the step's graph, kept alive
     (so compared by identity) until the next step's."""
     if store.pass_graph is not graph:
-        store.pass_graph, store.passes = graph, {}
+        store.pass_graph, store.passes, store.pass_rep = graph, {}, None
     key = (plan.region_w, plan.region_h, plan.stack, costs, size, total)
     if key not in store.passes:
         store.passes[key] = compute(graph, plan, costs, size, total)
     return store.passes[key]
+
+
+def step_representative(store: ChunkStore, graph):
+    """chunk.representative(graph) of the step being mapped, once (lowering.pass_demand asks for it at every
+    pass size it tries); kept with memo_pass_tokens' entries, for the same graph."""
+    if store.pass_graph is not graph:
+        store.pass_graph, store.passes, store.pass_rep = graph, {}, None
+    if store.pass_rep is None:
+        store.pass_rep = representative(graph)
+    return store.pass_rep
 
 
 def whole_split(store: ChunkStore, task_graph) -> dict:
