@@ -60,7 +60,8 @@ class ChunkStore:
         self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
         self.hits = self.misses = self.patched = 0  # patched: misses built from a template
         self.scaled: dict = {}  # (batch, chunk tokens) -> a chunk's operator graph (chunk.scaled_graph's `like`)
-        self.pass_graph, self.passes, self.pass_rep = None, {}, None  # lowering.pass_tokens of the step being mapped (its graph)
+        # lowering.pass_tokens and the representative graph of the step being mapped (its graph)
+        self.pass_graph, self.passes, self.pass_rep = None, {}, None
         self.skipped = 0  # candidates auto left unrun (step_bound above the best run: pieces.fastest)
 
     def origin(self, batch: int):
@@ -137,8 +138,9 @@ def _patched(template, graph, plan, costs, strategy, levels, lowering):
         if op.kind in ATTENTION:
             run.append((op, lo, axis, hi))
             continue
-        if (op is not was and op != was) or (run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work,
-                                             latency)):
+        same = op is was or op == was  # the same object when scaled with `like` (chunk_layer)
+        if not same or (run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work,
+                                          latency)):
             return None
         run = []
     if run and not _redo(base, run, graph, plan, costs, strategy, levels, lowering, work, latency):
