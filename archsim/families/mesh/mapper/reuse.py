@@ -28,6 +28,7 @@ import numpy as np
 
 from archsim.engine import CATEGORIES, TaskGraphBuilder, simulate
 from archsim.engine.builder import _DELAY_CATEGORY, _KIND_CATEGORY
+from archsim.families.mesh.mapper import stepmemo
 from archsim.families.mesh.mapper.chunk import ATTENTION, representative, scaled_graph
 from archsim.families.mesh.mapper.costs import MeshEmitter
 from archsim.families.mesh.mapper.layer import RegionLowering
@@ -60,8 +61,7 @@ class ChunkStore:
         self.templates: dict = {}  # a chunk shape less its prefix -> (task graph, layer_graph's trace)
         self.hits = self.misses = self.patched = 0  # patched: misses built from a template
         self.scaled: dict = {}  # (batch, chunk tokens) -> a chunk's operator graph (chunk.scaled_graph's `like`)
-        # lowering.pass_tokens and the representative graph of the step being mapped (its graph)
-        self.pass_graph, self.passes, self.pass_rep = None, {}, None
+        self.step = stepmemo.StepMemo()  # pass sizes and the representative graph of the step being mapped
         self.skipped = 0  # candidates auto left unrun (step_bound above the best run: pieces.fastest)
 
     def origin(self, batch: int):
@@ -71,10 +71,12 @@ class ChunkStore:
 
     def __enter__(self) -> "ChunkStore":
         _ACTIVE.append(self)
+        stepmemo._ACTIVE.append(self.step)
         return self
 
     def __exit__(self, *exc) -> None:
         _ACTIVE.remove(self)
+        stepmemo._ACTIVE.remove(self.step)
 
 
 _ACTIVE: list[ChunkStore] = []
@@ -282,28 +284,6 @@ def whole_layer(store: ChunkStore, graph, plan, costs, strategy, levels, lowerin
     return tg, list(events), cycles
 
 
-def memo_pass_tokens(store: ChunkStore, graph, plan, costs, size: int, total: int, compute) -> int:
-    """compute(graph, plan, costs, size, total) (lowering.pass_tokens), once per step and arguments: it depends
-    on `plan` only through its region's sides and stack (place.demand), and on the step's graph, kept alive
-    (so compared by identity) until the next step's."""
-    if store.pass_graph is not graph:
-        store.pass_graph, store.passes, store.pass_rep = graph, {}, None
-    key = (plan.region_w, plan.region_h, plan.stack, costs, size, total)
-    if key not in store.passes:
-        store.passes[key] = compute(graph, plan, costs, size, total)
-    return store.passes[key]
-
-
-def step_representative(store: ChunkStore, graph):
-    """chunk.representative(graph) of the step being mapped, once (lowering.pass_demand asks for it at every
-    pass size it tries); kept with memo_pass_tokens' entries, for the same graph."""
-    if store.pass_graph is not graph:
-        store.pass_graph, store.passes, store.pass_rep = graph, {}, None
-    if store.pass_rep is None:
-        store.pass_rep = representative(graph)
-    return store.pass_rep
-
-
 def whole_split(store: ChunkStore, task_graph) -> dict:
     """critical_split_s of a graph from whole_layer, once."""
     key = id(task_graph)
@@ -368,8 +348,8 @@ def step_bound(store: ChunkStore, graph, plan, costs, strategy, levels, cut, lay
     batch = a["batch"]
     macs = 0  # per token
     for op in graph.layer_ops(0):
-        if op.attrs.get("moe"):
-            return None
+        if op.attrs.get("moe") or (op.kind == "gemm" and int(op.m) < batch * a["q_len"]):
+            return None  # (a GEMM of fewer rows than the tokens: not the shapes the argument above covers)
         if op.kind == "gemm":
             macs += int(op.k) * int(op.n) * int(op.count)
     cores = plan.region_w * plan.region_h
