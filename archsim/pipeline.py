@@ -12,6 +12,8 @@ itself beyond gluing stages together.
 """
 from __future__ import annotations
 
+import weakref
+
 from archsim.errors import ArchsimInputError
 from archsim.hw.load import System, load_system
 from archsim.hw.peaks import system_peaks
@@ -72,7 +74,7 @@ def step_cost(chip: str | System, workload: str, scenario: Scenario, *, options:
     graph = build_graph(workload, scenario)
     chosen = resolve_mapper("auto", system.kind)
     mapping = chosen.fn(system, graph, scenario, dict(chosen.parse_options(options or {}), fidelity=fidelity))
-    runs = simulate_mapping(mapping, graph.layers)
+    runs = simulate_mapping(mapping, graph.layers, _STEP_SIMS)
     joules, why = dynamic_joules(system, graph, scenario, mapping, runs)
     return sum(r.total_s for r in runs), joules, why
 
@@ -85,9 +87,22 @@ def result_of_mapping(system: System, graph, scenario: Scenario, bounds, mapping
     return result
 
 
-def simulate_mapping(mapping, layers: int) -> list[SegmentRun]:
-    """The simulate stage: every segment of a mapping on the task engine, once (repeats are composed)."""
+def simulate_mapping(mapping, layers: int, memo=None) -> list[SegmentRun]:
+    """The simulate stage: every segment of a mapping on the task engine, once (repeats are composed).
+    `memo`: a weakref.WeakKeyDictionary of SimResults per task graph object, for callers that time many steps
+    whose mappings share graphs (step_cost: a wafer's serving steps share their chunk layers); the engine is a
+    pure function of the graph, which is immutable, so a kept result is the one a new simulation gives."""
     from archsim.engine import simulate
 
-    return [SegmentRun(s.label, s.repeat, s.graph, simulate(s.graph), s.repeat == layers)
-            for s in mapping.segments]
+    runs = []
+    for s in mapping.segments:
+        sim = memo.get(s.graph) if memo is not None else None
+        if sim is None:
+            sim = simulate(s.graph)
+            if memo is not None:
+                memo[s.graph] = sim
+        runs.append(SegmentRun(s.label, s.repeat, s.graph, sim, s.repeat == layers))
+    return runs
+
+
+_STEP_SIMS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # step_cost's memo (simulate_mapping)

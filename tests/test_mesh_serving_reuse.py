@@ -114,3 +114,49 @@ def test_a_shared_cost_does_not_depend_on_the_order_of_the_fills():
             got = {s.prompt_len: step_cost(system, "tiny", s, options=OPTIONS)[:2] for s in order}
         costs.append(got)
     assert costs[0] == costs[1]
+
+
+@pytest.mark.parametrize("layers_only", [False, True])
+def test_the_step_bound_never_exceeds_a_prefill_run(layers_only):
+    """reuse.step_bound (what lets auto leave a candidate unrun when serving) is at most the cycles of the
+    step run in that many chunks, in either layout, on random prompts, batches, prefixes and regions."""
+    from archsim.errors import InfeasibleError
+    from archsim.families.mesh.mapper.costs import MeshCosts
+    from archsim.families.mesh.mapper.pieces import step_in
+    from archsim.families.mesh.mapper.pipeline import Split, choose_split
+    from archsim.families.mesh.mapper.place import parse_region
+    from archsim.families.mesh.mapper.reuse import step_bound
+    from archsim.mapping.base import resolve_mapper
+    from archsim.pipeline import build_graph
+
+    system = load_system("wse3", SMALL_WAFER)
+    costs = MeshCosts.from_system(system, 2.0)
+    mapper = resolve_mapper("auto", system.kind)
+    rng = np.random.default_rng(11)
+    store = _store()
+    checked = 0
+    for _ in range(6):
+        batch, prompt, prefix = int(rng.integers(1, 4)), int(rng.integers(2, 200)), int(rng.choice([0, 40, 900]))
+        region = str(rng.choice(["32x16", "16x16", "32x24"]))
+        options = mapper.parse_options({"region": region, "layers_only": layers_only})
+        scenario = Scenario(phase="prefill", batch=batch, prompt_len=prompt, prefix_len=prefix).check()
+        graph = build_graph("tiny", scenario)
+        try:
+            candidates, _ = choose_split(graph, scenario, costs, system.count, parse_region(region), layers_only,
+                                         options, "tiny", "wse3")
+        except InfeasibleError:
+            continue
+        plan, cut = candidates[0]
+        for size in sorted({cut.size, max(1, cut.size // 3), 1}):
+            split = Split("prefill_chunk", size, cut.total)
+            runs = {}
+            for layout in ("blocks", "passes", "auto"):
+                try:
+                    runs[layout] = step_in(graph, plan, split, costs, ("meshgemv", 2, layers_only), None, layout)
+                except InfeasibleError:
+                    continue
+                bound = step_bound(store, graph, plan, costs, "meshgemv", 2, split, layout)
+                assert 0 < bound <= runs[layout].cycles, (batch, prompt, prefix, region, size, layout, bound,
+                                                          runs[layout].cycles)
+                checked += 1
+    assert checked >= 20

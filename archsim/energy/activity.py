@@ -8,6 +8,8 @@ takes FLOPs from the operator graph, where they are exact.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from archsim.workload.ops import MATRIX_KINDS  # tensor/matrix-unit work; the rest is vector work
@@ -23,18 +25,31 @@ def resource_work(runs) -> dict[tuple[str, str], float]:
     """
     out: dict[tuple[str, str], float] = {}
     for run in runs:
-        g = run.graph
-        if g.n_tasks == 0 or g.route_res.size == 0:
-            continue
-        labels = len(g.op_labels)
-        owner = np.repeat(np.arange(g.n_tasks), np.diff(g.route_ptr))
-        key = g.route_res * labels + g.task_op[owner]
-        sums = np.bincount(key, weights=g.task_work[owner], minlength=g.n_resources * labels)
-        for idx in np.flatnonzero(sums):
-            r, op = divmod(int(idx), labels)
-            k = (str(g.resource_name[r]), str(g.op_labels[op]))
-            out[k] = out.get(k, 0.0) + float(sums[idx]) * run.repeat
+        for k, value in _graph_work(run.graph):
+            out[k] = out.get(k, 0.0) + value * run.repeat
     return out
+
+
+_WORK: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _graph_work(g) -> list[tuple[tuple[str, str], float]]:
+    """((resource name, op label), work) of one task graph, in resource-major order; kept per graph object (a
+    serving run's steps share most of their layer graphs, and a TaskGraph is immutable: the same graph gives the
+    same list, so the sums above add the same floats in the same order)."""
+    found = _WORK.get(g)
+    if found is None:
+        found = []
+        if g.n_tasks and g.route_res.size:
+            labels = len(g.op_labels)
+            owner = np.repeat(np.arange(g.n_tasks), np.diff(g.route_ptr))
+            key = g.route_res * labels + g.task_op[owner]
+            sums = np.bincount(key, weights=g.task_work[owner], minlength=g.n_resources * labels)
+            for idx in np.flatnonzero(sums):
+                r, op = divmod(int(idx), labels)
+                found.append(((str(g.resource_name[r]), str(g.op_labels[op])), float(sums[idx])))
+        _WORK[g] = found
+    return found
 
 
 def by_resource(work: dict[tuple[str, str], float], names) -> dict[str, float]:

@@ -84,8 +84,11 @@ def _pairs(q_len: int, prefix: int) -> float:
     return q_len * prefix + q_len * (q_len + 1) // 2
 
 
-def scaled_graph(graph: OpGraph, batch: int, q_len: int, prefix: int) -> OpGraph:
-    """`graph`'s step for `batch` sequences of `q_len` new tokens after `prefix` cached ones."""
+def scaled_graph(graph: OpGraph, batch: int, q_len: int, prefix: int, like: OpGraph | None = None) -> OpGraph:
+    """`graph`'s step for `batch` sequences of `q_len` new tokens after `prefix` cached ones. `like`: the same
+    `graph` scaled for the same batch and q_len at another prefix, whose operators other than attention are
+    taken as they are (below, only attention depends on the prefix: the others use f_tok, tokens, the batch
+    and the experts; the same objects, so the same numbers)."""
     geometry = next((op.attrs for op in graph.ops if op.kind == "attn_score"), None)
     if geometry is None:
         raise ValueError("scaled_graph needs a transformer step with attention")
@@ -101,7 +104,10 @@ def scaled_graph(graph: OpGraph, batch: int, q_len: int, prefix: int) -> OpGraph
     kv_read = batch * prefix * kv_token
     experts = next((op.n for op in graph.ops if op.short_name == "router"), 1)
     ops = []
-    for op in graph.ops:
+    for i, op in enumerate(graph.ops):
+        if like is not None and op.kind not in ATTENTION:
+            ops.append(like.ops[i])
+            continue
         if op.kind == "attn_score":
             new = replace(op, flops=op.flops * f_pair, kv_read_bytes=kv_read, kv_write_bytes=op.kv_write_bytes * f_tok,
                           act_read_bytes=op.act_read_bytes * f_tok, act_write_bytes=op.act_write_bytes * f_pair,

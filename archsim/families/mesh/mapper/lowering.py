@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from archsim.engine import simulate
 from archsim.errors import InfeasibleError
+from archsim.families.mesh.mapper import stepmemo
 from archsim.families.mesh.mapper.chunk import largest, representative, scaled_graph
 from archsim.families.mesh.mapper.costs import MeshEmitter
 from archsim.families.mesh.mapper.layer import RegionLowering
@@ -64,7 +65,8 @@ def pass_demand(graph, plan, costs, size: int, total: int, g: int) -> Demand:
     """Per core of a layer region when chunks of `size` tokens run as MeshGEMV passes of `g`: the vector
     layout's buffers for the prompt's last pass (attention over every token before it; the whole prompt's KV
     cache), plus, when a chunk takes more than one pass, its hidden states resting between passes."""
-    rep = representative(graph)
+    memo = stepmemo.active()
+    rep = memo.representative(graph, representative) if memo is not None else representative(graph)
     a = _geometry(rep)
     fp = replace(footprint(scaled_graph(rep, a["batch"], g, total - g), None), act_is_2d=False)
     need = demand(fp, plan.region_w, plan.region_h, plan.stack, costs.dtype_bytes)
@@ -75,7 +77,16 @@ def pass_demand(graph, plan, costs, size: int, total: int, g: int) -> Demand:
 
 
 def pass_tokens(graph, plan, costs, size: int, total: int) -> int:
-    """The largest MeshGEMV pass (tokens per sequence, at most `size`) that fits; 0 if not even one token does."""
+    """The largest MeshGEMV pass (tokens per sequence, at most `size`) that fits; 0 if not even one token does.
+    With chunk layers shared (mesh_reuse.py) kept per step (stepmemo.py): auto's candidates, their bounds and
+    the lowering choice ask for the same ones (a pure function of these arguments)."""
+    memo = stepmemo.active()
+    if memo is not None:
+        return memo.pass_tokens(graph, plan, costs, size, total, _pass_tokens)
+    return _pass_tokens(graph, plan, costs, size, total)
+
+
+def _pass_tokens(graph, plan, costs, size: int, total: int) -> int:
     return largest(1, size, lambda g: pass_demand(graph, plan, costs, size, total, g).total <= costs.sram_bytes) or 0
 
 

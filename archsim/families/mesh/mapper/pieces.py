@@ -29,7 +29,7 @@ def _cycles(task_graph) -> int:
 def _relabel(task_graph, layer: int):
     """The representative layer's graph with its operators named after `layer` ('L0.qkv' -> 'L5.qkv')."""
     labels = [f"L{layer}." + s[3:] if s.startswith("L0.") else s for s in map(str, task_graph.op_labels)]
-    return replace(task_graph, op_labels=np.array(labels, dtype=str))
+    return reuse.swapped(task_graph, op_labels=np.array(labels, dtype=str))
 
 
 def _times(split: dict[str, float], k: int) -> dict[str, float]:
@@ -231,7 +231,18 @@ def fastest(graph, candidates, shrink, costs, step, net, layout: str = "auto") -
         run = step_in(graph, *candidates[0], costs, step, net, layout)
         return run, [run]
     pairs = list(candidates)
-    tried = [step_in(graph, plan, cut, costs, step, None, layout) for plan, cut in pairs]
+    store = reuse.active() if net is None else None
+
+    def attempt(plan, cut):
+        if store is not None and layout == "auto" and graph.phase == "prefill" and cut.option == "prefill_chunk":
+            bound = reuse.step_bound(store, graph, plan, costs, step[0], step[1], cut, layout)
+            if bound is not None:
+                return _Deferred(bound, lambda: step_in(graph, plan, cut, costs, step, None, layout), cut)
+        return step_in(graph, plan, cut, costs, step, None, layout)
+
+    tried = [attempt(plan, cut) for plan, cut in pairs]
+    if isinstance(tried[-1], _Deferred):  # the smallest piece: usually the fastest, and what shrink starts from
+        tried[-1] = tried[-1].run()
     while shrink is not None:
         more = shrink(tried[-1].cut.size)
         if more is None:
@@ -240,7 +251,30 @@ def fastest(graph, candidates, shrink, costs, step, net, layout: str = "auto") -
         tried.append(step_in(graph, *more, costs, step, None, layout))
         if tried[-1].cycles >= tried[-2].cycles:
             break
+    # With chunk layers shared (serving), a candidate before the last is run only if it could be the fastest:
+    # its cycles are >= its bound (reuse.step_bound), so one whose bound exceeds the least cycles of the runs
+    # made is slower than that run and first_best never picks it; leaving it out of `tried` gives the same best
+    # (ties: a bound equal to the least is run, it may come first). Only the report's list of auto's
+    # candidates, which a serving step's cost does not read, lacks it. The shrink loop compares runs made.
+    least = min(r.cycles for r in tried if not isinstance(r, _Deferred))
+    for i in sorted((i for i, r in enumerate(tried) if isinstance(r, _Deferred)), key=lambda i: tried[i].bound):
+        if tried[i].bound <= least:  # it may be the fastest (or tie with it and come first): run it
+            tried[i] = tried[i].run()
+            least = min(least, tried[i].cycles)
+        else:
+            store.skipped += 1
+    kept = [(pair, r) for pair, r in zip(pairs, tried) if not isinstance(r, _Deferred)]
+    pairs, tried = [p for p, _ in kept], [r for _, r in kept]
     best = first_best(tried, lambda r: r.cycles)  # the rule archsim search ranks by (archsim/mapping/choose.py)
     if net is not None:
         best = step_in(graph, pairs[tried.index(best)][0], best.cut, costs, step, net, layout)
     return best, tried
+
+
+@dataclass
+class _Deferred:
+    """A candidate not run yet: `bound` cycles it cannot beat, `run()` runs it (fastest)."""
+
+    bound: int
+    run: object
+    cut: Split

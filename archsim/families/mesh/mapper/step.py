@@ -2,6 +2,8 @@
 the hand-offs and wafer crossings between units, and the LM head with sampling (docs/wafer.md)."""
 from __future__ import annotations
 
+import numpy as np
+
 from archsim.engine import CATEGORIES, simulate
 from archsim.mapping.base import Segment
 from archsim.families.mesh.mapper.costs import MeshEmitter
@@ -89,14 +91,16 @@ def post_segments(graph, plan, costs, strategy, levels, net) -> list[Segment]:
     return [Segment(em.build(), 1, "LM head and sampling")]
 
 
-def critical_split_s(task_graph) -> dict[str, float]:
-    """Seconds of one simulated layer along its critical path, by category (and waiting)."""
-    sim = simulate(task_graph)
-    parts = {"compute": 0.0, "memory": 0.0, "communication": 0.0, "wait": 0.0}
-    previous = 0
-    for k in sim.critical_path:
-        start, end = int(sim.start_cycle[k]), int(sim.end_cycle[k])
-        parts["wait"] += max(0, start - previous)
-        parts[CATEGORIES[int(task_graph.task_category[k])]] += end - start
-        previous = max(previous, end)
+def critical_split_s(task_graph, sim=None) -> dict[str, float]:
+    """Seconds of one simulated layer along its critical path, by category (and waiting). `sim`: the graph's
+    SimResult when already simulated. Cycles are integers summed exactly (int64, then one division each: the
+    same floats as adding them one by one, which is exact below 2**53)."""
+    sim = simulate(task_graph) if sim is None else sim
+    path = np.asarray(sim.critical_path, dtype=np.int64)
+    start, end = sim.start_cycle[path].astype(np.int64), sim.end_cycle[path].astype(np.int64)
+    previous = np.maximum.accumulate(np.concatenate(([0], end[:-1]))) if len(path) else end
+    parts = {"compute": 0, "memory": 0, "communication": 0, "wait": int(np.maximum(start - previous, 0).sum())}
+    codes = task_graph.task_category[path].astype(np.int64)
+    for code in np.unique(codes):
+        parts[CATEGORIES[int(code)]] += int((end - start)[codes == code].sum())
     return {key: cycles / task_graph.clock_hz for key, cycles in parts.items()}
