@@ -310,3 +310,15 @@ def test_a_pool_broken_between_results_loses_points_not_the_sweep(monkeypatch):
         for row in ex.run_local(items, 2):
             rows.append(row)
     assert rows and len(rows) + lost.value.count == len(items) and "worker process died" in lost.value.reason
+
+
+def test_a_table_column_with_thousands_separators_stays_right_aligned():
+    """Numbers printed as 1,007.4 are right-aligned like 216.5 (they were left-aligned, which shifted the
+    serving sweep's goodput column under the throughput one)."""
+    from archsim.sweep.table import render
+
+    rows = [{"key": k, "sweep": "s", "params": {"rate": r}, "status": "ok", "error_kind": None, "error": None,
+             "metrics": {"tokens_per_s": t, "stable": "yes"}} for k, r, t in (("a", 4, 216.5), ("b", 40, 1007.4))]
+    lines = render(rows, ["tokens_per_s", "stable"], "table").splitlines()
+    column_end = lines[0].index("tokens_per_s") + len("tokens_per_s")
+    assert lines[2][:column_end].endswith(" 216.5") and lines[3][:column_end].endswith("1,007.4"), lines

@@ -184,7 +184,7 @@ def _error_text(r: dict) -> str:
 
 def _numberish(text: str) -> bool:
     try:
-        float(text)
+        float(text.replace(",", ""))  # thousands separators (_column_format) are numbers too
         return True
     except ValueError:
         return False
