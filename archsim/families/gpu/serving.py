@@ -89,7 +89,6 @@ def token_steps(system, workload: str, model, scenario, options: dict, max_token
     from L2 while its bytes fit in L2_RESIDENT_FRACTION of it (mapper/tiled.l2_resident) and from HBM beyond,
     and its bytes grow with T, so the step from T to T + 1 can cost several microseconds per layer (2-5% of a
     Llama-3.1-8B or -70B step). Each T is the last token count whose kernel still fits."""
-    from archsim.calibration import L2_RESIDENT_FRACTION
     from archsim.families.gpu.mapper.chip import gpu_chip
     from archsim.families.gpu.mapper.parallel import geometry, shard_op
     from archsim.families.gpu.schema import math_dtype
@@ -100,7 +99,7 @@ def token_steps(system, workload: str, model, scenario, options: dict, max_token
                          act_dtype=scenario.act_dtype, kv_dtype=scenario.kv_dtype)
     graph = lower(model, reference)
     chip = gpu_chip(system.chip, math_dtype(system.chip, scenario.weight_dtype, scenario.act_dtype))
-    limit = L2_RESIDENT_FRACTION * chip.l2_capacity
+    limit = chip.l2_resident_bytes
     tp, geo = int(options.get("tp", 1)), geometry(graph)
     # Under expert parallelism each attention group runs about 1/ep of the step's tokens (mapper/experts.py), so
     # its kernels cross L2 residency at about ep times the token count (approximate: groups take whole sequences).

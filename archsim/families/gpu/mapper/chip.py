@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from archsim.errors import ArchsimInputError
-from archsim.calibration import HBM_FRACTION, KERNEL_LAUNCH_S, STREAM_KERNEL_OVERHEAD_S, TENSOR_EFFICIENCY
+from archsim.calibration import (HBM_FRACTION, KERNEL_LAUNCH_S, L2_RESIDENT_FRACTION, STREAM_KERNEL_OVERHEAD_S,
+                                 TENSOR_EFFICIENCY)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ class GpuChip:
 
     def cycles(self, seconds: float) -> int:
         return int(round(seconds * self.clock_hz))
+
+    @property
+    def l2_resident_bytes(self) -> float:
+        """Activation bytes that stay in L2 between kernels (L2_RESIDENT_FRACTION of it); beyond, HBM."""
+        return L2_RESIDENT_FRACTION * self.l2_capacity
 
 
 def gpu_chip(spec, dtype: str) -> GpuChip:

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from archsim.calibration import L2_RESIDENT_FRACTION, STREAM_BYTES_IN_FLIGHT_PER_THREAD
+from archsim.calibration import STREAM_BYTES_IN_FLIGHT_PER_THREAD
 from archsim.errors import ArchsimInputError
 from archsim.limits import MAX_KERNEL_CTAS
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel
@@ -145,5 +145,5 @@ def sampling_kernels(chip: GpuChip, label: str, layer: int, batch: int, vocab: i
     """The SAMPLING_KERNELS passes over `batch` rows of fp32 logits (from L2 when they fit)."""
     logits = batch * vocab * 4.0
     return [streaming_kernel(chip, label, layer, logits, 5.0 * batch * vocab, exps=batch * vocab if i == 0 else 0.0,
-                             l2_resident=logits <= L2_RESIDENT_FRACTION * chip.l2_capacity)
+                             l2_resident=logits <= chip.l2_resident_bytes)
             for i in range(SAMPLING_KERNELS)]

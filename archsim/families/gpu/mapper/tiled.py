@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
-from archsim.calibration import HOST_DISPATCH_S, L2_RESIDENT_FRACTION
+from archsim.calibration import HOST_DISPATCH_S
 from archsim.families.gpu.mapper.chip import GpuChip, Kernel, estimate_cycles, gpu_chip, sm_share_idle
 from archsim.families.gpu.mapper.collectives import ALGORITHMS, alltoall, choose, net_of, p2p
 from archsim.families.gpu.mapper.experts import PLANS, check_ep, ep_collectives
@@ -249,7 +249,7 @@ def kernels_for(chip: GpuChip, op, tokens: int, sizes, tile, attn_chip: GpuChip 
 def l2_resident(chip: GpuChip, op) -> bool:
     """An op that touches only activations, few enough to stay in L2 between kernels (L2_RESIDENT_FRACTION)."""
     return (op.weight_bytes == 0 and op.kv_read_bytes == 0 and op.kv_write_bytes == 0
-            and op.bytes <= L2_RESIDENT_FRACTION * chip.l2_capacity)
+            and op.bytes <= chip.l2_resident_bytes)
 
 
 def _is_gemm(op) -> bool:
