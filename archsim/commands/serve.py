@@ -27,7 +27,10 @@ def add_serving_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serving", metavar="FILE", help="serving description (YAML, docs/serving.md); flags override it")
     p.add_argument("--scenario", help="MLPerf preset: mlperf-offline, mlperf-server or mlperf-interactive")
     g = p.add_argument_group("arrivals")
-    g.add_argument("--arrivals", help="poisson | gamma | trace | offline (default: trace with --trace, else poisson)")
+    g.add_argument("--arrivals", help="poisson | gamma | trace | offline | concurrency (default: trace with --trace, "
+                                      "else poisson)")
+    g.add_argument("--concurrency", type=int, help="closed loop (--arrivals concurrency): N clients, each sending "
+                                                   "its next request when its last one ends")
     g.add_argument("--rate", type=float, help="requests per second (poisson, gamma; the start of --find-max-rate)")
     g.add_argument("--cv", type=float, help="gamma: coefficient of variation of the inter-arrival times")
     g.add_argument("--requests", type=int, help="requests to generate (default 1000), or the first N of a trace")
@@ -38,9 +41,10 @@ def add_serving_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--prompt-tokens", type=int, help="every prompt this long (fixed lengths)")
     g.add_argument("--output-tokens", type=int, help="every output this long (fixed lengths)")
     g = p.add_argument_group("scheduler, KV cache and replicas")
-    g.add_argument("--scheduler", help="static | continuous (default) | chunked")
+    g.add_argument("--scheduler", help="static | continuous (default) | chunked | inflight (TensorRT-LLM)")
     g.add_argument("--max-seqs", type=int, help="sequences per iteration at most (default 256)")
-    g.add_argument("--max-batched-tokens", type=int, help="static, continuous: tokens per iteration (default 8192)")
+    g.add_argument("--max-batched-tokens", type=int,
+                   help="static, continuous, inflight: tokens per iteration (default 8192)")
     g.add_argument("--chunk-tokens", type=int, help="chunked: token budget per iteration (default 512)")
     g.add_argument("--admission", help="on_demand (default) | reserve (blocks for prompt + output up front)")
     g.add_argument("--block-tokens", type=int, help="tokens per KV block (default 16)")
@@ -107,7 +111,7 @@ def parse_slo(text: str | None) -> dict:
 
 
 def _flags(args) -> dict:
-    names = ("arrivals", "rate", "cv", "requests", "duration", "trace", "time_scale", "seed", "prompt_tokens",
+    names = ("arrivals", "concurrency", "rate", "cv", "requests", "duration", "trace", "time_scale", "seed", "prompt_tokens",
              "output_tokens", "scheduler", "max_seqs", "max_batched_tokens", "chunk_tokens", "admission",
              "block_tokens", "kv_capacity_tokens", "preemption", "swap_space", "replicas", "router",
              "max_sim_time", "max_queue", "shared_prefix", "prefix_hit_rate", "prefix_hashes", "prefix_cache_tokens")

@@ -5,7 +5,8 @@ Deterministic: numpy's Generator seeded from `arrivals.seed`, with one independe
 length distribution leaves the arrival times as they were, and a rate search (same seed, other
 rates) scales one sequence of exponential gaps.
 - poisson: exponential gaps of mean 1/rate; gamma: gamma gaps of mean 1/rate and the given CV
-  (shape 1/cv^2); offline: every request at t = 0; trace: the trace's times x time_scale.
+  (shape 1/cv^2); offline: every request at t = 0; trace: the trace's times x time_scale; concurrency:
+  a closed loop, issue times made by the serving loop as requests end (LoopConfig.clients).
 - `requests` caps the count (default 1000 for generated arrivals), `duration` the time span.
 - lengths: fixed; uniform on [min, max]; lognormal of the given mean and CV (rounded, clipped to
   [min, max]: clipping moves the mean, the summary reports the mean drawn); empirical: resampled with
@@ -54,6 +55,11 @@ def generate(spec, rate: float | None = None) -> Requests:
         arrival = np.zeros(a.requests or DEFAULT_REQUESTS)
         index = None
         what = f"offline: {arrival.size:,} requests at t = 0"
+    elif process == "concurrency":  # issue times come from the loop (LoopConfig.clients): zeros until then
+        arrival = np.zeros(a.requests or DEFAULT_REQUESTS)
+        index = None
+        what = (f"closed loop: {a.concurrency:,} clients, each sending its next request when its last one ends, "
+                f"{arrival.size:,} requests")
     else:
         arrival = _generated(process, rate, a.cv, a.requests, a.duration, streams[0])
         index = None

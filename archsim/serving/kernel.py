@@ -21,6 +21,10 @@ resumes exactly where it stopped. Semantics (docs/serving.md), in one place:
 - Speculative decoding (C_SPEC_K = k > 0): a decode processes q = 1 + up to
   k drafts; when it ends, 1 + min(a, q - 1) tokens are emitted together,
   a = accepted[token offset + generated] drawn by Python (seeded).
+- Closed loop (C_CLIENTS = N > 0): the first N requests arrive at t = 0, and
+  each request that finishes or is rejected issues the next one at that
+  instant (N clients, no think time: AIPerf's and genai-perf's --concurrency).
+  Rows keep arrival order: issue times only grow.
 - A request may arrive with its prompt's K/V and first token (a disaggregated
   decode pool): it joins the running list when it fits and decodes.
 - Preemption (vLLM): the most recently admitted running sequence is the
@@ -43,7 +47,7 @@ purge_stale_cache(Path(__file__).parent, ("kernel.py", "kernel_ops.py", "kernel_
 from archsim.serving.iteration_table import _interpolate  # noqa: E402
 from archsim.serving.kernel_ops import RUN, WAIT, _free, _is_decode, _own_blocks, _push_back, _remove
 from archsim.serving.kernel_schedulers import _schedule
-from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_DIRECT, C_MAX_BATCHED, C_SPEC_K,
+from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_CLIENTS, C_DIRECT, C_MAX_BATCHED, C_SPEC_K,
                                    C_MAX_CONTEXT, C_MAX_QUEUE, C_POLICY, C_ROUTER, F_ARRIVAL, F_FINISH,
                                    F_FIRST_TOKEN, G_SWAP_S_PER_TOKEN, G_TIME_CAP, LF_JOULES, LF_SECONDS, LF_START,
                                    L_C, L_D, L_KV_BLOCKS, L_P, L_REPLICA, L_SEQS, L_SWAP, L_WAITING,
@@ -55,7 +59,7 @@ from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_DIREC
                                    RUN_DONE, RUN_QUEUE_CAP, RUN_STUCK, RUN_TIME_CAP, R_CACHED, R_CHUNK, R_COMPUTED,
                                    R_GENERATED, R_NEXT, R_OUTPUT, R_PROMPT, R_REJECT, R_REPLICA, R_STATUS,
                                    R_TOKEN_OFFSET, ST_FINISHED, ST_REJECTED, ST_RUNNING, ST_WAITING, S_DIRECT_C,
-                                   S_DIRECT_D, S_DIRECT_P, S_DIRECT_READY, S_FINISHED, S_ITERATIONS, S_LOG_N,
+                                   S_DIRECT_D, S_DIRECT_P, S_DIRECT_READY, S_FINISHED, S_ISSUED, S_ITERATIONS, S_LOG_N,
                                    S_LOOKUPS, S_MAX_QUEUE_SEEN, S_MISSES, S_NEED, S_NEED_N, S_NEXT_ARRIVAL,
                                    S_REJECTED, S_ROUND_ROBIN, S_STATUS, S_VERIFY_STEPS, S_VERIFY_TOKENS, S_WAITING,
                                    T_DIRECT_J, T_DIRECT_S, T_NOW)
@@ -235,9 +239,18 @@ def _run(req_i, req_f, token_s, accepted, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg
         for r in range(replicas):
             if rep_i[r, P_STATE] == RS_BUSY and rep_f[r, Q_END] == t:
                 _complete(req_i, req_f, token_s, accepted, rep_i, sim_i, cfg_i, r, t)
-        while nxt < n and req_f[nxt, F_ARRIVAL] <= t:
-            _arrive(req_i, rep_i, sim_i, cfg_i, nxt)
-            nxt += 1
+        while True:
+            while nxt < n and req_f[nxt, F_ARRIVAL] <= t:
+                _arrive(req_i, rep_i, sim_i, cfg_i, nxt)
+                nxt += 1
+            if cfg_i[C_CLIENTS] == 0:
+                break
+            issue = min(n, cfg_i[C_CLIENTS] + sim_i[S_FINISHED] + sim_i[S_REJECTED])
+            if sim_i[S_ISSUED] >= issue:
+                break
+            while sim_i[S_ISSUED] < issue:  # one new request per request retired, now
+                req_f[sim_i[S_ISSUED], F_ARRIVAL] = t
+                sim_i[S_ISSUED] += 1
         sim_i[S_NEXT_ARRIVAL] = nxt
         if sim_i[S_WAITING] > sim_i[S_MAX_QUEUE_SEEN]:
             sim_i[S_MAX_QUEUE_SEEN] = sim_i[S_WAITING]

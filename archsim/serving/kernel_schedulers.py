@@ -1,12 +1,13 @@
 """The schedulers of the serving loop (kernel.py): static batching, continuous batching (vLLM's default
-policy) and chunked prefill (Sarathi-Serve), with the decode and swap-in passes they share."""
+policy), chunked prefill (Sarathi-Serve) and in-flight batching (TensorRT-LLM without chunked context), with
+the decode and swap-in passes they share."""
 from __future__ import annotations
 
 from archsim.engine.jit import njit
 from archsim.serving.kernel_ops import (RUN, SWAP, _add, _admit, _admit_ready, _decode_q, _grow, _is_decode,
                                         _own_blocks, _preempt, _push_back, _remaining, _remove)
 from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCK_TOKENS, C_CHUNK, C_MAX_BATCHED, C_MAX_SEQS,
-                                   C_POLICY, POLICY_CHUNKED, POLICY_STATIC, P_FREE_BLOCKS, P_HOST_FREE, P_ITER_C,
+                                   C_POLICY, POLICY_CHUNKED, POLICY_INFLIGHT, POLICY_STATIC, P_FREE_BLOCKS, P_HOST_FREE, P_ITER_C,
                                    P_ITER_D, P_ITER_P, P_ITER_SEQS, P_ITER_SWAP, P_RUN_HEAD, P_RUN_N, P_RUN_TAIL,
                                    P_STATE, P_SWAP_HEAD, P_SWAP_N, P_WAIT_HEAD, P_WAIT_N, RS_PENDING, R_BLOCKS,
                                    R_CACHED, R_CHUNK, R_COMPUTED, R_HOST_BLOCKS, R_NEXT, R_OUTPUT, R_PROMPT, R_STATUS,
@@ -166,6 +167,36 @@ def _schedule_chunked(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
 
 
 @njit
+def _schedule_inflight(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
+    """TensorRT-LLM's in-flight batching without chunked context: every running decode, then swapped sequences,
+    then whole prompts of waiting requests (FCFS) in the same iteration, while the iteration's tokens stay within
+    max_batched_tokens (TensorRT-LLM's max_num_tokens) and the cache has room; a prompt that does not fit whole
+    waits for a later iteration (it is never split)."""
+    budget = cfg_i[C_MAX_BATCHED]
+    reserve = cfg_i[C_ADMISSION] == ADMIT_RESERVE
+    _admit_ready(req_i, rep_i, sim_i, cfg_i, r)
+    used, preempted = _decode_pass(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, budget)
+    if not preempted:
+        used += _swap_in_pass(req_i, req_f, rep_i, cfg_i, sim_f, r, budget - used, False)
+    if rep_i[r, P_SWAP_N] > 0:
+        return
+    while rep_i[r, P_WAIT_N] > 0 and rep_i[r, P_RUN_N] < cfg_i[C_MAX_SEQS]:
+        i = rep_i[r, P_WAIT_HEAD]
+        if _is_decode(req_i, i):
+            break  # it came with its K/V and waits for room to decode (_admit_ready)
+        chunk = _remaining(req_i, i)
+        if used + chunk > budget:
+            break
+        tokens = req_i[i, R_PROMPT] + req_i[i, R_OUTPUT] if reserve else req_i[i, R_COMPUTED] + chunk
+        if _own_blocks(req_i, cfg_i, i, tokens) > rep_i[r, P_FREE_BLOCKS]:
+            break
+        _admit(req_i, rep_i, sim_i, r, i)
+        _grow(req_i, rep_i, cfg_i, r, i, tokens)
+        _add(req_i, req_f, rep_i, sim_f, r, i, chunk, False)
+        used += chunk
+
+
+@njit
 def _schedule(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
     for col in (P_ITER_P, P_ITER_D, P_ITER_C, P_ITER_SEQS, P_ITER_SWAP):
         rep_i[r, col] = 0
@@ -174,6 +205,8 @@ def _schedule(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
         _schedule_static(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r)
     elif policy == POLICY_CHUNKED:
         _schedule_chunked(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r)
+    elif policy == POLICY_INFLIGHT:
+        _schedule_inflight(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r)
     else:
         _schedule_continuous(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r)
     if rep_i[r, P_ITER_SEQS] > 0:

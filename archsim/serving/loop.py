@@ -25,7 +25,7 @@ class LoopConfig:
 
     kv_capacity_tokens: int  # per replica
     max_context: int  # the model's: longer requests are rejected
-    policy: str = "continuous"  # static | continuous | chunked
+    policy: str = "continuous"  # static | continuous | chunked | inflight
     admission: str = "on_demand"  # reserve | on_demand
     preemption: str = "recompute"  # recompute | swap
     max_seqs: int = 256
@@ -41,6 +41,7 @@ class LoopConfig:
     points_per_octave: int = DEFAULT_POINTS_PER_OCTAVE
     spec_k: int = 0  # speculative decoding: tokens drafted per verify step (0: off)
     reserved_tokens: int = 0  # KV tokens per replica held by the prefix cache's shared prefixes
+    clients: int = 0  # closed loop: this many clients, each sending its next request when its last ends (0: off)
 
     def check(self) -> "LoopConfig":
         def bad(message):
@@ -61,14 +62,14 @@ class LoopConfig:
         if self.policy != "chunked" and self.max_batched_tokens < self.max_seqs:
             bad(f"max_batched_tokens ({self.max_batched_tokens}) must be at least max_seqs ({self.max_seqs}): "
                 "every running sequence decodes one token per iteration")
-        for name in ("spec_k", "reserved_tokens"):
+        for name in ("spec_k", "reserved_tokens", "clients"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 bad(f"{name} must be a non-negative integer, got {value!r}")
         if self.kv_capacity_tokens - self.reserved_tokens < self.block_tokens:
             bad(f"the prefix cache's {self.reserved_tokens} tokens leave less than one block of the "
                 f"{self.kv_capacity_tokens}-token KV cache")
-        if self.spec_k and self.policy == "continuous" and self.max_batched_tokens < self.max_seqs * (self.spec_k + 1):
+        if self.spec_k and self.policy in ("continuous", "inflight") and self.max_batched_tokens < self.max_seqs * (self.spec_k + 1):
             bad(f"max_batched_tokens ({self.max_batched_tokens}) must be at least max_seqs x (k + 1) = "
                 f"{self.max_seqs * (self.spec_k + 1)}: every running sequence verifies k + 1 tokens per iteration")
         if self.host_capacity_tokens < 0 or not np.isfinite(self.swap_s_per_token) or self.swap_s_per_token < 0:
@@ -206,9 +207,15 @@ def _state(config: LoopConfig, arrival, prompt, output, cached=None, prefilled: 
     cfg_i[S.C_ROUTER], cfg_i[S.C_REPLICAS] = S.ROUTERS[config.router], replicas
     cfg_i[S.C_MAX_CONTEXT], cfg_i[S.C_MAX_QUEUE] = config.max_context, config.max_queue
     cfg_i[S.C_SPEC_K] = config.spec_k
+    cfg_i[S.C_CLIENTS] = config.clients
     cfg_f = np.zeros(S.G_COLUMNS)
     last = float(arrival[-1])
-    cfg_f[S.G_TIME_CAP] = config.max_sim_time_s if config.max_sim_time_s is not None else last + max(last, 3600.0)
+    cap = last + max(last, 3600.0)
+    if config.clients:  # issue times are the run's own: the first `clients` now, the rest as requests retire
+        req_f[config.clients:, S.F_ARRIVAL] = np.inf
+        sim_i[S.S_ISSUED] = min(n, config.clients)
+        cap = np.inf  # every request is issued once one retires: the run ends by itself
+    cfg_f[S.G_TIME_CAP] = config.max_sim_time_s if config.max_sim_time_s is not None else cap
     cfg_f[S.G_SWAP_S_PER_TOKEN] = config.swap_s_per_token
     token_s = np.full(int(output.sum()), -1.0)
     return req_i, req_f, token_s, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f
@@ -332,6 +339,8 @@ def _collect(config, arrival, prompt, output, req_i, req_f, token_s, rep_f, sim_
                     max_waiting=int(sim_i[S.S_MAX_QUEUE_SEEN]), arrived=int(sim_i[S.S_NEXT_ARRIVAL]),
                     verify_steps=int(sim_i[S.S_VERIFY_STEPS]), verify_tokens=int(sim_i[S.S_VERIFY_TOKENS]),
                     cached_tokens=int(req_i[:, S.R_CACHED].sum()))
+    if config.clients:  # a closed loop's arrival times are the issue times it produced; a request a cap left
+        arrival = np.minimum(req_f[:, S.F_ARRIVAL], sim_f[S.T_NOW])  # unissued is counted issued at the end
     return LoopRun(config=config, arrival_s=arrival, prompt_tokens=prompt, output_tokens=output,
                    replica=req_i[:, S.R_REPLICA].copy(), status=req_i[:, S.R_STATUS].copy(),
                    reject_reason=req_i[:, S.R_REJECT].copy(), scheduled_s=req_f[:, S.F_SCHEDULED].copy(),

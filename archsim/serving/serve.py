@@ -20,6 +20,7 @@ from archsim.serving.iteration_table import TOKEN_AXIS_STEP, IterationTable
 from archsim.serving.loop import LoopConfig, simulate_requests
 from archsim.serving.prefix import cached_tokens, reserved_tokens
 from archsim.serving.result import ServingResult
+from archsim.serving.spec import arrival_process
 from archsim.serving.spec import speculation as speculation_of
 from archsim.workload.lower import kv_bytes_per_token as model_kv_bytes
 from archsim.workload.model import Scenario, load_transformer
@@ -92,7 +93,8 @@ def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, op
         swap_s_per_token=per_token / bandwidth if host_tokens else 0.0, replicas=reps.count, router=reps.router,
         max_sim_time_s=spec.limits.max_sim_time, max_queue=spec.limits.max_queue,
         points_per_octave=spec.table.points_per_octave, spec_k=speculation.k if speculation else 0,
-        reserved_tokens=reserved_tokens(spec, capacity, kv.block_tokens)).check()
+        reserved_tokens=reserved_tokens(spec, capacity, kv.block_tokens),
+        clients=(spec.arrivals.concurrency or 0) if arrival_process(spec) == "concurrency" else 0).check()
     if cost_fn is None:
         from archsim.engine.kernel_choice import prefer_compiled
 

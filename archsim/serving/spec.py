@@ -59,13 +59,16 @@ SERVING = {
     "kind": Field("choice", "file kind", choices=("serving",)),
     "description": Field("str", "one line about the setup", required=False, default=""),
     "arrivals": {
-        "process": Field("choice", "poisson | gamma | trace | offline (all at t = 0); default trace when a trace "
-                                   "is named, else poisson", required=False,
-                         choices=("poisson", "gamma", "trace", "offline")),
+        "process": Field("choice", "poisson | gamma | trace | offline (all at t = 0) | concurrency (a closed loop "
+                                   "of `concurrency` clients); default trace when a trace is named, else poisson",
+                         required=False, choices=("poisson", "gamma", "trace", "offline", "concurrency")),
+        "concurrency": Field("int", "process concurrency: clients, each sending its next request the moment its "
+                                    "last one ends (AIPerf's and genai-perf's --concurrency)", required=False,
+                             positive=True),
         "rate": Field("float", "requests per second (poisson, gamma)", required=False, positive=True),
         "cv": Field("float", "gamma: coefficient of variation of the inter-arrival times", required=False,
                     positive=True),
-        "requests": Field("int", "requests to generate (poisson, gamma, offline; default 1000) or the first N of "
+        "requests": Field("int", "requests to generate (poisson, gamma, offline, concurrency; default 1000) or the first N of "
                                  "a trace", required=False, positive=True),
         "duration": Field("time", "generate (or replay) arrivals in the first N seconds, e.g. '600 s'",
                           required=False, positive=True),
@@ -79,10 +82,11 @@ SERVING = {
     "prompt": _lengths("prompt"),
     "output": _lengths("output"),
     "scheduler": {
-        "policy": Field("choice", "static | continuous (vLLM, no chunking) | chunked (Sarathi-Serve)",
-                        required=False, default="continuous", choices=("static", "continuous", "chunked")),
+        "policy": Field("choice", "static | continuous (vLLM, no chunking) | chunked (Sarathi-Serve) | inflight "
+                                  "(TensorRT-LLM: decodes and whole prompts in one iteration)",
+                        required=False, default="continuous", choices=("static", "continuous", "chunked", "inflight")),
         "max_seqs": Field("int", "sequences in one iteration at most", required=False, default=256, positive=True),
-        "max_batched_tokens": Field("int", "static, continuous: tokens in one iteration at most (a longer "
+        "max_batched_tokens": Field("int", "static, continuous, inflight: tokens in one iteration at most (a longer "
                                            "prompt is rejected)", required=False, default=8192, positive=True),
         "chunk_tokens": Field("int", "chunked: the token budget of one iteration", required=False, default=512,
                               positive=True),
@@ -153,6 +157,7 @@ SERVING = {
 # flag name -> key path in SERVING
 FLAG_PATHS = {
     "arrivals": ("arrivals", "process"), "rate": ("arrivals", "rate"), "cv": ("arrivals", "cv"),
+    "concurrency": ("arrivals", "concurrency"),
     "requests": ("arrivals", "requests"), "duration": ("arrivals", "duration"), "trace": ("arrivals", "trace"),
     "time_scale": ("arrivals", "time_scale"), "seed": ("arrivals", "seed"),
     "prompt_tokens": ("prompt", "tokens"), "output_tokens": ("output", "tokens"),
@@ -252,6 +257,14 @@ def _cross_checks(spec: SpecNode, file: str, lines: dict) -> list[Problem]:
         problem(("arrivals", "rate"), f"a {process} process needs a rate in requests per second (--rate)")
     if process == "gamma" and a.cv is None:
         problem(("arrivals", "cv"), "a gamma process needs the cv of its inter-arrival times")
+    if process == "concurrency" and a.concurrency is None:
+        problem(("arrivals", "concurrency"), "a closed loop needs its number of clients (--concurrency N)")
+    if a.concurrency is not None and process != "concurrency":
+        problem(("arrivals", "concurrency"), f"concurrency is the client count of a closed loop (arrivals.process: "
+                                             f"concurrency); the arrivals here are {process!r}")
+    if process == "concurrency" and a.duration is not None:
+        problem(("arrivals", "duration"), "a closed loop issues its requests as earlier ones end: give their count "
+                                          "(requests), not a duration")
     if process == "trace" and a.trace is None:
         problem(("arrivals", "trace"), "trace replay needs a trace: azure-conv, azure-code or a CSV path")
     for which in ("prompt", "output"):
@@ -292,6 +305,9 @@ def _cross_checks(spec: SpecNode, file: str, lines: dict) -> list[Problem]:
     if pools_set and d.link.kind is None:
         problem(("disaggregated", "link"), "disaggregated serving needs the link between its pools: kind nvlink, "
                                            "infiniband, ethernet or ideal")
+    if d.link.kind is not None and process == "concurrency":
+        problem(("arrivals", "process"), "a closed loop (concurrency) is not modelled with disaggregated pools: a "
+                                         "request's end in the decode pool would have to issue the next prefill")
     if d.link.kind is not None and spec.scheduler.policy == "static":
         problem(("scheduler", "policy"), "disaggregated serving needs continuous or chunked batching")
     try:

@@ -84,7 +84,8 @@ S_DIRECT_P, S_DIRECT_D, S_DIRECT_C = 22, 23, 24
 S_MAX_QUEUE_SEEN = 25
 S_VERIFY_STEPS = 26  # speculative decoding: decode (verify) steps completed
 S_VERIFY_TOKENS = 27  # tokens they emitted
-S_COLUMNS = 28
+S_ISSUED = 28  # closed loop: requests issued so far (rows below it have their arrival time)
+S_COLUMNS = 29
 
 # ---- scalars of the run, float64 `sim_f`
 T_NOW = 0
@@ -108,15 +109,17 @@ C_MAX_CONTEXT = 11
 C_MAX_QUEUE = 12
 C_DIRECT = 13  # 1: ask Python for every iteration's cost (no table)
 C_SPEC_K = 14  # speculative decoding: tokens drafted per verify step (0: off)
-C_COLUMNS = 15
+C_CLIENTS = 15  # closed loop: clients, each issuing its next request when its last one ends (0: open loop)
+C_COLUMNS = 16
 
 # ---- configuration, float64 `cfg_f`
 G_TIME_CAP = 0  # simulated seconds after which the run stops
 G_SWAP_S_PER_TOKEN = 1  # seconds to move one token's K/V between device and host
 G_COLUMNS = 2
 
-POLICY_STATIC, POLICY_CONTINUOUS, POLICY_CHUNKED = 0, 1, 2
-POLICIES = {"static": POLICY_STATIC, "continuous": POLICY_CONTINUOUS, "chunked": POLICY_CHUNKED}
+POLICY_STATIC, POLICY_CONTINUOUS, POLICY_CHUNKED, POLICY_INFLIGHT = 0, 1, 2, 3
+POLICIES = {"static": POLICY_STATIC, "continuous": POLICY_CONTINUOUS, "chunked": POLICY_CHUNKED,
+            "inflight": POLICY_INFLIGHT}
 ADMIT_RESERVE, ADMIT_ON_DEMAND = 0, 1
 ADMISSIONS = {"reserve": ADMIT_RESERVE, "on_demand": ADMIT_ON_DEMAND}
 PREEMPT_RECOMPUTE, PREEMPT_SWAP = 0, 1

@@ -14,7 +14,8 @@ def render(result) -> str:
     r, s, st = result, result.summary, result.setup
     sched = st["scheduler"]
     policy = {"static": "static batching", "continuous": "continuous batching",
-              "chunked": f"chunked prefill ({sched['chunk_tokens']:,}-token budget)"}[sched["policy"]]
+              "chunked": f"chunked prefill ({sched['chunk_tokens']:,}-token budget)",
+              "inflight": "in-flight batching (decodes and whole prompts together)"}[sched["policy"]]
     lines = [
         f"archsim {r.provenance['archsim_version']}: serving {r.workload} on {r.chip}: {st['replicas']} replica"
         f"{'s' if st['replicas'] != 1 else ''} x {st['replica_mapping']} ({st['chips_used']} of "

@@ -47,8 +47,11 @@ def replica_options(system, workload: str, model, scenario, options: dict, repli
 def kv_capacity(system, workload: str, model, scenario, options: dict, *, max_batched_tokens: int,
                 max_seqs: int) -> tuple[int, str]:
     tp, pp, ep = int(options["tp"]), int(options["pp"]), int(options.get("ep", 1))
-    prompt = max(1, min(max_batched_tokens, model.max_context))
-    prefill = scenario.with_(phase="prefill", batch=1, prompt_len=prompt)
+    # The largest iteration's prompt tokens: max_batched_tokens of them, in prompts of at most the model's context
+    # (an iteration can hold several prompts, and in-flight batching puts them beside max_seqs decodes).
+    prompt = max(1, max_batched_tokens)
+    prompts = math.ceil(prompt / max(1, min(prompt, model.max_context)))
+    prefill = scenario.with_(phase="prefill", batch=prompts, prompt_len=math.ceil(prompt / prompts))
     decode = scenario.with_(phase="decode", batch=max_seqs, context_len=1)
     parts = [memory_parts(lower(model, s), s, tp, pp, ep) for s in (prefill, decode)]
     weights = parts[0]["weights_bytes"]
@@ -58,8 +61,8 @@ def kv_capacity(system, workload: str, model, scenario, options: dict, *, max_ba
     free = hbm - weights - workspace
     degrees = f"tp={tp}, pp={pp}" + (f", ep={ep}" if ep > 1 else "")
     where = (f"{model.name} with {degrees}: {hbm / 1e9:.1f} GB of HBM per GPU - {weights / 1e9:.2f} GB "
-             f"weights - {workspace / 1e9:.2f} GB activation workspace (largest iteration: a {prompt:,}-token "
-             f"prefill or a {max_seqs}-sequence decode)")
+             f"weights - {workspace / 1e9:.2f} GB activation workspace (largest iteration: {prompt:,} prefill "
+             f"tokens or a {max_seqs}-sequence decode)")
     if free <= per_token * (max_seqs + prompt + 16):
         raise InfeasibleError(f"no room for a KV cache: {where} leaves {free / 1e9:.2f} GB",
                               dict(hbm_bytes=hbm, weights_bytes=weights, workspace_bytes=workspace, tp=tp, pp=pp,
