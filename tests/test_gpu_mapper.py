@@ -111,6 +111,8 @@ def test_done_when_commands_print_per_layer_breakdowns(capsys):
 # all): every run checks two ISL/OSL pairs of each system and model (a decode-heavy and a balanced one); the
 # nightly run checks every row. Their expectations (tests/validation_expectations.py) hold for all 80.
 TRTLLM10_EVERY_RUN = ("-128_2048", "-1000_1000")
+# NIM 1.8.0's concurrency sweep (eight closed-loop runs, 23 s in all): three levels every run, all nightly.
+NIM_EVERY_RUN = ("-c1-", "-c25-", "-c100-")
 # A reported-only rate search (eight one-GPU B200 instances, about 90 s): nightly too.
 NIGHTLY_ONLY = ("mlperf-v5.0-b200-70b-server",)
 
@@ -122,7 +124,8 @@ def _gpu_case_ids(every_row: bool) -> list[str]:
     if every_row:
         return ids
     return [i for i in ids if i not in NIGHTLY_ONLY
-            and (not i.startswith("trtllm10-") or i.endswith(TRTLLM10_EVERY_RUN))]
+            and (not i.startswith("trtllm10-") or i.endswith(TRTLLM10_EVERY_RUN))
+            and (not i.startswith("nim180-") or any(level in i for level in NIM_EVERY_RUN))]
 
 
 def _check_gpu_cases(ids: list[str]) -> None:
@@ -139,6 +142,7 @@ def _check_gpu_cases(ids: list[str]) -> None:
 def test_gpu_validation_cases_pass():
     ids = _gpu_case_ids(every_row=False)
     assert sum(i.startswith("trtllm10-") for i in ids) == 16  # two pairs x eight system/model rows
+    assert sum(i.startswith("nim180-") for i in ids) == 9  # three levels x three metrics
     _check_gpu_cases(ids)
 
 

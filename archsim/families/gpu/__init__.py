@@ -11,6 +11,7 @@ FAMILY = Family(
     default_mapper="gpu-tiled",
     validation=("archsim.families.gpu.validation", "archsim.families.gpu.validation_micro",
                 "archsim.families.gpu.validation_trtllm", "archsim.families.gpu.validation_trtllm10",
+                "archsim.families.gpu.validation_nim",
                 "archsim.families.gpu.validation_multinode"),
     topologies=("switch",),
     interconnect="archsim.families.gpu.schema:GPU_INTERCONNECT",
