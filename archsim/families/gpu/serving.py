@@ -18,7 +18,7 @@ import math
 
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.families.gpu.mapper.parallel import memory_parts
-from archsim.families.gpu.mapper.tiled import resolve_tp
+from archsim.families.gpu.mapper.tiled import resolve_tp, table_dtype
 from archsim.workload.lower import lower
 
 
@@ -53,7 +53,8 @@ def kv_capacity(system, workload: str, model, scenario, options: dict, *, max_ba
     prompts = math.ceil(prompt / max(1, min(prompt, model.max_context)))
     prefill = scenario.with_(phase="prefill", batch=prompts, prompt_len=math.ceil(prompt / prompts))
     decode = scenario.with_(phase="decode", batch=max_seqs, context_len=1)
-    parts = [memory_parts(lower(model, s), s, tp, pp, ep) for s in (prefill, decode)]
+    tables = table_dtype(scenario, options.get("lm_head", "16bit"))
+    parts = [memory_parts(lower(model, s), s, tp, pp, ep, tables) for s in (prefill, decode)]
     weights = parts[0]["weights_bytes"]
     workspace = max(p["activations_bytes"] for p in parts)
     per_token = parts[1]["kv_cache_bytes"] / (max_seqs * 2)  # decode context 1: two tokens per sequence

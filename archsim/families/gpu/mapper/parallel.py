@@ -119,12 +119,13 @@ def collective_after(op: Op, tp: int, act_bytes: float) -> tuple[str, str, float
     return None
 
 
-def memory_parts(graph: OpGraph, scenario, tp: int, pp: int, ep: int = 1) -> dict:
+def memory_parts(graph: OpGraph, scenario, tp: int, pp: int, ep: int = 1, tables: str | None = None) -> dict:
     """Bytes one GPU of a tp x pp group (tp x ep x pp with expert parallelism) holds for `graph` (weights,
     KV cache, activation workspace), by part; a bare GEMM holds its operands. Shared by check_capacity and
     the serving layer's KV capacity. With ep > 1 (mapper/experts.py) the routed experts' weights are split
     over tp x ep GPUs, the rest over tp, and the K/V of the step's sequences over the ep groups (each
-    group holds its own sequences': 1/ep of them under an even spread)."""
+    group holds its own sequences': 1/ep of them under an even spread). `tables`: the dtype of the embedding
+    table and LM head (tiled.table_dtype; default the weights')."""
     if not geometry(graph) or graph.model is None:  # a bare GEMM (or a graph built by hand): its operands
         return {"operands_bytes": sum(op.bytes for op in graph.ops) / tp}
     from archsim.workload.lower import expert_parameter_count, kv_cache_bytes, parameter_count
@@ -132,9 +133,10 @@ def memory_parts(graph: OpGraph, scenario, tp: int, pp: int, ep: int = 1) -> dic
 
     model = graph.model  # the model the graph was lowered from (a file's, not the bundled one of its name)
     w = DTYPE_BYTES[scenario.weight_dtype]
-    table = model.vocab * model.hidden * w
-    tables = table * (1 if model.tied_embeddings else 2)
-    layers = parameter_count(model) * w - tables
+    table_params = model.vocab * model.hidden
+    vocab_tables = 1 if model.tied_embeddings else 2
+    layers = (parameter_count(model) - table_params * vocab_tables) * w
+    table = table_params * DTYPE_BYTES[tables or scenario.weight_dtype]
     stage_layers = math.ceil(model.layers / pp) / model.layers
     _, kv_local = _local_heads(tp, geometry(graph)) if tp > 1 else (0, model.kv_heads)
     if model.is_mla:  # MLA's latent: one K/V head, held by every GPU of the group
@@ -157,9 +159,10 @@ def memory_parts(graph: OpGraph, scenario, tp: int, pp: int, ep: int = 1) -> dic
     return {"weights_bytes": weights, "kv_cache_bytes": kv, "activations_bytes": acts}
 
 
-def check_capacity(system, graph: OpGraph, scenario, tp: int, pp: int, hbm_capacity: float, ep: int = 1) -> dict:
+def check_capacity(system, graph: OpGraph, scenario, tp: int, pp: int, hbm_capacity: float, ep: int = 1,
+                   tables: str | None = None) -> dict:
     """Bytes one GPU holds (weights, KV cache, activations); InfeasibleError if over its HBM."""
-    parts = memory_parts(graph, scenario, tp, pp, ep)
+    parts = memory_parts(graph, scenario, tp, pp, ep, tables)
     need = sum(parts.values())
     if need > hbm_capacity:
         detail = ", ".join(f"{k[:-6].replace('_', ' ')} {v / 1e9:.2f} GB" for k, v in parts.items())

@@ -14,7 +14,7 @@ of identical decoder layers is simulated once (its first layer) and repeated.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from archsim.errors import ArchsimInputError, InfeasibleError
 from archsim.mapping.base import Mapping, Option, Segment, register_mapper
@@ -54,11 +54,37 @@ OPTIONS = (
                                      "two-shot kernels serving stacks use), nccl (NCCL's own choice, as "
                                      "torch.distributed and nccl-tests run it), ring, nvls, oneshot or twoshot",
            check=lambda raw: check_algorithm(raw)),
+    Option("lm_head", str, "16bit", "the embedding table's and LM head's dtype when the weights are narrower than "
+                                   "16 bits: 16bit (quantized checkpoints keep them: ModelOpt's FP8, NVFP4 and "
+                                   "INT4-AWQ exports exclude lm_head) or weights (quantized like the layers)",
+           check=lambda raw: check_lm_head(raw)),
     Option("gemm", dict, {}, "per-operator GEMM choices, {operator: {tile: BMxBNxBK, split_k: N}} by operator "
                              "name without the layer (qkv, o_proj, ffn_up, ffn_down, lm_head, ...): what a mapping "
                              "file's `operators` says; an operator not listed gets `tile`'s choice",
            check=lambda raw: parse_gemm_choices(raw)),
 )
+
+
+LM_HEAD_CHOICES = ("16bit", "weights")
+TABLE_OPS = ("embed", "lm_head")  # the ops whose weights are the vocabulary tables
+
+
+def check_lm_head(raw: str) -> str:
+    if raw not in LM_HEAD_CHOICES:
+        raise ArchsimInputError(f"mapper 'gpu-tiled' option 'lm_head' must be one of {', '.join(LM_HEAD_CHOICES)}, "
+                                f"got {raw!r}")
+    return raw
+
+
+def table_dtype(scenario, lm_head: str = "16bit") -> str:
+    """The dtype of the vocabulary tables (token embedding, LM head). Quantized checkpoints leave them 16-bit:
+    NVIDIA ModelOpt's unified HF export writes exclude_modules ["lm_head"] for FP8, INT4-AWQ and NVFP4
+    (NVIDIA/TensorRT-Model-Optimizer modelopt/torch/export/unified_export_hf.py), and the embedding is a gather,
+    not a quantized linear layer; vLLM's FP8 quantizes linear layers only. `lm_head="weights"`: like the layers."""
+    w = scenario.weight_dtype
+    if lm_head == "weights" or DTYPE_BYTES[w] >= 2:
+        return w
+    return scenario.act_dtype if DTYPE_BYTES[scenario.act_dtype] == 2 else "bf16"
 
 
 def check_algorithm(raw: str) -> str:
@@ -89,10 +115,17 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype, scenario.act_dtype))
     tile = parse_tile(options["tile"])
     gemm = parse_gemm_choices(options.get("gemm") or {})
-    memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity, ep)
+    tables = table_dtype(scenario, options.get("lm_head", "16bit"))
+    memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity, ep, tables)
     geo = geometry(graph)
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
     quant = Quant(math_key, DTYPE_BYTES[scenario.weight_dtype] < DTYPE_BYTES[math_key])
+    if tables == scenario.weight_dtype:
+        table_chip, table_sizes, table_quant = chip, sizes, quant
+    else:  # the vocabulary tables at their own (16-bit) dtype and tensor rate
+        table_key = math_dtype(system.chip, tables, scenario.act_dtype)
+        table_chip, table_sizes = gpu_chip(system.chip, table_key), (DTYPE_BYTES[tables],) + sizes[1:]
+        table_quant = Quant(table_key, False)
     last_stage = math.ceil(graph.layers / pp)  # the slowest stage: the last (its layers and the LM head)
     runs = graph.model.layer_runs() if graph.model is not None else [(0, graph.layers)]
     tail = graph.layers - last_stage
@@ -136,11 +169,16 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
                 continue
             local = shard_op(op, tp, geo)
             choice = None
+            table = op.short_name in TABLE_OPS
+            op_chip, op_sizes, op_quant = (table_chip, table_sizes, table_quant) if table else (chip, sizes, quant)
             if _is_gemm(local):
-                kernel, *choice = gemm_for(chip, local, sizes, tile, gemm.get(op.short_name), graph.layers, quant)
+                kernel, *choice = gemm_for(op_chip, local, op_sizes, tile, gemm.get(op.short_name), graph.layers,
+                                           op_quant)
                 found = [kernel]
             else:
-                found = kernels_for(chip, local, work.tokens, sizes, tile, attn_chip, quant)
+                if table and op_sizes[0] != sizes[0]:  # the gather reads 16-bit rows
+                    local = replace(local, weight_bytes=local.weight_bytes * op_sizes[0] / sizes[0])
+                found = kernels_for(op_chip, local, work.tokens, op_sizes, tile, attn_chip, op_quant)
             for kernel in found:
                 em.kernel(kernel)
                 est = estimate_cycles(kernel, chip)
@@ -183,6 +221,10 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
             chosen["pp_send" + ("_net" if across else "")] = f"{cost.algorithm} x{repeat}"
             segments.append(Segment(em.build(), repeat, "pipeline"))
     notes = _notes(system, chip, options, tp, pp, memory, kernels, chosen) + _sm_share_note(chip, share, kernels)
+    if tables != scenario.weight_dtype:
+        notes.append(f"vocabulary tables (embedding, LM head) in {tables} beside {scenario.weight_dtype} layers, as "
+                     "quantized checkpoints keep them (-o lm_head=weights: quantized too); the operator table "
+                     "lists their bytes at the weights' dtype")
     notes += multinode_notes(pp, micro, ep, imbalance, crossing, work, graph)
     asked = str(options.get("microbatches", "1"))
     if asked.isdigit() and int(asked) > micro:
