@@ -190,3 +190,23 @@ def test_schema_1_database_is_upgraded_in_place(tmp_path):
         assert conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
         assert conn.execute("SELECT latency_s FROM points WHERE key = 'old'").fetchone() == (0.5,)
         assert conn.execute("SELECT ttft_p99_s, stable FROM points WHERE key = 'new'").fetchone() == (0.25, 1)
+
+
+def test_the_concurrency_example_sweeps_a_closed_loop_and_each_point_is_archsim_serve(tmp_path, capsys):
+    example = ROOT / "examples" / "serving_concurrency.yaml"
+    db = tmp_path / "c.sqlite"
+    assert main(["sweep", str(example), "--db", str(db), "-j", "1", "-q"]) == 0
+    with ResultsDB(db) as conn:
+        rows = sorted(conn.rows(), key=lambda r: r["params"]["serving.arrivals.concurrency"])
+    assert [r["params"]["serving.arrivals.concurrency"] for r in rows] == [1, 4, 16, 64]
+    tokens = [r["metrics"]["summary"]["throughput"]["output_tokens_per_s"] for r in rows]
+    batch = [r["metrics"]["summary"]["load"]["batch_size_max"] for r in rows]
+    assert batch == [1, 4, 16, 64]  # never more sequences than clients
+    assert tokens == sorted(tokens)  # more clients, more throughput (no saturation at 64 on an H100)
+    serving = _serving_file(tmp_path, example)
+    out = tmp_path / "serve.json"
+    assert main(["serve", "h100-sxm", "llama3.1-8b", "--serving", serving, "--concurrency", "16", "--json",
+                 str(out), "-q"]) == 0
+    direct = _comparable(json.loads(out.read_text()))
+    assert _comparable({k: rows[2]["metrics"][k] for k in direct}) == direct
+    capsys.readouterr()
