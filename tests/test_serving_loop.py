@@ -141,3 +141,18 @@ def test_an_overloaded_rate_stops_at_the_time_cap():
     capped = simulate_requests(arrival, np.full(2000, 500), np.full(2000, 100), affine,
                                LoopConfig(kv_capacity_tokens=20_000, max_context=4096, max_queue=100))
     assert capped.run_status == "queue_cap"
+
+
+def test_an_iteration_overhead_lengthens_every_iteration_by_exactly_that():
+    arrival, prompt, output = [0.0, 0.01, 0.02], [100, 300, 50], [8, 5, 12]
+    base = simulate_requests(arrival, prompt, output, affine,
+                             LoopConfig(kv_capacity_tokens=50_000, max_context=8192), direct=True)
+    slow = simulate_requests(arrival, prompt, output, affine,
+                             LoopConfig(kv_capacity_tokens=50_000, max_context=8192, iteration_overhead_s=0.002),
+                             direct=True)
+    # the same iterations (the arrivals all come while the first prefill runs), each 2 ms longer
+    assert list(slow.iterations["p"]) == list(base.iterations["p"])
+    np.testing.assert_allclose(slow.iterations["seconds"], base.iterations["seconds"] + 0.002, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(slow.iterations["joules"], base.iterations["joules"])  # host time: no GPU energy
+    with pytest.raises(Exception, match="iteration_overhead must be a non-negative time"):
+        LoopConfig(kv_capacity_tokens=50_000, max_context=8192, iteration_overhead_s=-1.0).check()

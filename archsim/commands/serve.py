@@ -47,6 +47,8 @@ def add_serving_arguments(p: argparse.ArgumentParser) -> None:
                    help="static, continuous, inflight: tokens per iteration (default 8192)")
     g.add_argument("--chunk-tokens", type=int, help="chunked: token budget per iteration (default 512)")
     g.add_argument("--admission", help="on_demand (default) | reserve (blocks for prompt + output up front)")
+    g.add_argument("--iteration-overhead", help="host time added to every iteration (the serving runtime's own "
+                                                "work the GPU waits for), e.g. 0.5ms (default 0)")
     g.add_argument("--block-tokens", type=int, help="tokens per KV block (default 16)")
     g.add_argument("--kv-capacity-tokens", type=int, help="KV tokens per replica (default: from memory)")
     g.add_argument("--preemption", help="recompute (default) | swap (needs --swap-space)")
@@ -112,7 +114,7 @@ def parse_slo(text: str | None) -> dict:
 
 def _flags(args) -> dict:
     names = ("arrivals", "concurrency", "rate", "cv", "requests", "duration", "trace", "time_scale", "seed", "prompt_tokens",
-             "output_tokens", "scheduler", "max_seqs", "max_batched_tokens", "chunk_tokens", "admission",
+             "output_tokens", "scheduler", "max_seqs", "max_batched_tokens", "chunk_tokens", "admission", "iteration_overhead",
              "block_tokens", "kv_capacity_tokens", "preemption", "swap_space", "replicas", "router",
              "max_sim_time", "max_queue", "shared_prefix", "prefix_hit_rate", "prefix_hashes", "prefix_cache_tokens")
     flags = {n: getattr(args, n) for n in names}

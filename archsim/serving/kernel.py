@@ -49,7 +49,7 @@ from archsim.serving.kernel_ops import RUN, WAIT, _free, _is_decode, _own_blocks
 from archsim.serving.kernel_schedulers import _schedule
 from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_CLIENTS, C_DIRECT, C_MAX_BATCHED, C_SPEC_K,
                                    C_MAX_CONTEXT, C_MAX_QUEUE, C_POLICY, C_ROUTER, F_ARRIVAL, F_FINISH,
-                                   F_FIRST_TOKEN, G_SWAP_S_PER_TOKEN, G_TIME_CAP, LF_JOULES, LF_SECONDS, LF_START,
+                                   F_FIRST_TOKEN, G_ITER_OVERHEAD, G_SWAP_S_PER_TOKEN, G_TIME_CAP, LF_JOULES, LF_SECONDS, LF_START,
                                    L_C, L_D, L_KV_BLOCKS, L_P, L_REPLICA, L_SEQS, L_SWAP, L_WAITING,
                                    POLICY_CHUNKED, POLICY_STATIC, P_FREE_BLOCKS, P_ITER_C, P_ITER_D, P_ITER_P,
                                    P_ITER_SEQS, P_ITER_SWAP, P_OUTSTANDING, P_RUN_HEAD, P_RUN_N, P_STATE,
@@ -190,7 +190,7 @@ def _price(req_i, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f, t_axis, d_axis, c_ax
                 return RET_NEED_CELL
             sim_i[S_LOOKUPS] += 1
             seconds, joules = out[0], out[1]
-        seconds += rep_i[r, P_ITER_SWAP] * cfg_f[G_SWAP_S_PER_TOKEN]
+        seconds += rep_i[r, P_ITER_SWAP] * cfg_f[G_SWAP_S_PER_TOKEN] + cfg_f[G_ITER_OVERHEAD]
         now = sim_f[T_NOW]
         rep_f[r, Q_START] = now
         rep_f[r, Q_END] = now + seconds

@@ -42,6 +42,7 @@ class LoopConfig:
     spec_k: int = 0  # speculative decoding: tokens drafted per verify step (0: off)
     reserved_tokens: int = 0  # KV tokens per replica held by the prefix cache's shared prefixes
     clients: int = 0  # closed loop: this many clients, each sending its next request when its last ends (0: off)
+    iteration_overhead_s: float = 0.0  # host time added to every iteration (runtime work the GPU waits for)
 
     def check(self) -> "LoopConfig":
         def bad(message):
@@ -72,6 +73,8 @@ class LoopConfig:
         if self.spec_k and self.policy in ("continuous", "inflight") and self.max_batched_tokens < self.max_seqs * (self.spec_k + 1):
             bad(f"max_batched_tokens ({self.max_batched_tokens}) must be at least max_seqs x (k + 1) = "
                 f"{self.max_seqs * (self.spec_k + 1)}: every running sequence verifies k + 1 tokens per iteration")
+        if not np.isfinite(self.iteration_overhead_s) or self.iteration_overhead_s < 0:
+            bad(f"iteration_overhead must be a non-negative time, got {self.iteration_overhead_s!r}")
         if self.host_capacity_tokens < 0 or not np.isfinite(self.swap_s_per_token) or self.swap_s_per_token < 0:
             bad("host capacity and swap time per token must be non-negative")
         if self.preemption == "swap" and self.host_capacity_tokens < self.block_tokens:
@@ -217,6 +220,7 @@ def _state(config: LoopConfig, arrival, prompt, output, cached=None, prefilled: 
         cap = np.inf  # every request is issued once one retires: the run ends by itself
     cfg_f[S.G_TIME_CAP] = config.max_sim_time_s if config.max_sim_time_s is not None else cap
     cfg_f[S.G_SWAP_S_PER_TOKEN] = config.swap_s_per_token
+    cfg_f[S.G_ITER_OVERHEAD] = config.iteration_overhead_s
     token_s = np.full(int(output.sum()), -1.0)
     return req_i, req_f, token_s, rep_i, rep_f, sim_i, sim_f, cfg_i, cfg_f
 

@@ -94,7 +94,8 @@ def prepare(system, workload: str, spec, *, scenario: Scenario | None = None, op
         max_sim_time_s=spec.limits.max_sim_time, max_queue=spec.limits.max_queue,
         points_per_octave=spec.table.points_per_octave, spec_k=speculation.k if speculation else 0,
         reserved_tokens=reserved_tokens(spec, capacity, kv.block_tokens),
-        clients=(spec.arrivals.concurrency or 0) if arrival_process(spec) == "concurrency" else 0).check()
+        clients=(spec.arrivals.concurrency or 0) if arrival_process(spec) == "concurrency" else 0,
+        iteration_overhead_s=float(sched.iteration_overhead)).check()
     if cost_fn is None:
         from archsim.engine.kernel_choice import prefer_compiled
 

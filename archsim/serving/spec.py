@@ -92,6 +92,10 @@ SERVING = {
                               positive=True),
         "admission": Field("choice", "reserve (blocks for prompt + output at admission) | on_demand",
                            required=False, default="on_demand", choices=("reserve", "on_demand")),
+        "iteration_overhead": Field("time", "host time added to every iteration: the serving runtime's own work "
+                                            "(scheduling, input preparation, sampling bookkeeping, detokenizing) "
+                                            "that the GPU waits for, e.g. '0.5 ms' (default 0: fully overlapped)",
+                                    required=False, default=0.0, minimum=0.0),
     },
     "kv_cache": {
         "block_tokens": Field("int", "tokens per KV block", required=False, default=16, positive=True),
@@ -163,7 +167,8 @@ FLAG_PATHS = {
     "prompt_tokens": ("prompt", "tokens"), "output_tokens": ("output", "tokens"),
     "scheduler": ("scheduler", "policy"), "max_seqs": ("scheduler", "max_seqs"),
     "max_batched_tokens": ("scheduler", "max_batched_tokens"), "chunk_tokens": ("scheduler", "chunk_tokens"),
-    "admission": ("scheduler", "admission"), "block_tokens": ("kv_cache", "block_tokens"),
+    "admission": ("scheduler", "admission"), "iteration_overhead": ("scheduler", "iteration_overhead"),
+    "block_tokens": ("kv_cache", "block_tokens"),
     "kv_capacity_tokens": ("kv_cache", "capacity_tokens"), "preemption": ("kv_cache", "preemption"),
     "swap_space": ("kv_cache", "swap_space"), "replicas": ("replicas", "count"), "router": ("replicas", "router"),
     "max_sim_time": ("limits", "max_sim_time"), "max_queue": ("limits", "max_queue"),

@@ -115,7 +115,8 @@ C_COLUMNS = 16
 # ---- configuration, float64 `cfg_f`
 G_TIME_CAP = 0  # simulated seconds after which the run stops
 G_SWAP_S_PER_TOKEN = 1  # seconds to move one token's K/V between device and host
-G_COLUMNS = 2
+G_ITER_OVERHEAD = 2  # host seconds added to every iteration (the serving runtime's own work, not overlapped)
+G_COLUMNS = 3
 
 POLICY_STATIC, POLICY_CONTINUOUS, POLICY_CHUNKED, POLICY_INFLIGHT = 0, 1, 2, 3
 POLICIES = {"static": POLICY_STATIC, "continuous": POLICY_CONTINUOUS, "chunked": POLICY_CHUNKED,

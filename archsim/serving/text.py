@@ -22,7 +22,9 @@ def render(result) -> str:
         f"{st['chips']} chips), fidelity {st['fidelity']}, dtype {st['dtypes']['weight']}",
         f"scheduler: {policy}, max {sched['max_seqs']} sequences, "
         + (f"{sched['max_batched_tokens']:,} tokens per iteration, " if sched["policy"] != "chunked" else "")
-        + f"{sched['admission']} admission, preemption by {sched['preemption']}; router {st['router']}",
+        + f"{sched['admission']} admission, preemption by {sched['preemption']}"
+        + (f", {sched['iteration_overhead_s'] * 1e3:g} ms of host time per iteration"
+           if sched.get("iteration_overhead_s") else "") + f"; router {st['router']}",
         f"requests: {r.requests_description}",
         f"KV cache: {st['kv_capacity']} ({st['kv_blocks_per_replica']:,} blocks of {sched['block_tokens']})",
         "",
