@@ -47,7 +47,6 @@ KNOWN_OUTSIDE = {
     "trtllm10-llama31-405b-b200-tp4-1000_2000": "+",
     "trtllm10-llama31-405b-b200-tp4-128_128": "+",
     "trtllm10-llama31-405b-b200-tp4-2048_128": "+",
-    "trtllm10-llama31-405b-b200-tp4-500_2000": "+",
     "trtllm10-llama31-405b-h100-tp8-1000_2000": "+",
     "trtllm10-llama31-405b-h100-tp8-128_2048": "+",
     "trtllm10-llama31-405b-h100-tp8-128_4096": "+",
@@ -60,9 +59,10 @@ KNOWN_OUTSIDE = {
     "trtllm10-llama33-70b-b200-tp1-20000_2000": "-",
     "trtllm10-llama33-70b-b200-tp1-2048_128": "+",
     "trtllm10-llama33-70b-b200-tp1-500_2000": "+",
+    "trtllm10-llama33-70b-h100-tp2-1000_1000": "+",  # +18.9% -> +22.6% with 16-bit vocabulary tables: their KV pool
+    # is 515K tokens, not 535K, the mean batch 165, not 172, and the step 40.3 ms, not 43.0: more tokens per second
     "trtllm10-llama33-70b-h100-tp2-1000_2000": "+",
     "trtllm10-llama33-70b-h100-tp2-128_2048": "+",
-    "trtllm10-llama33-70b-h100-tp2-128_4096": "+",
     "trtllm10-llama33-70b-h100-tp2-500_2000": "+",
     "trtllm10-llama33-70b-h200-tp1-128_128": "+",
     "trtllm10-llama33-70b-h200-tp1-128_2048": "+",
@@ -74,7 +74,6 @@ KNOWN_OUTSIDE = {
     "nim180-70b-h100-tp2-5000_500-c1-throughput": "+",
     "nim180-70b-h100-tp2-5000_500-c5-throughput": "+",
     "nim180-70b-h100-tp2-5000_500-c50-ttft": "+",
-    "nim180-70b-h100-tp2-5000_500-c100-ttft": "-",
     "groq-7b": "+",  # latency-first single-sequence speed vs a 2024 service figure
     "groq-mixtral": "+",
     "specbench-a100-vicuna13b-sps": "+",  # the 68M draft's eager steps cost more than modelled (docs/serving.md)
