@@ -229,13 +229,16 @@ class ReferenceLoop:
             rep.state = "pending"
 
     def admit_ready(self, rep):
-        """Arrivals with their K/V (a decode pool) join the running list while they and one more token fit."""
+        """Arrivals with their K/V (a decode pool) join the running list while they and one more token fit (reserve
+        admission: their whole prompt + output, held from then on)."""
+        reserve = self.cfg.admission == "reserve"
         while rep.waiting and not rep.swapped and len(rep.running) < self.cfg.max_seqs:
             s = rep.waiting[0]
-            if not s.is_decode() or self.own(s, s.computed + 1) > rep.free:
+            tokens = s.prompt + s.output if reserve else s.computed
+            if not s.is_decode() or self.own(s, max(tokens, s.computed + 1)) > rep.free:
                 return
             self.admit(rep, s)
-            self.grow(rep, s, s.computed)
+            self.grow(rep, s, tokens)
 
     def schedule_static(self, rep):
         if rep.running:

@@ -127,3 +127,22 @@ def test_speculation_prefixes_and_decode_pools_match_and_are_exercised():
             assert np.all(run.status == ST_FINISHED), (policy, extra.keys())
             if "accepted" in extra:
                 assert run.counters["verify_tokens"] > run.counters["verify_steps"] > 0
+
+
+def test_a_decode_pool_with_reserve_admission_holds_each_request_whole_and_never_preempts():
+    """Found by the property test above: a decode pool (requests arrive with their K/V) under reserve admission
+    took blocks token by token, so a full cache preempted a request by recompute, and its re-prefill (prompt +
+    generated - 1 = 68 tokens) no longer fitted the 64-token iteration: the loop could never schedule it."""
+    rng = np.random.default_rng(3)
+    n = 35
+    arrival = np.sort(rng.uniform(0, 0.02, n))
+    prompt, output = rng.integers(1, 121, n), rng.integers(2, 61, n)
+    prompt[:3], output[:3] = (43, 40, 31), (54, 45, 14)  # long enough to need a re-prefill over 64 tokens
+    config = LoopConfig(kv_capacity_tokens=160, max_context=4096, policy="continuous", admission="reserve",
+                        max_seqs=8, max_batched_tokens=64, block_tokens=4, points_per_octave=1)
+    run = simulate_requests(arrival, prompt, output, cost, config, prefilled=True)
+    full = config.new_table(prompt, output)
+    full.fill_all(cost)
+    assert_same(run, reference_run(arrival, prompt, output, config, full, prefilled=True))
+    assert run.counters["preempt_recompute"] == 0
+    assert np.all((run.status == ST_FINISHED) | (run.reject_reason > 0))

@@ -7,7 +7,7 @@ token and up to k drafts (`_decode_q`)."""
 from __future__ import annotations
 
 from archsim.engine.jit import njit
-from archsim.serving.state import (C_BLOCK_TOKENS, C_MAX_SEQS, C_PREEMPTION, C_SPEC_K, F_SCHEDULED,
+from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCK_TOKENS, C_MAX_SEQS, C_PREEMPTION, C_SPEC_K, F_SCHEDULED,
                                    PREEMPT_SWAP, P_FREE_BLOCKS, P_HOST_FREE, P_ITER_C, P_ITER_D, P_ITER_P,
                                    P_ITER_SEQS, P_ITER_SWAP, P_OUTSTANDING, P_RUN_HEAD, P_RUN_N, P_SWAP_HEAD,
                                    P_SWAP_N, P_WAIT_HEAD, P_WAIT_N, R_BLOCKS, R_CACHED, R_CHUNK, R_COMPUTED,
@@ -130,15 +130,18 @@ def _admit(req_i, rep_i, sim_i, r, i):
 @njit
 def _admit_ready(req_i, rep_i, sim_i, cfg_i, r):
     """Requests that arrive with their prompt's K/V and first token (a disaggregated decode pool) join the running
-    list at the head of the queue, FCFS, while their K/V and one more token fit; they decode from then on."""
+    list at the head of the queue, FCFS, while their K/V and one more token fit (reserve admission: their whole
+    prompt + output, which they hold from then on, so they are never preempted); they decode from then on."""
+    reserve = cfg_i[C_ADMISSION] == ADMIT_RESERVE
     while rep_i[r, P_WAIT_N] > 0 and rep_i[r, P_SWAP_N] == 0 and rep_i[r, P_RUN_N] < cfg_i[C_MAX_SEQS]:
         i = rep_i[r, P_WAIT_HEAD]
         if not _is_decode(req_i, i):
             return
-        if _own_blocks(req_i, cfg_i, i, req_i[i, R_COMPUTED] + 1) > rep_i[r, P_FREE_BLOCKS]:
+        tokens = req_i[i, R_PROMPT] + req_i[i, R_OUTPUT] if reserve else req_i[i, R_COMPUTED]
+        if _own_blocks(req_i, cfg_i, i, max(tokens, req_i[i, R_COMPUTED] + 1)) > rep_i[r, P_FREE_BLOCKS]:
             return
         _admit(req_i, rep_i, sim_i, r, i)
-        _grow(req_i, rep_i, cfg_i, r, i, req_i[i, R_COMPUTED])
+        _grow(req_i, rep_i, cfg_i, r, i, tokens)
 
 
 @njit
