@@ -92,6 +92,11 @@ class ReferenceLoop:
         self.verify_steps = self.verify_tokens = 0
         self.log = []
         self.status = "active"
+        self.issued = len(self.seqs)
+        if config.clients:  # a closed loop: the first `clients` requests now, the rest as earlier ones end
+            self.issued = min(len(self.seqs), config.clients)
+            for s in self.seqs[self.issued:]:
+                s.arrival = float("inf")
 
     def nblocks(self, tokens):
         return -(-tokens // self.block)
@@ -112,7 +117,7 @@ class ReferenceLoop:
             for ri, rep in enumerate(self.replicas):
                 if rep.state == "pending":
                     self.price(ri, rep)
-            events = [s.arrival for s in self.seqs[self.next:self.next + 1]]
+            events = [s.arrival for s in self.seqs[self.next:self.next + 1] if s.arrival != float("inf")]
             events += [rep.end for rep in self.replicas if rep.state == "busy"]
             if not events:
                 assert self.finished + self.rejected == len(self.seqs), "stuck"
@@ -126,9 +131,16 @@ class ReferenceLoop:
             for ri, rep in enumerate(self.replicas):
                 if rep.state == "busy" and rep.end == t:
                     self.complete(ri, rep)
-            while self.next < len(self.seqs) and self.seqs[self.next].arrival <= t:
-                self.arrive(self.seqs[self.next])
-                self.next += 1
+            while True:  # arrivals; in a closed loop each request that has ended issues the next one now
+                while self.next < len(self.seqs) and self.seqs[self.next].arrival <= t:
+                    self.arrive(self.seqs[self.next])
+                    self.next += 1
+                issue = min(len(self.seqs), self.cfg.clients + self.finished + self.rejected)
+                if not self.cfg.clients or self.issued >= issue:
+                    break
+                for s in self.seqs[self.issued:issue]:
+                    s.arrival = t
+                self.issued = issue
             if self.waiting_total() > self.cfg.max_queue:
                 self.status = "queue_cap"
                 return self
@@ -138,7 +150,7 @@ class ReferenceLoop:
 
     def price(self, ri, rep):
         seconds, joules = table_cost(self.table, rep.p, rep.d, rep.c)
-        seconds += rep.swap_tokens * self.cfg.swap_s_per_token
+        seconds += rep.swap_tokens * self.cfg.swap_s_per_token + self.cfg.iteration_overhead_s
         rep.start, rep.end = self.now, self.now + seconds
         rep.busy_s += seconds
         rep.joules += joules
@@ -224,7 +236,7 @@ class ReferenceLoop:
     def schedule(self, rep):
         rep.p = rep.d = rep.c = rep.seqs = rep.swap_tokens = 0
         {"static": self.schedule_static, "continuous": self.schedule_continuous,
-         "chunked": self.schedule_chunked}[self.cfg.policy](rep)
+         "chunked": self.schedule_chunked, "inflight": self.schedule_inflight}[self.cfg.policy](rep)
         if rep.seqs > 0:
             rep.state = "pending"
 
@@ -326,6 +338,31 @@ class ReferenceLoop:
         if not preempted:
             self.swap_in_pass(rep, cfg.max_batched_tokens - used, False)
 
+    def schedule_inflight(self, rep):
+        """TensorRT-LLM without chunked context: decodes, swapped sequences, then whole waiting prompts, all in one
+        iteration within max_batched_tokens."""
+        cfg = self.cfg
+        self.admit_ready(rep)
+        used, preempted = self.decode_pass(rep, cfg.max_batched_tokens)
+        if not preempted:
+            used += self.swap_in_pass(rep, cfg.max_batched_tokens - used, False)
+        if rep.swapped:
+            return
+        while rep.waiting and len(rep.running) < cfg.max_seqs:
+            s = rep.waiting[0]
+            if s.is_decode():
+                break
+            chunk = s.remaining()
+            if used + chunk > cfg.max_batched_tokens:
+                break
+            tokens = s.prompt + s.output if cfg.admission == "reserve" else s.computed + chunk
+            if self.own(s, tokens) > rep.free:
+                break
+            self.admit(rep, s)
+            self.grow(rep, s, tokens)
+            self.add(rep, s, chunk, False)
+            used += chunk
+
     def schedule_chunked(self, rep):
         cfg, budget = self.cfg, self.cfg.chunk_tokens
         self.admit_ready(rep)
@@ -411,6 +448,8 @@ def reference_run(arrival, prompt, output, config, table, cached=None, accepted=
     assert table.filled.all()
     last = float(arrival[-1])
     cap = config.max_sim_time_s if config.max_sim_time_s is not None else last + max(last, 3600.0)
+    if config.clients and config.max_sim_time_s is None:
+        cap = float("inf")  # a closed loop ends by itself
     loop = ReferenceLoop(arrival, prompt, output, config, table, cap, cached, accepted, prefilled).run()
     assert math.isfinite(loop.now)
     return loop

@@ -50,7 +50,7 @@ def workloads(draw):
     reserved = draw(st.sampled_from([0, 0, block, 2 * block]))
     config = LoopConfig(
         kv_capacity_tokens=draw(st.sampled_from([160, 64, 400, 2000])), max_context=draw(st.sampled_from([4096, 150])),
-        policy=draw(st.sampled_from(["continuous", "chunked", "static"])),
+        policy=draw(st.sampled_from(["continuous", "chunked", "static", "inflight"])),
         admission=draw(st.sampled_from(["on_demand", "reserve"])),
         preemption=draw(st.sampled_from(["recompute", "swap"])),
         max_seqs=draw(st.sampled_from([8, 3, 1])), max_batched_tokens=draw(st.sampled_from([300, 64])),
@@ -58,7 +58,8 @@ def workloads(draw):
         host_capacity_tokens=draw(st.sampled_from([64, 512])), swap_s_per_token=draw(st.sampled_from([1e-5, 0.0])),
         replicas=draw(st.sampled_from([1, 2, 3])), router=draw(st.sampled_from(["round_robin", "least_tokens"])),
         max_sim_time_s=draw(st.sampled_from([None, 0.5])), max_queue=draw(st.sampled_from([1000, 5])),
-        points_per_octave=draw(st.sampled_from([1, 3])))
+        points_per_octave=draw(st.sampled_from([1, 3])),
+        clients=draw(st.sampled_from([0, 0, 1, 3])), iteration_overhead_s=draw(st.sampled_from([0.0, 0.0, 1e-3])))
     hits = rng.integers(0, reserved // block + 1, n) * block
     cached = np.minimum(hits, (prompt - 1) // block * block) if reserved else None
     accepted = rng.integers(0, spec_k + 1, int(output.sum())) if spec_k else None

@@ -105,8 +105,9 @@ class LoopConfig:
             max_c = min(max_c, self.blocks * self.block_tokens + self.max_seqs * self.reserved_tokens)
         else:
             max_c = self.blocks * self.block_tokens
-        if self.policy == "static" and prompt.size:  # finished members keep decoding as padding
-            max_c = max(max_c, self.max_seqs * int((prompt + output).max()))
+        if self.policy == "static" and prompt.size:  # finished members keep decoding as padding: a member's
+            # context grows to its prompt + the batch's longest output, not its own p + o
+            max_c = max(max_c, self.max_seqs * (int(prompt.max()) + int(output.max())))
         return max_p + (self.spec_k + 1) * self.max_seqs, self.max_seqs, max_c
 
     def new_table(self, prompt: np.ndarray, output: np.ndarray, token_steps=()) -> IterationTable:
