@@ -319,19 +319,7 @@ class ReferenceLoop:
         cfg = self.cfg
         self.admit_ready(rep)
         if not rep.swapped:
-            while rep.waiting:
-                s = rep.waiting[0]
-                if s.is_decode():
-                    break
-                chunk = s.remaining()
-                if rep.p + chunk > cfg.max_batched_tokens or len(rep.running) + 1 > cfg.max_seqs:
-                    break
-                tokens = s.prompt + s.output if cfg.admission == "reserve" else s.computed + chunk
-                if self.own(s, tokens) > rep.free:
-                    break
-                self.admit(rep, s)
-                self.grow(rep, s, tokens)
-                self.add(rep, s, chunk, False)
+            self.admit_prompts(rep, 0, cfg.max_batched_tokens)
             if rep.seqs > 0:
                 return
         used, preempted = self.decode_pass(rep, cfg.max_batched_tokens)
@@ -346,14 +334,18 @@ class ReferenceLoop:
         used, preempted = self.decode_pass(rep, cfg.max_batched_tokens)
         if not preempted:
             used += self.swap_in_pass(rep, cfg.max_batched_tokens - used, False)
-        if rep.swapped:
-            return
+        if not rep.swapped:
+            self.admit_prompts(rep, used, cfg.max_batched_tokens)
+
+    def admit_prompts(self, rep, used, budget):
+        """Whole waiting prompts, FCFS, while they fit beside `used` tokens within `budget`, max_seqs and the cache."""
+        cfg = self.cfg
         while rep.waiting and len(rep.running) < cfg.max_seqs:
             s = rep.waiting[0]
             if s.is_decode():
                 break
             chunk = s.remaining()
-            if used + chunk > cfg.max_batched_tokens:
+            if used + chunk > budget:
                 break
             tokens = s.prompt + s.output if cfg.admission == "reserve" else s.computed + chunk
             if self.own(s, tokens) > rep.free:
@@ -362,6 +354,7 @@ class ReferenceLoop:
             self.grow(rep, s, tokens)
             self.add(rep, s, chunk, False)
             used += chunk
+        return used
 
     def schedule_chunked(self, rep):
         cfg, budget = self.cfg, self.cfg.chunk_tokens

@@ -7,7 +7,8 @@ from archsim.engine.jit import njit
 from archsim.serving.kernel_ops import (RUN, SWAP, _add, _admit, _admit_ready, _decode_q, _grow, _is_decode,
                                         _own_blocks, _preempt, _push_back, _remaining, _remove)
 from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCK_TOKENS, C_CHUNK, C_MAX_BATCHED, C_MAX_SEQS,
-                                   C_POLICY, POLICY_CHUNKED, POLICY_INFLIGHT, POLICY_STATIC, P_FREE_BLOCKS, P_HOST_FREE, P_ITER_C,
+                                   C_POLICY, POLICY_CHUNKED, POLICY_INFLIGHT, POLICY_STATIC, P_FREE_BLOCKS,
+                                   P_HOST_FREE, P_ITER_C,
                                    P_ITER_D, P_ITER_P, P_ITER_SEQS, P_ITER_SWAP, P_RUN_HEAD, P_RUN_N, P_RUN_TAIL,
                                    P_STATE, P_SWAP_HEAD, P_SWAP_N, P_WAIT_HEAD, P_WAIT_N, RS_PENDING, R_BLOCKS,
                                    R_CACHED, R_CHUNK, R_COMPUTED, R_HOST_BLOCKS, R_NEXT, R_OUTPUT, R_PROMPT, R_STATUS,
@@ -93,26 +94,36 @@ def _swap_in_pass(req_i, req_f, rep_i, cfg_i, sim_f, r, budget, chunked):
 
 
 @njit
+def _admit_prompts(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, used, budget):
+    """Whole prompts of waiting requests (FCFS, the head of the queue blocks the rest) join the iteration while
+    they fit beside the `used` tokens within `budget`, max_seqs and the cache (reserve admission: blocks for
+    prompt + output). Returns the iteration's tokens after them."""
+    reserve = cfg_i[C_ADMISSION] == ADMIT_RESERVE
+    while rep_i[r, P_WAIT_N] > 0 and rep_i[r, P_RUN_N] < cfg_i[C_MAX_SEQS]:
+        i = rep_i[r, P_WAIT_HEAD]
+        if _is_decode(req_i, i):
+            break  # it came with its K/V and waits for room to decode (_admit_ready)
+        chunk = _remaining(req_i, i)
+        if used + chunk > budget:
+            break
+        tokens = req_i[i, R_PROMPT] + req_i[i, R_OUTPUT] if reserve else req_i[i, R_COMPUTED] + chunk
+        if _own_blocks(req_i, cfg_i, i, tokens) > rep_i[r, P_FREE_BLOCKS]:
+            break
+        _admit(req_i, rep_i, sim_i, r, i)
+        _grow(req_i, rep_i, cfg_i, r, i, tokens)
+        _add(req_i, req_f, rep_i, sim_f, r, i, chunk, False)
+        used += chunk
+    return used
+
+
+@njit
 def _schedule_continuous(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
     """vLLM's default (no chunking): whole prefills of waiting requests first (FCFS, up to max_seqs and
     max_batched_tokens, while the cache has room); if none, one decode step for every running sequence."""
     budget = cfg_i[C_MAX_BATCHED]
     _admit_ready(req_i, rep_i, sim_i, cfg_i, r)
     if rep_i[r, P_SWAP_N] == 0:
-        while rep_i[r, P_WAIT_N] > 0:
-            i = rep_i[r, P_WAIT_HEAD]
-            if _is_decode(req_i, i):
-                break  # it came with its K/V and waits for room to decode (_admit_ready)
-            chunk = _remaining(req_i, i)
-            if rep_i[r, P_ITER_P] + chunk > budget or rep_i[r, P_RUN_N] + 1 > cfg_i[C_MAX_SEQS]:
-                break
-            tokens = (req_i[i, R_PROMPT] + req_i[i, R_OUTPUT] if cfg_i[C_ADMISSION] == ADMIT_RESERVE
-                      else req_i[i, R_COMPUTED] + chunk)
-            if _own_blocks(req_i, cfg_i, i, tokens) > rep_i[r, P_FREE_BLOCKS]:
-                break
-            _admit(req_i, rep_i, sim_i, r, i)
-            _grow(req_i, rep_i, cfg_i, r, i, tokens)
-            _add(req_i, req_f, rep_i, sim_f, r, i, chunk, False)
+        _admit_prompts(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, 0, budget)
         if rep_i[r, P_ITER_SEQS] > 0:
             return
     used, preempted = _decode_pass(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, budget)
@@ -173,27 +184,12 @@ def _schedule_inflight(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r):
     max_batched_tokens (TensorRT-LLM's max_num_tokens) and the cache has room; a prompt that does not fit whole
     waits for a later iteration (it is never split)."""
     budget = cfg_i[C_MAX_BATCHED]
-    reserve = cfg_i[C_ADMISSION] == ADMIT_RESERVE
     _admit_ready(req_i, rep_i, sim_i, cfg_i, r)
     used, preempted = _decode_pass(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, budget)
     if not preempted:
         used += _swap_in_pass(req_i, req_f, rep_i, cfg_i, sim_f, r, budget - used, False)
-    if rep_i[r, P_SWAP_N] > 0:
-        return
-    while rep_i[r, P_WAIT_N] > 0 and rep_i[r, P_RUN_N] < cfg_i[C_MAX_SEQS]:
-        i = rep_i[r, P_WAIT_HEAD]
-        if _is_decode(req_i, i):
-            break  # it came with its K/V and waits for room to decode (_admit_ready)
-        chunk = _remaining(req_i, i)
-        if used + chunk > budget:
-            break
-        tokens = req_i[i, R_PROMPT] + req_i[i, R_OUTPUT] if reserve else req_i[i, R_COMPUTED] + chunk
-        if _own_blocks(req_i, cfg_i, i, tokens) > rep_i[r, P_FREE_BLOCKS]:
-            break
-        _admit(req_i, rep_i, sim_i, r, i)
-        _grow(req_i, rep_i, cfg_i, r, i, tokens)
-        _add(req_i, req_f, rep_i, sim_f, r, i, chunk, False)
-        used += chunk
+    if rep_i[r, P_SWAP_N] == 0:
+        _admit_prompts(req_i, req_f, rep_i, sim_i, sim_f, cfg_i, r, used, budget)
 
 
 @njit
