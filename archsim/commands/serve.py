@@ -113,8 +113,9 @@ def parse_slo(text: str | None) -> dict:
 
 
 def _flags(args) -> dict:
-    names = ("arrivals", "concurrency", "rate", "cv", "requests", "duration", "trace", "time_scale", "seed", "prompt_tokens",
-             "output_tokens", "scheduler", "max_seqs", "max_batched_tokens", "chunk_tokens", "admission", "iteration_overhead",
+    names = ("arrivals", "concurrency", "rate", "cv", "requests", "duration", "trace", "time_scale", "seed",
+             "prompt_tokens", "output_tokens", "scheduler", "max_seqs", "max_batched_tokens", "chunk_tokens",
+             "admission", "iteration_overhead",
              "block_tokens", "kv_capacity_tokens", "preemption", "swap_space", "replicas", "router",
              "max_sim_time", "max_queue", "shared_prefix", "prefix_hit_rate", "prefix_hashes", "prefix_cache_tokens")
     flags = {n: getattr(args, n) for n in names}

@@ -48,21 +48,20 @@ from archsim.serving.iteration_table import _interpolate  # noqa: E402
 from archsim.serving.kernel_ops import RUN, WAIT, _free, _is_decode, _own_blocks, _push_back, _remove
 from archsim.serving.kernel_schedulers import _schedule
 from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCKS, C_CLIENTS, C_DIRECT, C_MAX_BATCHED, C_SPEC_K,
-                                   C_MAX_CONTEXT, C_MAX_QUEUE, C_POLICY, C_ROUTER, F_ARRIVAL, F_FINISH,
-                                   F_FIRST_TOKEN, G_ITER_OVERHEAD, G_SWAP_S_PER_TOKEN, G_TIME_CAP, LF_JOULES, LF_SECONDS, LF_START,
-                                   L_C, L_D, L_KV_BLOCKS, L_P, L_REPLICA, L_SEQS, L_SWAP, L_WAITING,
-                                   POLICY_CHUNKED, POLICY_STATIC, P_FREE_BLOCKS, P_ITER_C, P_ITER_D, P_ITER_P,
-                                   P_ITER_SEQS, P_ITER_SWAP, P_OUTSTANDING, P_RUN_HEAD, P_RUN_N, P_STATE,
-                                   P_WAIT_N, Q_BUSY_S, Q_END, Q_JOULES, Q_START, REJECT_BATCH, REJECT_CONTEXT,
-                                   REJECT_KV, RET_DONE, RET_LOG_FULL, RET_NEED_CELL, RET_NEED_DIRECT,
-                                   RET_OUT_OF_RANGE, ROUTER_ROUND_ROBIN, RS_BUSY, RS_IDLE, RS_PENDING, RUN_ACTIVE,
-                                   RUN_DONE, RUN_QUEUE_CAP, RUN_STUCK, RUN_TIME_CAP, R_CACHED, R_CHUNK, R_COMPUTED,
-                                   R_GENERATED, R_NEXT, R_OUTPUT, R_PROMPT, R_REJECT, R_REPLICA, R_STATUS,
-                                   R_TOKEN_OFFSET, ST_FINISHED, ST_REJECTED, ST_RUNNING, ST_WAITING, S_DIRECT_C,
-                                   S_DIRECT_D, S_DIRECT_P, S_DIRECT_READY, S_FINISHED, S_ISSUED, S_ITERATIONS, S_LOG_N,
-                                   S_LOOKUPS, S_MAX_QUEUE_SEEN, S_MISSES, S_NEED, S_NEED_N, S_NEXT_ARRIVAL,
-                                   S_REJECTED, S_ROUND_ROBIN, S_STATUS, S_VERIFY_STEPS, S_VERIFY_TOKENS, S_WAITING,
-                                   T_DIRECT_J, T_DIRECT_S, T_NOW)
+                                   C_MAX_CONTEXT, C_MAX_QUEUE, C_POLICY, C_ROUTER, F_ARRIVAL, F_FINISH, F_FIRST_TOKEN,
+                                   G_ITER_OVERHEAD, G_SWAP_S_PER_TOKEN, G_TIME_CAP, LF_JOULES, LF_SECONDS, LF_START,
+                                   L_C, L_D, L_KV_BLOCKS, L_P, L_REPLICA, L_SEQS, L_SWAP, L_WAITING, POLICY_CHUNKED,
+                                   POLICY_STATIC, P_FREE_BLOCKS, P_ITER_C, P_ITER_D, P_ITER_P, P_ITER_SEQS,
+                                   P_ITER_SWAP, P_OUTSTANDING, P_RUN_HEAD, P_RUN_N, P_STATE, P_WAIT_N, Q_BUSY_S, Q_END,
+                                   Q_JOULES, Q_START, REJECT_BATCH, REJECT_CONTEXT, REJECT_KV, RET_DONE, RET_LOG_FULL,
+                                   RET_NEED_CELL, RET_NEED_DIRECT, RET_OUT_OF_RANGE, ROUTER_ROUND_ROBIN, RS_BUSY,
+                                   RS_IDLE, RS_PENDING, RUN_ACTIVE, RUN_DONE, RUN_QUEUE_CAP, RUN_STUCK, RUN_TIME_CAP,
+                                   R_CACHED, R_CHUNK, R_COMPUTED, R_GENERATED, R_NEXT, R_OUTPUT, R_PROMPT, R_REJECT,
+                                   R_REPLICA, R_STATUS, R_TOKEN_OFFSET, ST_FINISHED, ST_REJECTED, ST_RUNNING,
+                                   ST_WAITING, S_DIRECT_C, S_DIRECT_D, S_DIRECT_P, S_DIRECT_READY, S_FINISHED,
+                                   S_ISSUED, S_ITERATIONS, S_LOG_N, S_LOOKUPS, S_MAX_QUEUE_SEEN, S_MISSES, S_NEED,
+                                   S_NEED_N, S_NEXT_ARRIVAL, S_REJECTED, S_ROUND_ROBIN, S_STATUS, S_VERIFY_STEPS,
+                                   S_VERIFY_TOKENS, S_WAITING, T_DIRECT_J, T_DIRECT_S, T_NOW)
 
 
 # ---------------------------------------------------------------- arrivals and routing

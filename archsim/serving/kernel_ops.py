@@ -7,7 +7,8 @@ token and up to k drafts (`_decode_q`)."""
 from __future__ import annotations
 
 from archsim.engine.jit import njit
-from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCK_TOKENS, C_MAX_SEQS, C_PREEMPTION, C_SPEC_K, F_SCHEDULED,
+from archsim.serving.state import (ADMIT_RESERVE, C_ADMISSION, C_BLOCK_TOKENS, C_MAX_SEQS, C_PREEMPTION, C_SPEC_K,
+                                   F_SCHEDULED,
                                    PREEMPT_SWAP, P_FREE_BLOCKS, P_HOST_FREE, P_ITER_C, P_ITER_D, P_ITER_P,
                                    P_ITER_SEQS, P_ITER_SWAP, P_OUTSTANDING, P_RUN_HEAD, P_RUN_N, P_SWAP_HEAD,
                                    P_SWAP_N, P_WAIT_HEAD, P_WAIT_N, R_BLOCKS, R_CACHED, R_CHUNK, R_COMPUTED,

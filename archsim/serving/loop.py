@@ -70,7 +70,8 @@ class LoopConfig:
         if self.kv_capacity_tokens - self.reserved_tokens < self.block_tokens:
             bad(f"the prefix cache's {self.reserved_tokens} tokens leave less than one block of the "
                 f"{self.kv_capacity_tokens}-token KV cache")
-        if self.spec_k and self.policy in ("continuous", "inflight") and self.max_batched_tokens < self.max_seqs * (self.spec_k + 1):
+        if (self.spec_k and self.policy in ("continuous", "inflight")
+                and self.max_batched_tokens < self.max_seqs * (self.spec_k + 1)):
             bad(f"max_batched_tokens ({self.max_batched_tokens}) must be at least max_seqs x (k + 1) = "
                 f"{self.max_seqs * (self.spec_k + 1)}: every running sequence verifies k + 1 tokens per iteration")
         if not np.isfinite(self.iteration_overhead_s) or self.iteration_overhead_s < 0:

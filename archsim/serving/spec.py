@@ -68,8 +68,8 @@ SERVING = {
         "rate": Field("float", "requests per second (poisson, gamma)", required=False, positive=True),
         "cv": Field("float", "gamma: coefficient of variation of the inter-arrival times", required=False,
                     positive=True),
-        "requests": Field("int", "requests to generate (poisson, gamma, offline, concurrency; default 1000) or the first N of "
-                                 "a trace", required=False, positive=True),
+        "requests": Field("int", "requests to generate (poisson, gamma, offline, concurrency; default 1000) or the "
+                                 "first N of a trace", required=False, positive=True),
         "duration": Field("time", "generate (or replay) arrivals in the first N seconds, e.g. '600 s'",
                           required=False, positive=True),
         "trace": Field("str", "azure-conv | azure-code | a CSV path (timestamp, prompt tokens, output tokens)",

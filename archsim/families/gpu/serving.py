@@ -53,7 +53,7 @@ def kv_capacity(system, workload: str, model, scenario, options: dict, *, max_ba
     prompts = math.ceil(prompt / max(1, min(prompt, model.max_context)))
     prefill = scenario.with_(phase="prefill", batch=prompts, prompt_len=math.ceil(prompt / prompts))
     decode = scenario.with_(phase="decode", batch=max_seqs, context_len=1)
-    tables = table_dtype(scenario, options.get("lm_head", "16bit"))
+    tables = table_dtype(scenario, options.get("lm_head"))
     parts = [memory_parts(lower(model, s), s, tp, pp, ep, tables) for s in (prefill, decode)]
     weights = parts[0]["weights_bytes"]
     workspace = max(p["activations_bytes"] for p in parts)

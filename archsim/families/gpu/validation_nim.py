@@ -26,6 +26,7 @@ REFERENCE = "nim_concurrency.csv"
 REQUESTS_PER_CLIENT = 8  # ASSUMED (the page does not state AIPerf's request count)
 MIN_REQUESTS = 50
 TOLERANCE = {"ttft_ms": 0.30, "itl_ms": 0.20, "output_tok_s": 0.20}
+PREDICTED_AS = {"ttft_ms": "TTFT mean", "itl_ms": "TPOT mean", "output_tok_s": "output tokens/s"}
 
 
 def _requests(concurrency: int) -> int:
@@ -65,8 +66,7 @@ def _command(row: dict) -> str:
     return (f"archsim serve {row['system']} {row['model']} --dtype fp16 --weight-dtype fp8 --kv-dtype fp8 "
             f"-o tp={row['tp']} --arrivals concurrency --concurrency {f['concurrency']} --requests {f['requests']} "
             f"--prompt-tokens {f['prompt_tokens']} --output-tokens {f['output_tokens']} --scheduler inflight "
-            f"--admission reserve  "
-            f"({ {'ttft_ms': 'TTFT mean', 'itl_ms': 'TPOT mean', 'output_tok_s': 'output tokens/s'}[row['metric']]})")
+            f"--admission reserve  ({PREDICTED_AS[row['metric']]})")
 
 
 def _register() -> None:

@@ -76,11 +76,12 @@ def check_lm_head(raw: str) -> str:
     return raw
 
 
-def table_dtype(scenario, lm_head: str = "16bit") -> str:
+def table_dtype(scenario, lm_head: str | None = None) -> str:
     """The dtype of the vocabulary tables (token embedding, LM head). Quantized checkpoints leave them 16-bit:
     NVIDIA ModelOpt's unified HF export writes exclude_modules ["lm_head"] for FP8, INT4-AWQ and NVFP4
     (NVIDIA/TensorRT-Model-Optimizer modelopt/torch/export/unified_export_hf.py), and the embedding is a gather,
-    not a quantized linear layer; vLLM's FP8 quantizes linear layers only. `lm_head="weights"`: like the layers."""
+    not a quantized linear layer; vLLM's FP8 quantizes linear layers only. `lm_head` (the mapper option; None: its
+    default, 16bit) "weights": like the layers."""
     w = scenario.weight_dtype
     if lm_head == "weights" or DTYPE_BYTES[w] >= 2:
         return w
@@ -115,7 +116,7 @@ def map_gpu(system, graph, scenario, options) -> Mapping:
     attn_chip = gpu_chip(system.chip, attention_dtype(scenario.weight_dtype, scenario.act_dtype))
     tile = parse_tile(options["tile"])
     gemm = parse_gemm_choices(options.get("gemm") or {})
-    tables = table_dtype(scenario, options.get("lm_head", "16bit"))
+    tables = table_dtype(scenario, options.get("lm_head"))
     memory = check_capacity(system, graph, scenario, tp, pp, chip.hbm_capacity, ep, tables)
     geo = geometry(graph)
     sizes = (DTYPE_BYTES[scenario.weight_dtype], DTYPE_BYTES[scenario.act_dtype], DTYPE_BYTES[scenario.kv_dtype])
