@@ -119,6 +119,18 @@ def validation_case(case_id: str, family: str, tolerance: float, command: str, r
     return decorator
 
 
+def serve_command(system: str, workload: str, dtypes: dict, options: dict, flags: dict, reads: str) -> str:
+    """The `archsim serve` command line of a serving case, written from the same dtypes, mapper options and serving
+    flags (run_serving's names; True: a bare flag) the case runs with, and what the case reads from its result."""
+    words = ["archsim serve", system, workload, f"--dtype {dtypes['act_dtype']}",
+             f"--weight-dtype {dtypes['weight_dtype']}", f"--kv-dtype {dtypes['kv_dtype']}"]
+    words += [f"-o {key}={value}" for key, value in options.items()]
+    for key, value in flags.items():
+        flag = "--" + key.replace("_", "-")
+        words.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return " ".join(words) + f"  ({reads})"
+
+
 # Cases that compare families with each other (energy ratios, power) and belong to none.
 CORE_CASE_MODULES = ("archsim.validation.energy", "archsim.validation.serving", "archsim.validation.speculative")
 

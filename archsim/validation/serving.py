@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from archsim.validation.base import validation_case
+from archsim.validation.base import serve_command, validation_case
 
 REFERENCE = "serving_results.csv"
 FP8 = dict(weight_dtype="fp8", act_dtype="fp16", kv_dtype="fp8")
@@ -25,30 +25,33 @@ FP4 = dict(weight_dtype="fp4", act_dtype="fp16", kv_dtype="fp8")
 SUBMISSIONS = {"h100": ("dgx-h100", 2, 4, 896, 1024, 75.0), "h200": ("dgx-h200", 1, 8, 806, 896, 102.5)}
 
 
-@lru_cache(maxsize=None)
-def _mlperf(gpu: str, kind: str) -> float:
-    from archsim.serving.api import run_serving
-
+def _submission(gpu: str, kind: str) -> tuple[str, dict, dict, dict]:
+    """(system, dtypes, mapper options, serving flags) of a submission's configuration (SUBMISSIONS)."""
     system, tp, instances, offline_batch, server_batch, target = SUBMISSIONS[gpu]
     flags = {"replicas": instances, "router": "least_tokens",
              "max_seqs": offline_batch if kind == "offline" else server_batch}
     if kind == "server":
         flags["rate"] = target
-    dtypes = FP4 if gpu == "b200" else FP8
-    result, _ = run_serving(system, "llama2-70b", scenario_name=f"mlperf-{kind}", dtypes=dtypes, options={"tp": tp},
+    return system, FP4 if gpu == "b200" else FP8, {"tp": tp}, flags
+
+
+@lru_cache(maxsize=None)
+def _mlperf(gpu: str, kind: str) -> float:
+    from archsim.serving.api import run_serving
+
+    system, dtypes, options, flags = _submission(gpu, kind)
+    result, _ = run_serving(system, "llama2-70b", scenario_name=f"mlperf-{kind}", dtypes=dtypes, options=options,
                             flags=flags, find_max_rate=kind == "server")
     return 0.0 if result is None else float(result.summary["throughput"]["output_tokens_per_s"])
 
 
 def _command(gpu: str, kind: str) -> str:
-    system, tp, instances, offline_batch, server_batch, target = SUBMISSIONS[gpu]
-    weights = "fp4" if gpu == "b200" else "fp8"
-    common = (f"archsim serve {system} llama2-70b --scenario mlperf-{kind} --dtype fp16 --weight-dtype {weights} "
-              f"--kv-dtype fp8 -o tp={tp} --replicas {instances} --router least_tokens")
-    if kind == "offline":
-        return f"{common} --max-seqs {offline_batch}"
-    return (f"{common} --max-seqs {server_batch} --find-max-rate --rate {target:g}  (output tokens/s at the "
-            "highest rate meeting the SLO)")
+    system, dtypes, options, flags = _submission(gpu, kind)
+    flags = {"scenario": f"mlperf-{kind}", **flags}
+    if kind == "server":
+        flags["find_max_rate"] = True
+    return serve_command(system, "llama2-70b", dtypes, options, flags,
+                         "output tokens/s" + (" at the highest rate meeting the SLO" if kind == "server" else ""))
 
 
 def _register() -> None:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from archsim.validation.base import reference_rows, validation_case
+from archsim.validation.base import reference_rows, serve_command, validation_case
 
 REFERENCE = "nim_concurrency.csv"
 REQUESTS_PER_CLIENT = 8  # ASSUMED (the page does not state AIPerf's request count)
 MIN_REQUESTS = 50
 TOLERANCE = {"ttft_ms": 0.30, "itl_ms": 0.20, "output_tok_s": 0.20}
+DTYPES = dict(weight_dtype="fp8", act_dtype="fp16", kv_dtype="fp8")
 PREDICTED_AS = {"ttft_ms": "TTFT mean", "itl_ms": "TPOT mean", "output_tok_s": "output tokens/s"}
 
 
@@ -44,8 +45,7 @@ def _summary(system: str, model: str, tp: int, isl: int, osl: int, concurrency: 
     from archsim.serving.api import run_serving
 
     row = dict(concurrency=concurrency, isl=isl, osl=osl)
-    result, _ = run_serving(system, model, flags=_flags(row), options={"tp": tp},
-                            dtypes=dict(weight_dtype="fp8", act_dtype="fp16", kv_dtype="fp8"))
+    result, _ = run_serving(system, model, flags=_flags(row), options={"tp": tp}, dtypes=DTYPES)
     return result.summary
 
 
@@ -62,11 +62,8 @@ def predicted(case_id: str) -> float:
 
 
 def _command(row: dict) -> str:
-    f = _flags(row)
-    return (f"archsim serve {row['system']} {row['model']} --dtype fp16 --weight-dtype fp8 --kv-dtype fp8 "
-            f"-o tp={row['tp']} --arrivals concurrency --concurrency {f['concurrency']} --requests {f['requests']} "
-            f"--prompt-tokens {f['prompt_tokens']} --output-tokens {f['output_tokens']} --scheduler inflight "
-            f"--admission reserve  ({PREDICTED_AS[row['metric']]})")
+    return serve_command(row["system"], row["model"], DTYPES, {"tp": row["tp"]}, _flags(row),
+                         PREDICTED_AS[row["metric"]])
 
 
 def _register() -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from archsim.validation.base import reference_rows, validation_case
+from archsim.validation.base import reference_rows, serve_command, validation_case
 
 REFERENCE = "trtllm_perf_overview.csv"
 MEMORY_FRACTION = 0.95  # ASSUMED for every case (see above)
@@ -87,12 +87,8 @@ def offline_throughput(case_id: str) -> float:
 
 
 def _command(row: dict) -> str:
-    f = _flags(row)
-    weights = "fp4" if row["precision"] == "fp4" else "fp8"
-    return (f"archsim serve {row['system']} {row['model']} --dtype fp16 --weight-dtype {weights} --kv-dtype fp8 "
-            f"-o tp={row['tp']} --arrivals offline --requests {f['requests']} --prompt-tokens {f['prompt_tokens']} "
-            f"--output-tokens {f['output_tokens']} --max-seqs {f['max_seqs']} --max-batched-tokens "
-            f"{f['max_batched_tokens']} --admission reserve  (output tokens/s)")
+    return serve_command(row["system"], row["model"], _dtypes(row["precision"]), {"tp": row["tp"]}, _flags(row),
+                         "output tokens/s")
 
 
 def _register() -> None:
